@@ -1,0 +1,42 @@
+// Package decode generates sequences from a denoiser: the hard samplers the
+// field uses (MDLM, LLaDA, Dream, Fast-dLLM, ReMDM, EB), soft and hybrid
+// samplers that delay commitment, and final decoders that score whole
+// configurations jointly.
+//
+// The contract between samplers and models is two small interfaces defined
+// here, on the consumer side: a Denoiser turns evidence into beliefs, a
+// JointScorer scores whole sequences. The exact testbeds of package oracle
+// satisfy both without importing this package.
+package decode
+
+import "github.com/softdiff/softdiff/soft"
+
+// Denoiser turns evidence into beliefs. Each row of evidence is virtual
+// evidence about one position over the K states of the vocabulary (MASK
+// included): a one-hot row is hard evidence, an all-MASK or uniform row is
+// none, and a row with MASK mass m and token mass π(v) is the likelihood
+// π(v) + m. Denoise writes into dst, of the same shape, each position's
+// posterior marginal over tokens given all the evidence (and the model's
+// prior); dst never carries MASK mass. t ∈ [0, 1] is the diffusion time, which
+// exact oracles ignore and learned or degraded models may use.
+//
+// One call is one function evaluation (NFE). Implementations must be safe for
+// concurrent use and must return an error, never NaN, for evidence of zero
+// probability under the model or of the wrong shape.
+type Denoiser interface {
+	Denoise(dst, evidence *soft.Dense, t float64) error
+}
+
+// JointScorer scores a whole token sequence: its log-probability under the
+// model (or a negative energy). A sequence the model gives probability zero
+// scores −Inf with a nil error; a sequence of the wrong length or with ids
+// out of range is an error. Implementations must be safe for concurrent use.
+type JointScorer interface {
+	LogProb(x []int32) (float64, error)
+}
+
+// Counter is implemented by denoisers and scorers that count their function
+// evaluations.
+type Counter interface {
+	NFE() int64
+}

@@ -1,0 +1,368 @@
+package soft
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Errors returned by the row functions on logits. They are sentinels, so
+// the hot path does not allocate; callers wrap them with the row's place.
+var (
+	// ErrNonFinite: a logit is NaN or +Inf.
+	ErrNonFinite = errors.New("logit is NaN or +Inf")
+	// ErrNoSupport: every logit is -Inf, so no token has positive probability.
+	ErrNoSupport = errors.New("every logit is -Inf")
+)
+
+func mustLen(op string, a, b int) {
+	if a != b {
+		panic(fmt.Sprintf("soft: %s: length mismatch %d vs %d", op, a, b))
+	}
+}
+
+// logSumExp returns max and log Σ exp(l − max) of logits in float64, or an
+// error for NaN/+Inf logits or an all −Inf row. Finite logits of any size
+// (±1e30 included) are exact up to rounding because of the max subtraction.
+func logSumExp(logits []float32) (mx float64, lse float64, err error) {
+	m := math.Inf(-1)
+	for _, x := range logits {
+		if x != x || x > math.MaxFloat32 {
+			return 0, 0, ErrNonFinite
+		}
+		if float64(x) > m {
+			m = float64(x)
+		}
+	}
+	if math.IsInf(m, -1) {
+		return 0, 0, ErrNoSupport
+	}
+	var s float64
+	for _, x := range logits {
+		s += math.Exp(float64(x) - m)
+	}
+	return m, math.Log(s), nil
+}
+
+// Softmax writes dst = softmax(logits) and returns log Σ_v exp(logits_v).
+// The maximum is subtracted first and the sum accumulates in float64, so
+// logits of ±1e30 are handled; −Inf logits get probability exactly 0.
+// NaN or +Inf logits return ErrNonFinite and a row of only −Inf returns
+// ErrNoSupport; dst is then left unspecified. It panics if the lengths
+// differ. dst may alias logits.
+func Softmax(dst, logits []float32) (float64, error) {
+	mustLen("Softmax", len(dst), len(logits))
+	m, lse, err := logSumExp(logits)
+	if err != nil {
+		return 0, err
+	}
+	for i, x := range logits {
+		dst[i] = float32(math.Exp(float64(x) - m - lse))
+	}
+	return m + lse, nil
+}
+
+// LogSoftmax writes dst = log softmax(logits) (−Inf where the logit is −Inf)
+// and returns the log normaliser. Errors and aliasing as for Softmax.
+func LogSoftmax(dst, logits []float32) (float64, error) {
+	mustLen("LogSoftmax", len(dst), len(logits))
+	m, lse, err := logSumExp(logits)
+	if err != nil {
+		return 0, err
+	}
+	for i, x := range logits {
+		dst[i] = float32(float64(x) - m - lse)
+	}
+	return m + lse, nil
+}
+
+// SoftmaxEntropy writes dst = softmax(logits) and returns its Shannon
+// entropy in nats, in one fused pass after the normaliser. Errors and
+// aliasing as for Softmax.
+func SoftmaxEntropy(dst, logits []float32) (float64, error) {
+	mustLen("SoftmaxEntropy", len(dst), len(logits))
+	m, lse, err := logSumExp(logits)
+	if err != nil {
+		return 0, err
+	}
+	// H = −Σ p (l − m − lse) = lse − Σ p (l − m).
+	var s float64
+	for i, x := range logits {
+		z := float64(x) - m
+		p := math.Exp(z - lse)
+		dst[i] = float32(p)
+		if p > 0 {
+			s += p * z
+		}
+	}
+	h := lse - s
+	if h < 0 {
+		h = 0
+	}
+	return h, nil
+}
+
+// Entropy returns −Σ p log p in nats, with 0 log 0 = 0. It assumes p is a
+// distribution; the result lies in [0, log len(p)] up to rounding.
+func Entropy(p []float32) float64 {
+	var h float64
+	for _, x := range p {
+		if x > 0 {
+			h -= float64(x) * math.Log(float64(x))
+		}
+	}
+	if h < 0 {
+		return 0
+	}
+	return h
+}
+
+// KL returns Σ p log(p/q) in nats: +Inf if some p_v > 0 has q_v = 0, and
+// never negative. It panics if the lengths differ.
+func KL(p, q []float32) float64 {
+	mustLen("KL", len(p), len(q))
+	var s float64
+	for i, x := range p {
+		if x > 0 {
+			if q[i] <= 0 {
+				return math.Inf(1)
+			}
+			s += float64(x) * math.Log(float64(x)/float64(q[i]))
+		}
+	}
+	if s < 0 {
+		return 0
+	}
+	return s
+}
+
+// JS returns the Jensen–Shannon divergence ½KL(p‖m) + ½KL(q‖m), m = (p+q)/2,
+// in nats; it lies in [0, log 2].
+func JS(p, q []float32) float64 {
+	mustLen("JS", len(p), len(q))
+	var s float64
+	for i := range p {
+		a, b := float64(p[i]), float64(q[i])
+		m := 0.5 * (a + b)
+		if a > 0 {
+			s += 0.5 * a * math.Log(a/m)
+		}
+		if b > 0 {
+			s += 0.5 * b * math.Log(b/m)
+		}
+	}
+	return math.Min(math.Max(s, 0), math.Ln2)
+}
+
+// TV returns the total variation distance ½ Σ |p − q|, in [0, 1].
+func TV(p, q []float32) float64 {
+	mustLen("TV", len(p), len(q))
+	var s float64
+	for i := range p {
+		s += math.Abs(float64(p[i]) - float64(q[i]))
+	}
+	return math.Min(0.5*s, 1)
+}
+
+// Sharpen writes dst ∝ p^(1/temperature): temperature < 1 sharpens, > 1
+// flattens, 1 copies. Zeros stay zero. It panics if temperature is not a
+// positive finite number or the lengths differ. dst may alias p.
+func Sharpen(dst, p []float32, temperature float64) {
+	mustLen("Sharpen", len(dst), len(p))
+	if !(temperature > 0) || math.IsInf(temperature, 1) {
+		panic(fmt.Sprintf("soft: Sharpen: temperature %g is not positive and finite", temperature))
+	}
+	inv := 1 / temperature
+	// Work in log space relative to the maximum so small temperatures do
+	// not underflow every entry.
+	var mx float64 = math.Inf(-1)
+	for _, x := range p {
+		if x > 0 {
+			mx = math.Max(mx, math.Log(float64(x)))
+		}
+	}
+	var s float64
+	for _, x := range p {
+		if x > 0 {
+			s += math.Exp((math.Log(float64(x)) - mx) * inv)
+		}
+	}
+	for i, x := range p {
+		if x > 0 {
+			dst[i] = float32(math.Exp((math.Log(float64(x))-mx)*inv) / s)
+		} else {
+			dst[i] = 0
+		}
+	}
+}
+
+// Mix writes the arithmetic mixture dst = (1−w)·a + w·b. It panics if w is
+// outside [0, 1] or the lengths differ. dst may alias a or b.
+func Mix(dst, a, b []float32, w float64) {
+	mustLen("Mix", len(dst), len(a))
+	mustLen("Mix", len(a), len(b))
+	if !(w >= 0 && w <= 1) {
+		panic(fmt.Sprintf("soft: Mix: weight %g outside [0,1]", w))
+	}
+	u, v := float32(1-w), float32(w)
+	for i := range dst {
+		dst[i] = u*a[i] + v*b[i]
+	}
+}
+
+// ErrDisjoint: a geometric mixture of two rows with disjoint support.
+var ErrDisjoint = errors.New("rows have disjoint support")
+
+// GeoMix writes the normalised geometric mixture dst ∝ a^(1−w) · b^w
+// (a product of experts). It returns ErrDisjoint, leaving dst unspecified, if
+// no entry is positive in both rows (for 0 < w < 1). It panics if w is
+// outside [0, 1] or the lengths differ. dst may alias a or b.
+func GeoMix(dst, a, b []float32, w float64) error {
+	mustLen("GeoMix", len(dst), len(a))
+	mustLen("GeoMix", len(a), len(b))
+	if !(w >= 0 && w <= 1) {
+		panic(fmt.Sprintf("soft: GeoMix: weight %g outside [0,1]", w))
+	}
+	var s float64
+	for i := range a {
+		x, y := float64(a[i]), float64(b[i])
+		var v float64
+		switch {
+		case w == 0:
+			v = x
+		case w == 1:
+			v = y
+		case x > 0 && y > 0:
+			v = math.Exp((1-w)*math.Log(x) + w*math.Log(y))
+		}
+		dst[i] = float32(v)
+		s += v
+	}
+	if !(s > 0) {
+		return ErrDisjoint
+	}
+	inv := 1 / s
+	for i := range dst {
+		dst[i] = float32(float64(dst[i]) * inv)
+	}
+	return nil
+}
+
+// TopK writes the k = len(ids) largest entries of p, in decreasing order, to
+// ids and vals; ties go to the smaller id. It panics if len(vals) != len(ids)
+// or k > len(p). It does not allocate.
+func TopK(ids []int32, vals []float32, p []float32) {
+	mustLen("TopK", len(ids), len(vals))
+	k := len(ids)
+	if k > len(p) {
+		panic(fmt.Sprintf("soft: TopK: k = %d > row length %d", k, len(p)))
+	}
+	if k == 0 {
+		return
+	}
+	n := 0
+	for j, x := range p {
+		if n == k && !(x > vals[k-1]) {
+			continue
+		}
+		// Insert (j, x) after every kept value ≥ x, keeping earlier ids first.
+		pos := n
+		if n == k {
+			pos = k - 1
+		} else {
+			n++
+		}
+		for pos > 0 && x > vals[pos-1] {
+			vals[pos], ids[pos] = vals[pos-1], ids[pos-1]
+			pos--
+		}
+		vals[pos], ids[pos] = x, int32(j)
+	}
+}
+
+// Argmax returns the index of the largest entry (the smallest such index on
+// ties). It panics on an empty row.
+func Argmax(p []float32) int32 {
+	if len(p) == 0 {
+		panic("soft: Argmax of an empty row")
+	}
+	best := 0
+	for j, x := range p {
+		if x > p[best] {
+			best = j
+		}
+	}
+	return int32(best)
+}
+
+// Margin returns the argmax and top1 − top2, the gap between the two largest
+// entries (0 for a row of one entry).
+func Margin(p []float32) (int32, float32) {
+	if len(p) == 0 {
+		panic("soft: Margin of an empty row")
+	}
+	best, second := 0, -1
+	for j := 1; j < len(p); j++ {
+		switch {
+		case p[j] > p[best]:
+			second, best = best, j
+		case second < 0 || p[j] > p[second]:
+			second = j
+		}
+	}
+	if second < 0 {
+		return int32(best), 0
+	}
+	return int32(best), p[best] - p[second]
+}
+
+// Sample draws one index from the distribution p by inverting its float64
+// cumulative sum against one uniform variate of rng. It never returns an
+// index of zero probability. It panics if p has no positive entry.
+func Sample(rng *rand.Rand, p []float32) int32 {
+	var total float64
+	for _, x := range p {
+		if x > 0 {
+			total += float64(x)
+		}
+	}
+	if !(total > 0) {
+		panic("soft: Sample from a row with no positive entry")
+	}
+	u := rng.Float64() * total
+	var c float64
+	last := int32(-1)
+	for j, x := range p {
+		if x > 0 {
+			c += float64(x)
+			last = int32(j)
+			if u < c {
+				return last
+			}
+		}
+	}
+	return last // rounding left u ≥ c: the last positive entry
+}
+
+// ExpectedEmbedding writes dst = Σ_v p_v · emb[v], with emb a K×D row-major
+// matrix (K = len(p), D = len(dst)), accumulating in float64 is not needed:
+// each output is a convex combination, so float32 accumulation keeps a
+// relative error of order K·2⁻²⁴ of the largest |emb| entry. It panics if
+// len(emb) != len(p)·len(dst).
+func ExpectedEmbedding(dst, p, emb []float32) {
+	D := len(dst)
+	mustLen("ExpectedEmbedding", len(emb), len(p)*D)
+	for j := range dst {
+		dst[j] = 0
+	}
+	for v, x := range p {
+		if x == 0 {
+			continue
+		}
+		e := emb[v*D : (v+1)*D : (v+1)*D]
+		for j := range dst {
+			dst[j] += x * e[j]
+		}
+	}
+}
