@@ -1,0 +1,20 @@
+// Package kernels provides the forward corruption processes of softdiff:
+// noise schedules and Markov kernels over the K states of a vocabulary whose
+// marginals q(x_t | x_0) are available in closed form (or computed exactly),
+// together with the diagnostics that measure how smoothly information leaves
+// the data (docs/kernels.md has every formula).
+//
+// A Schedule gives the signal level α(t) and its derivative. A Kernel maps
+// rows of a soft.Dense (distributions over x_0, or over x_s) to the
+// distribution of x_t; optional interfaces add the posterior q(x_s | x_t, x_0)
+// (Posteriorer) and exact forward sampling (ForwardSampler).
+//
+// Kernels: Absorbing (MASK), Uniform, InfoAbsorbing (per-token rates),
+// Graph (CTMC on a symmetric k-nearest-neighbour graph, matrix exponential
+// applied by a Chebyshev series), Hierarchical (token → cluster → … → MASK),
+// and the Gaussian channel y = α·onehot(x) + σ·ε of the hybrid state.
+//
+// Conventions: float32 storage, float64 accumulation; destination first;
+// shape mismatches between a caller's own buffers panic; randomness only from
+// an explicit *rand.Rand.
+package kernels
