@@ -1,0 +1,137 @@
+package decode_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/softdiff/softdiff/decode"
+	"github.com/softdiff/softdiff/oracle"
+	"github.com/softdiff/softdiff/soft"
+)
+
+// key packs a short token sequence into a map key.
+func key(x []int32) string { return fmt.Sprint(x) }
+
+// chiSquare returns Pearson's statistic of counts against the exact
+// probabilities logp (both keyed by sequence) and its degrees of freedom.
+// Sequences of probability zero that were drawn make the statistic +Inf.
+func chiSquare(counts map[string]int, logp map[string]float64, n int) (float64, int) {
+	var x2 float64
+	for k, lp := range logp {
+		e := float64(n) * math.Exp(lp)
+		d := float64(counts[k]) - e
+		x2 += d * d / e
+	}
+	for k := range counts {
+		if _, ok := logp[k]; !ok {
+			return math.Inf(1), len(logp) - 1
+		}
+	}
+	return x2, len(logp) - 1
+}
+
+// exactSupport enumerates the support of a corpus by sampling it until the
+// probabilities seen sum to 1 (a corpus is a finite list of sentences).
+func exactSupport(t *testing.T, m oracle.Model) map[string]float64 {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	out := map[string]float64{}
+	var mass float64
+	x := make([]int32, m.Len())
+	for i := 0; i < 1_000_000 && mass < 1-1e-9; i++ {
+		m.Sample(x, rng)
+		k := key(x)
+		if _, ok := out[k]; ok {
+			continue
+		}
+		lp, err := m.LogProb(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[k] = lp
+		mass += math.Exp(lp)
+	}
+	if !(math.Abs(mass-1) <= 1e-6) {
+		t.Fatalf("support mass %v", mass)
+	}
+	return out
+}
+
+// TestOneTokenPerStepIsExact: with an exact oracle, committing one token per
+// step in random order draws exactly from the joint (the chain rule), so the
+// sample frequencies pass a chi-square test at level 1e-4.
+func TestOneTokenPerStepIsExact(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		m    oracle.Model
+		n    int
+	}{{"two-sentence", oracle.TwoSentence(), 2000}, {"agreement", oracle.Agreement(), 6000}} {
+		t.Run(tc.name, func(t *testing.T) {
+			sup := exactSupport(t, tc.m)
+			counts := map[string]int{}
+			rng := rand.New(rand.NewPCG(7, 8))
+			L := tc.m.Len()
+			for s := 0; s < tc.n; s++ {
+				res, err := decode.Generate(context.Background(), tc.m, tc.m.Vocab(), L,
+					decode.LLaDA{Remasking: decode.RandomRemasking, Temperature: 1},
+					decode.Options{Steps: L, Rand: rng})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.NFE != L {
+					t.Fatalf("NFE %d, want %d", res.NFE, L)
+				}
+				counts[key(res.Tokens)]++
+			}
+			x2, df := chiSquare(counts, sup, tc.n)
+			crit := distuv.ChiSquared{K: float64(df)}.Quantile(1 - 1e-4)
+			if !(x2 <= crit) {
+				t.Fatalf("chi-square %.1f > %.1f (df %d)", x2, crit, df)
+			}
+		})
+	}
+}
+
+// TestHardSamplersRun runs every hard sampler on the agreement corpus and
+// checks the contract: a full sequence, NFE counted, per-step statistics.
+func TestHardSamplersRun(t *testing.T) {
+	m := oracle.Agreement()
+	L := m.Len()
+	algs := []decode.Algorithm{
+		decode.MDLM{}, decode.MDLM{NoCache: true},
+		decode.LLaDA{}, decode.LLaDA{Remasking: decode.RandomRemasking, Temperature: 0.5},
+		decode.Dream{}, decode.DreamDefaults(), decode.Dream{Alg: decode.DreamMaskGitPlus, Temperature: 1, AlgTemp: 0.5},
+		decode.Dream{Alg: decode.DreamTopKMargin, TopK: 2, Temperature: 1}, decode.Dream{Alg: decode.DreamOrigin, Temperature: 1},
+		decode.FastDLLM{}, decode.FastDLLM{Factor: 1},
+		decode.ReMDM{}, decode.ReMDM{Strategy: decode.ReMDMRescale}, decode.ReMDM{Strategy: decode.ReMDMConf}, decode.ReMDM{Strategy: decode.ReMDMLoop},
+		decode.EB{}, decode.EB{Gamma: 1, Temperature: 1},
+	}
+	for _, a := range algs {
+		t.Run(a.Name(), func(t *testing.T) {
+			for s := 0; s < 20; s++ {
+				res, err := decode.Generate(context.Background(), m, m.Vocab(), L, a, decode.Options{Seed: uint64(s), Steps: 4, CompleteOnError: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(res.Tokens) != L || res.NFE < 1 || len(res.Steps) == 0 {
+					t.Fatalf("tokens %v NFE %d steps %d", res.Tokens, res.NFE, len(res.Steps))
+				}
+				for _, id := range res.Tokens {
+					if id < 0 || id == m.Vocab().Mask() {
+						t.Fatalf("bad token in %v", res.Tokens)
+					}
+				}
+				if got := res.Steps[len(res.Steps)-1].Committed; got != L {
+					t.Fatalf("last step committed %d", got)
+				}
+			}
+		})
+	}
+}
+
+var _ = soft.NoToken
