@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // BlockRows is the default number of rows in one block of parallel work.
@@ -39,14 +40,14 @@ func ForBlocks(L, block, workers int, fn func(b, lo, hi int)) {
 		return
 	}
 	var wg sync.WaitGroup
-	next := make(chan int, nb)
-	for b := 0; b < nb; b++ {
-		next <- b
-	}
-	close(next)
+	var next atomic.Int64
 	for w := 0; w < workers; w++ {
 		wg.Go(func() {
-			for b := range next {
+			for {
+				b := int(next.Add(1) - 1)
+				if b >= nb {
+					return
+				}
 				fn(b, b*block, min(L, (b+1)*block))
 			}
 		})

@@ -46,19 +46,18 @@ func logSumExp(logits []float32) (mx float64, lse float64, err error) {
 }
 
 // Softmax writes dst = softmax(logits) and returns log Σ_v exp(logits_v).
-// The maximum is subtracted first and the sum accumulates in float64, so
-// logits of ±1e30 are handled; −Inf logits get probability exactly 0.
+// The maximum is subtracted first, so logits of ±1e30 are handled; −Inf
+// logits, and logits more than 87 below the maximum (e^−87 < 1.7e-38), get
+// probability exactly 0. exp is a float32 polynomial (relative error a few
+// float32 ulps, see docs/soft.md) and the normaliser accumulates in float64.
 // NaN or +Inf logits return ErrNonFinite and a row of only −Inf returns
 // ErrNoSupport; dst is then left unspecified. It panics if the lengths
 // differ. dst may alias logits.
 func Softmax(dst, logits []float32) (float64, error) {
 	mustLen("Softmax", len(dst), len(logits))
-	m, lse, err := logSumExp(logits)
+	lse, m, _, err := softmaxRow(dst, logits)
 	if err != nil {
 		return 0, err
-	}
-	for i, x := range logits {
-		dst[i] = float32(math.Exp(float64(x) - m - lse))
 	}
 	return m + lse, nil
 }
@@ -78,29 +77,16 @@ func LogSoftmax(dst, logits []float32) (float64, error) {
 }
 
 // SoftmaxEntropy writes dst = softmax(logits) and returns its Shannon
-// entropy in nats, in one fused pass after the normaliser. Errors and
-// aliasing as for Softmax.
+// entropy in nats, fused with the softmax passes: with z = logits − max and
+// S = Σ e^z, H = log S − Σ p·z. Numerics, errors and aliasing as for
+// Softmax. SoftmaxEntropyRows does the same for a whole state in parallel.
 func SoftmaxEntropy(dst, logits []float32) (float64, error) {
 	mustLen("SoftmaxEntropy", len(dst), len(logits))
-	m, lse, err := logSumExp(logits)
+	lse, _, pz, err := softmaxRow(dst, logits)
 	if err != nil {
 		return 0, err
 	}
-	// H = −Σ p (l − m − lse) = lse − Σ p (l − m).
-	var s float64
-	for i, x := range logits {
-		z := float64(x) - m
-		p := math.Exp(z - lse)
-		dst[i] = float32(p)
-		if p > 0 {
-			s += p * z
-		}
-	}
-	h := lse - s
-	if h < 0 {
-		h = 0
-	}
-	return h, nil
+	return math.Max(lse-pz, 0), nil
 }
 
 // Entropy returns −Σ p log p in nats, with 0 log 0 = 0. It assumes p is a
@@ -205,10 +191,7 @@ func Mix(dst, a, b []float32, w float64) {
 	if !(w >= 0 && w <= 1) {
 		panic(fmt.Sprintf("soft: Mix: weight %g outside [0,1]", w))
 	}
-	u, v := float32(1-w), float32(w)
-	for i := range dst {
-		dst[i] = u*a[i] + v*b[i]
-	}
+	kern.mix(dst, a, b, float32(1-w), float32(w))
 }
 
 // ErrDisjoint: a geometric mixture of two rows with disjoint support.
@@ -346,9 +329,9 @@ func Sample(rng *rand.Rand, p []float32) int32 {
 }
 
 // ExpectedEmbedding writes dst = Σ_v p_v · emb[v], with emb a K×D row-major
-// matrix (K = len(p), D = len(dst)), accumulating in float64 is not needed:
-// each output is a convex combination, so float32 accumulation keeps a
-// relative error of order K·2⁻²⁴ of the largest |emb| entry. It panics if
+// matrix (K = len(p), D = len(dst)). It accumulates in float32: each output
+// is a convex combination of one column of emb, so the absolute error stays
+// below about K·2⁻²⁴ times that column's largest |entry|. It panics if
 // len(emb) != len(p)·len(dst).
 func ExpectedEmbedding(dst, p, emb []float32) {
 	D := len(dst)

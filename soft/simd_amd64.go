@@ -1,0 +1,177 @@
+//go:build goexperiment.simd && amd64
+
+package soft
+
+import (
+	"math"
+	"simd/archsimd"
+)
+
+// The AVX2+FMA kernels: 8 float32 lanes, the same algorithm as the Go
+// kernels in kernel.go (see there). Tails shorter than 8 use the Go code.
+
+func init() {
+	if archsimd.X86.AVX2() && archsimd.X86.FMA() {
+		kern = avx2Kernels
+	}
+}
+
+var avx2Kernels = kernels{
+	name:     "avx2",
+	maxLogit: maxLogitAVX2,
+	expSum:   expSumAVX2,
+	scale:    scaleAVX2,
+	mix:      mixAVX2,
+}
+
+func maxLogitAVX2(logits []float32) (float32, error) {
+	n := len(logits)
+	ninf := float32(math.Inf(-1))
+	m0 := archsimd.BroadcastFloat32x8(ninf)
+	m1 := m0
+	// NaN lanes are flagged as all-ones int32 lanes, OR-ed together (a
+	// vector OR: mask-register forms would need AVX-512).
+	var bad archsimd.Int32x8
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		x0 := archsimd.LoadFloat32x8Slice(logits[i : i+8])
+		x1 := archsimd.LoadFloat32x8Slice(logits[i+8 : i+16])
+		m0 = m0.Max(x0)
+		m1 = m1.Max(x1)
+		bad = bad.Or(x0.NotEqual(x0).ToInt32x8()).Or(x1.NotEqual(x1).ToInt32x8())
+	}
+	for ; i+8 <= n; i += 8 {
+		x0 := archsimd.LoadFloat32x8Slice(logits[i : i+8])
+		m0 = m0.Max(x0)
+		bad = bad.Or(x0.NotEqual(x0).ToInt32x8())
+	}
+	var flags [8]int32
+	bad.Store(&flags)
+	for _, f := range flags {
+		if f != 0 {
+			return 0, ErrNonFinite
+		}
+	}
+	var lanes [8]float32
+	m0.Max(m1).Store(&lanes)
+	m := ninf
+	for _, x := range lanes {
+		if x > m {
+			m = x
+		}
+	}
+	for _, x := range logits[i:] {
+		if x != x {
+			return 0, ErrNonFinite
+		}
+		if x > m {
+			m = x
+		}
+	}
+	if m > math.MaxFloat32 {
+		return 0, ErrNonFinite
+	}
+	if math.IsInf(float64(m), -1) {
+		return 0, ErrNoSupport
+	}
+	return m, nil
+}
+
+// exp8 is exp32 on 8 lanes of z ≤ 0 (or −Inf).
+func exp8(z archsimd.Float32x8) (e, zc archsimd.Float32x8) {
+	lo := archsimd.BroadcastFloat32x8(expCutoff)
+	zc = z.Max(lo)
+	n := zc.Mul(archsimd.BroadcastFloat32x8(log2e)).RoundToEven()
+	r := n.MulAdd(archsimd.BroadcastFloat32x8(-ln2Hi), zc)
+	r = n.MulAdd(archsimd.BroadcastFloat32x8(-ln2Lo), r)
+	p := archsimd.BroadcastFloat32x8(expC7)
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(expC6))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(expC5))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(expC4))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(expC3))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(expC2))
+	one := archsimd.BroadcastFloat32x8(1)
+	p = p.MulAdd(r, one)
+	p = p.MulAdd(r, one)
+	two := n.ConvertToInt32().Add(archsimd.BroadcastInt32x8(127)).ShiftAllLeft(23).AsFloat32x8()
+	e = p.Mul(two).Masked(z.GreaterEqual(lo))
+	return e, zc
+}
+
+// chunkVecs is the number of 8-lane vectors summed in float32 before the
+// partial sums are folded into float64: 16 terms per lane.
+const chunkVecs = 16
+
+func fold(acc archsimd.Float32x8, tot archsimd.Float64x4) archsimd.Float64x4 {
+	return tot.Add(acc.GetLo().ConvertToFloat64()).Add(acc.GetHi().ConvertToFloat64())
+}
+
+func expSumAVX2(dst, logits []float32, m float32) (float64, float64) {
+	n := len(logits)
+	dst = dst[:n]
+	vm := archsimd.BroadcastFloat32x8(m)
+	var zero archsimd.Float32x8
+	var totS, totT archsimd.Float64x4
+	i := 0
+	for i+8 <= n {
+		accS, accT := zero, zero
+		end := min(n&^7, i+8*chunkVecs)
+		for ; i < end; i += 8 {
+			z := archsimd.LoadFloat32x8Slice(logits[i : i+8]).Sub(vm)
+			e, zc := exp8(z)
+			e.StoreSlice(dst[i : i+8])
+			accS = accS.Add(e)
+			accT = e.MulAdd(zc, accT)
+		}
+		totS = fold(accS, totS)
+		totT = fold(accT, totT)
+	}
+	var a, b [4]float64
+	totS.Store(&a)
+	totT.Store(&b)
+	s := (a[0] + a[1]) + (a[2] + a[3])
+	t := (b[0] + b[1]) + (b[2] + b[3])
+	for ; i < n; i++ {
+		z := logits[i] - m
+		e := exp32(z)
+		dst[i] = e
+		if e > 0 {
+			s += float64(e)
+			t += float64(e) * float64(z)
+		}
+	}
+	return s, t
+}
+
+func scaleAVX2(dst, src []float32, a float32) {
+	n := len(src)
+	dst = dst[:n]
+	va := archsimd.BroadcastFloat32x8(a)
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		x0 := archsimd.LoadFloat32x8Slice(src[i : i+8])
+		x1 := archsimd.LoadFloat32x8Slice(src[i+8 : i+16])
+		x0.Mul(va).StoreSlice(dst[i : i+8])
+		x1.Mul(va).StoreSlice(dst[i+8 : i+16])
+	}
+	for ; i < n; i++ {
+		dst[i] = a * src[i]
+	}
+}
+
+func mixAVX2(dst, a, b []float32, u, v float32) {
+	n := len(dst)
+	a = a[:n]
+	b = b[:n]
+	vu := archsimd.BroadcastFloat32x8(u)
+	vv := archsimd.BroadcastFloat32x8(v)
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		x := archsimd.LoadFloat32x8Slice(a[i : i+8])
+		y := archsimd.LoadFloat32x8Slice(b[i : i+8])
+		x.MulAdd(vu, y.Mul(vv)).StoreSlice(dst[i : i+8])
+	}
+	for ; i < n; i++ {
+		dst[i] = u*a[i] + v*b[i]
+	}
+}
