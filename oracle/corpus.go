@@ -233,11 +233,8 @@ func (c *Corpus) Marginals(dst []float64, ev *soft.Dense) (float64, error) {
 }
 
 func (c *Corpus) marginals(dst []float64, ev *soft.Dense, sc *corpusScratch) (float64, error) {
-	if ev == nil || ev.L != c.L || ev.K != c.K || len(ev.Data) != c.L*c.K {
-		if ev == nil {
-			return 0, fmt.Errorf("oracle: nil evidence")
-		}
-		return 0, fmt.Errorf("oracle: evidence is %d×%d, model wants %d×%d (length × vocabulary)", ev.L, ev.K, c.L, c.K)
+	if err := checkEvidence(ev, c.L, c.K); err != nil {
+		return 0, err
 	}
 	L, K := c.L, c.K
 	mask := c.v.Mask()

@@ -89,6 +89,17 @@ func checkShapes(dst, ev *soft.Dense, L, K int) error {
 	return nil
 }
 
+// checkEvidence validates the shape of an evidence state.
+func checkEvidence(ev *soft.Dense, L, K int) error {
+	if ev == nil {
+		return errors.New("oracle: nil evidence")
+	}
+	if ev.L != L || ev.K != K || len(ev.Data) != L*K {
+		return fmt.Errorf("oracle: evidence is %d×%d, model wants %d×%d (length × vocabulary)", ev.L, ev.K, L, K)
+	}
+	return nil
+}
+
 // likRow converts evidence row e (width K) into likelihoods lik[v] = e[v] +
 // e[mask] for data tokens, lik[mask] = 0, scaled so the largest entry is 1.
 // It returns log of the scale removed (so the unscaled likelihood is

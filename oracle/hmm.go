@@ -1,0 +1,506 @@
+package oracle
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+
+	"github.com/softdiff/softdiff/soft"
+)
+
+// HMM is a hidden Markov model with S hidden states over the K ids of a
+// vocabulary (the MASK column of the emission matrix is 0), generating
+// sequences of a fixed length L. Posteriors under evidence come from the
+// scaled forward–backward recursions in float64 (see docs/oracles.md). An
+// HMM is immutable and safe for concurrent use.
+type HMM struct {
+	v       *soft.Vocab
+	L, S, K int
+	init    []float64 // S
+	trans   []float64 // S×S, trans[a*S+b] = p(b | a)
+	emit    []float64 // S×K, emit[s*K+v] = p(v | s)
+	emitSum []float64 // S, Σ_v emit[s,v] (1 up to rounding)
+	emit32  []float32 // S×K float32 copy for the token-posterior product
+	nfe     atomic.Int64
+	pool    sync.Pool // *hmmScratch
+}
+
+type hmmScratch struct {
+	b, alpha, pred, beta []float64 // L×S
+	c, m                 []float64 // L
+	sup                  []int32   // L×K support of the token mass
+	nsup                 []int32   // L
+	q                    []float64 // K
+	q32, w32             []float32 // K, S
+	out                  []float64 // L×K (Denoise)
+}
+
+// NewHMM builds an HMM over v generating length-L sequences. S = len(init);
+// trans is S×S row-major with trans[a*S+b] = p(b | a); emit is S×K row-major
+// over K = v.Size() with a zero MASK column. Entries must be finite and
+// ≥ 0 and every distribution must sum to 1 within 1e-6 (it is then
+// renormalised); errors name the entry or row. The slices are copied.
+func NewHMM(v *soft.Vocab, L int, init, trans, emit []float64) (*HMM, error) {
+	if v == nil {
+		return nil, fmt.Errorf("oracle: NewHMM: nil vocabulary")
+	}
+	if L < 1 {
+		return nil, fmt.Errorf("oracle: NewHMM: length %d < 1", L)
+	}
+	S, K := len(init), v.Size()
+	if S < 1 {
+		return nil, fmt.Errorf("oracle: NewHMM: no states (len(init) = 0)")
+	}
+	if len(trans) != S*S {
+		return nil, fmt.Errorf("oracle: NewHMM: trans has %d entries, want S×S = %d", len(trans), S*S)
+	}
+	if len(emit) != S*K {
+		return nil, fmt.Errorf("oracle: NewHMM: emit has %d entries, want S×K = %d×%d = %d", len(emit), S, K, S*K)
+	}
+	h := &HMM{v: v, L: L, S: S, K: K,
+		init: append([]float64(nil), init...), trans: append([]float64(nil), trans...),
+		emit: append([]float64(nil), emit...), emitSum: make([]float64, S), emit32: make([]float32, S*K)}
+	if err := normRow(h.init, "init", -1); err != nil {
+		return nil, err
+	}
+	for a := 0; a < S; a++ {
+		if err := normRow(h.trans[a*S:(a+1)*S], "trans", a); err != nil {
+			return nil, err
+		}
+	}
+	mask := v.Mask()
+	for s := 0; s < S; s++ {
+		row := h.emit[s*K : (s+1)*K]
+		if mask >= 0 && row[mask] != 0 {
+			return nil, fmt.Errorf("oracle: NewHMM: emit[%d][%d] (MASK) = %v, must be 0", s, mask, row[mask])
+		}
+		if err := normRow(row, "emit", s); err != nil {
+			return nil, err
+		}
+		sum := 0.0
+		for v, x := range row {
+			sum += x
+			h.emit32[s*K+v] = float32(x)
+		}
+		h.emitSum[s] = sum
+	}
+	h.pool.New = func() any {
+		return &hmmScratch{
+			b: make([]float64, L*S), alpha: make([]float64, L*S), pred: make([]float64, L*S), beta: make([]float64, L*S),
+			c: make([]float64, L), m: make([]float64, L), sup: make([]int32, L*K), nsup: make([]int32, L),
+			q: make([]float64, K), q32: make([]float32, K), w32: make([]float32, S), out: make([]float64, L*K),
+		}
+	}
+	return h, nil
+}
+
+// normRow checks a distribution (finite, ≥ 0, sum 1 within 1e-6) and
+// renormalises it. row < 0 names the slice alone.
+func normRow(p []float64, name string, row int) error {
+	where := func(j int) string {
+		if row < 0 {
+			return fmt.Sprintf("%s[%d]", name, j)
+		}
+		return fmt.Sprintf("%s[%d][%d]", name, row, j)
+	}
+	sum := 0.0
+	for j, x := range p {
+		if !(x >= 0) || math.IsInf(x, 0) {
+			return fmt.Errorf("oracle: NewHMM: %s = %v (want finite and ≥ 0)", where(j), x)
+		}
+		sum += x
+	}
+	if !(math.Abs(sum-1) <= 1e-6) {
+		if row < 0 {
+			return fmt.Errorf("oracle: NewHMM: %s sums to %v, want 1", name, sum)
+		}
+		return fmt.Errorf("oracle: NewHMM: %s row %d sums to %v, want 1", name, row, sum)
+	}
+	for j := range p {
+		p[j] /= sum
+	}
+	return nil
+}
+
+// Vocab returns the vocabulary.
+func (h *HMM) Vocab() *soft.Vocab { return h.v }
+
+// Len returns the sequence length L.
+func (h *HMM) Len() int { return h.L }
+
+// States returns the number of hidden states S.
+func (h *HMM) States() int { return h.S }
+
+// NFE returns the number of Denoise calls so far (DenoiseBatch counts one
+// per sequence).
+func (h *HMM) NFE() int64 { return h.nfe.Load() }
+
+// Params returns read-only views of the (renormalised) parameters: init
+// (S), trans (S×S, trans[a*S+b] = p(b|a)) and emit (S×K, emit[s*K+v] =
+// p(v|s)). Callers must not modify them.
+func (h *HMM) Params() (init, trans, emit []float64) { return h.init, h.trans, h.emit }
+
+// WithLen returns an HMM with the same parameters generating length-L
+// sequences.
+func (h *HMM) WithLen(L int) (*HMM, error) { return NewHMM(h.v, L, h.init, h.trans, h.emit) }
+
+// forward runs the scaled forward and backward passes on the evidence,
+// filling sc.b, pred, alpha, beta, c, m, sup, nsup. It returns log Z.
+func (h *HMM) forward(ev *soft.Dense, sc *hmmScratch) (float64, error) {
+	L, S, K := h.L, h.S, h.K
+	mask := h.v.Mask()
+	D := K
+	if mask >= 0 {
+		D--
+	}
+	logZ := 0.0
+	for i := 0; i < L; i++ {
+		e := ev.Data[i*K : (i+1)*K]
+		m := 0.0
+		if mask >= 0 {
+			m = float64(e[mask])
+		}
+		sup := sc.sup[i*K : (i+1)*K]
+		n := 0
+		for v, x := range e {
+			f := float64(x)
+			if !(f >= 0) || math.IsInf(f, 0) {
+				return 0, fmt.Errorf("oracle: evidence row %d col %d is %v (want finite and ≥ 0)", i, v, x)
+			}
+			if f > 0 && int32(v) != mask {
+				sup[n] = int32(v)
+				n++
+			}
+		}
+		sc.nsup[i] = int32(n)
+		sc.m[i] = m
+		sup = sup[:n]
+		b := sc.b[i*S : (i+1)*S]
+		for s := 0; s < S; s++ {
+			row := h.emit[s*K : (s+1)*K]
+			acc := m * h.emitSum[s]
+			for _, v := range sup {
+				acc += row[v] * float64(e[v])
+			}
+			b[s] = acc
+		}
+		pred := sc.pred[i*S : (i+1)*S]
+		if i == 0 {
+			copy(pred, h.init)
+		} else {
+			clear(pred)
+			prev := sc.alpha[(i-1)*S : i*S]
+			for r, a := range prev {
+				if a == 0 {
+					continue
+				}
+				tr := h.trans[r*S : (r+1)*S]
+				for s := range pred {
+					pred[s] += a * tr[s]
+				}
+			}
+		}
+		alpha := sc.alpha[i*S : (i+1)*S]
+		c := 0.0
+		for s := range alpha {
+			alpha[s] = pred[s] * b[s]
+			c += alpha[s]
+		}
+		if !(c > 0) {
+			pos := []int{}
+			for j := 0; j <= i; j++ {
+				if sc.m[j] == 0 && int(sc.nsup[j]) < D {
+					pos = append(pos, j)
+				}
+			}
+			return 0, contradictory(pos)
+		}
+		inv := 1 / c
+		for s := range alpha {
+			alpha[s] *= inv
+		}
+		sc.c[i] = c
+		logZ += math.Log(c)
+	}
+	last := sc.beta[(L-1)*S : L*S]
+	for s := range last {
+		last[s] = 1
+	}
+	for i := L - 2; i >= 0; i-- {
+		beta := sc.beta[i*S : (i+1)*S]
+		next := sc.beta[(i+1)*S : (i+2)*S]
+		bn := sc.b[(i+1)*S : (i+2)*S]
+		inv := 1 / sc.c[i+1]
+		for r := range beta {
+			tr := h.trans[r*S : (r+1)*S]
+			acc := 0.0
+			for s, t := range tr {
+				acc += t * bn[s] * next[s]
+			}
+			beta[r] = acc * inv
+		}
+	}
+	return logZ, nil
+}
+
+// posterior writes position i's token posterior into out (len K, float64).
+// fast selects the float32 product for dense rows.
+func (h *HMM) posterior(out []float64, ev *soft.Dense, sc *hmmScratch, i int, fast bool) {
+	S, K := h.S, h.K
+	e := ev.Data[i*K : (i+1)*K]
+	pred := sc.pred[i*S : (i+1)*S]
+	beta := sc.beta[i*S : (i+1)*S]
+	m := sc.m[i]
+	clear(out)
+	sum := 0.0
+	if m == 0 {
+		for _, v := range sc.sup[i*K : i*K+int(sc.nsup[i])] {
+			acc := 0.0
+			for s := 0; s < S; s++ {
+				acc += pred[s] * beta[s] * h.emit[s*K+int(v)]
+			}
+			p := acc * float64(e[v])
+			out[v] = p
+			sum += p
+		}
+	} else if fast {
+		for s := range sc.w32 {
+			sc.w32[s] = float32(pred[s] * beta[s])
+		}
+		gemvT(sc.q32, sc.w32, h.emit32, S, K)
+		for v, q := range sc.q32 {
+			p := float64(q) * (float64(e[v]) + m)
+			out[v] = p
+			sum += p
+		}
+	} else {
+		q := sc.q
+		clear(q)
+		for s := 0; s < S; s++ {
+			w := pred[s] * beta[s]
+			if w == 0 {
+				continue
+			}
+			row := h.emit[s*K : (s+1)*K]
+			for v, x := range row {
+				q[v] += w * x
+			}
+		}
+		for v, x := range q {
+			p := x * (float64(e[v]) + m)
+			out[v] = p
+			sum += p
+		}
+	}
+	if mk := h.v.Mask(); mk >= 0 {
+		sum -= out[mk]
+		out[mk] = 0
+	}
+	inv := 1 / sum
+	for v := range out {
+		out[v] *= inv
+	}
+}
+
+// Marginals writes into dst (L×K, row-major) the exact posterior marginals
+// in float64 and returns the log normaliser log Σ_x p(x) Π_i lik_i(x_i),
+// with lik_i(v) = e_i(v) + e_i(MASK) taken unscaled from the evidence. It
+// does not count an NFE.
+func (h *HMM) Marginals(dst []float64, ev *soft.Dense) (float64, error) {
+	if len(dst) != h.L*h.K {
+		return 0, fmt.Errorf("oracle: Marginals: dst has %d entries, want %d", len(dst), h.L*h.K)
+	}
+	if err := checkEvidence(ev, h.L, h.K); err != nil {
+		return 0, err
+	}
+	sc := h.pool.Get().(*hmmScratch)
+	defer h.pool.Put(sc)
+	logZ, err := h.forward(ev, sc)
+	if err != nil {
+		return 0, err
+	}
+	for i := 0; i < h.L; i++ {
+		h.posterior(dst[i*h.K:(i+1)*h.K], ev, sc, i, false)
+	}
+	return logZ, nil
+}
+
+// Denoise writes the exact posterior marginals given the evidence into dst
+// (the state recursions in float64, the S×K token product of rows with
+// MASK mass in float32). It counts one NFE, does not allocate in steady
+// state and is safe for concurrent use.
+func (h *HMM) Denoise(dst, ev *soft.Dense, t float64) error {
+	h.nfe.Add(1)
+	if err := checkShapes(dst, ev, h.L, h.K); err != nil {
+		return err
+	}
+	sc := h.pool.Get().(*hmmScratch)
+	defer h.pool.Put(sc)
+	if _, err := h.forward(ev, sc); err != nil {
+		return err
+	}
+	K := h.K
+	for i := 0; i < h.L; i++ {
+		out := sc.out[i*K : (i+1)*K]
+		h.posterior(out, ev, sc, i, true)
+		to32(dst.Data[i*K:(i+1)*K], out)
+	}
+	return nil
+}
+
+// DenoiseBatch runs Denoise on every pair (dst[j], ev[j]) in parallel on up
+// to workers goroutines (≤ 0: GOMAXPROCS), one NFE per sequence. Results do
+// not depend on workers. It returns the error of the first failing
+// sequence, naming its index. It panics if len(dst) != len(ev).
+func (h *HMM) DenoiseBatch(dst, ev []*soft.Dense, workers int) error {
+	if len(dst) != len(ev) {
+		panic(fmt.Sprintf("oracle: DenoiseBatch: %d destinations for %d evidence states", len(dst), len(ev)))
+	}
+	var first atomic.Int64
+	first.Store(int64(len(ev)))
+	var errs sync.Map
+	soft.ForBlocks(len(ev), 1, workers, func(b, lo, hi int) {
+		for j := lo; j < hi; j++ {
+			if err := h.Denoise(dst[j], ev[j], 0); err != nil {
+				errs.Store(j, err)
+				for {
+					cur := first.Load()
+					if int64(j) >= cur || first.CompareAndSwap(cur, int64(j)) {
+						break
+					}
+				}
+			}
+		}
+	})
+	if j := int(first.Load()); j < len(ev) {
+		err, _ := errs.Load(j)
+		return fmt.Errorf("sequence %d: %w", j, err.(error))
+	}
+	return nil
+}
+
+// LogProb returns the exact log p(x) by the forward recursion; −Inf if x is
+// impossible (for example, it holds MASK).
+func (h *HMM) LogProb(x []int32) (float64, error) {
+	if err := checkSeq(x, h.L, h.K); err != nil {
+		return 0, err
+	}
+	S, K := h.S, h.K
+	var buf [2 * 64]float64
+	var alpha, next []float64
+	if S <= 64 {
+		alpha, next = buf[:S], buf[64:64+S]
+	} else {
+		alpha, next = make([]float64, S), make([]float64, S)
+	}
+	lp := 0.0
+	for i, id := range x {
+		if i == 0 {
+			copy(next, h.init)
+		} else {
+			clear(next)
+			for r, a := range alpha {
+				if a == 0 {
+					continue
+				}
+				tr := h.trans[r*S : (r+1)*S]
+				for s := range next {
+					next[s] += a * tr[s]
+				}
+			}
+		}
+		c := 0.0
+		for s := range next {
+			next[s] *= h.emit[s*K+int(id)]
+			c += next[s]
+		}
+		if c == 0 {
+			return math.Inf(-1), nil
+		}
+		for s := range next {
+			next[s] /= c
+		}
+		lp += math.Log(c)
+		alpha, next = next, alpha
+	}
+	return lp, nil
+}
+
+// Valid reports whether p(x) > 0.
+func (h *HMM) Valid(x []int32) bool {
+	lp, err := h.LogProb(x)
+	return err == nil && !math.IsInf(lp, -1)
+}
+
+// Sample writes an exact sample into dst (len Len(), else it panics).
+func (h *HMM) Sample(dst []int32, rng *rand.Rand) {
+	if len(dst) != h.L {
+		panic(fmt.Sprintf("oracle: HMM.Sample: dst has length %d, want %d", len(dst), h.L))
+	}
+	S, K := h.S, h.K
+	s := sampleCat(rng, h.init, 1)
+	for i := range dst {
+		dst[i] = int32(sampleCat(rng, h.emit[s*K:(s+1)*K], h.emitSum[s]))
+		if i+1 < len(dst) {
+			s = sampleCat(rng, h.trans[s*S:(s+1)*S], 1)
+		}
+	}
+}
+
+// SampleBatch fills every dst[j] with an exact sample; sequence j draws from
+// soft.BlockRand(seed, j), so the output does not depend on workers (≤ 0:
+// GOMAXPROCS).
+func (h *HMM) SampleBatch(dst [][]int32, seed uint64, workers int) {
+	soft.ForBlocks(len(dst), 1, workers, func(b, lo, hi int) {
+		for j := lo; j < hi; j++ {
+			h.Sample(dst[j], soft.BlockRand(seed, j))
+		}
+	})
+}
+
+// StateMarginals writes into dst (L×S) the prior state marginals p(z_i = s).
+func (h *HMM) StateMarginals(dst []float64) {
+	S := h.S
+	if len(dst) != h.L*S {
+		panic(fmt.Sprintf("oracle: StateMarginals: dst has length %d, want %d", len(dst), h.L*S))
+	}
+	copy(dst, h.init)
+	for i := 1; i < h.L; i++ {
+		prev, cur := dst[(i-1)*S:i*S], dst[i*S:(i+1)*S]
+		clear(cur)
+		for r, a := range prev {
+			for s, t := range h.trans[r*S : (r+1)*S] {
+				cur[s] += a * t
+			}
+		}
+	}
+}
+
+// Unigram writes into dst (len K) the token frequencies averaged over
+// positions, dst[v] = (1/L) Σ_i p(x_i = v). It panics if len(dst) != K.
+func (h *HMM) Unigram(dst []float64) {
+	if len(dst) != h.K {
+		panic(fmt.Sprintf("oracle: Unigram: dst has length %d, want %d", len(dst), h.K))
+	}
+	mu := make([]float64, h.L*h.S)
+	h.StateMarginals(mu)
+	avg := make([]float64, h.S)
+	for i := 0; i < h.L; i++ {
+		for s := range avg {
+			avg[s] += mu[i*h.S+s] / float64(h.L)
+		}
+	}
+	clear(dst)
+	for s, a := range avg {
+		for v, x := range h.emit[s*h.K : (s+1)*h.K] {
+			dst[v] += a * x
+		}
+	}
+}
+
+// Entropy returns the entropy of the length-L distribution with EntropyOf:
+// exact by enumeration when D^L ≤ opt.MaxEnum, else a Monte-Carlo estimate
+// with its standard error.
+func (h *HMM) Entropy(opt EntropyOptions) (Estimate, error) { return EntropyOf(h, opt) }
