@@ -1,13 +1,18 @@
 // Command softdiff runs softdiff's experiments on the built-in testbeds.
 //
-//	softdiff version
-//	softdiff help
+//	softdiff list [NAME]                       list experiments (or one in detail)
+//	softdiff run NAME|all [flags]              run experiments, tables to stdout
+//	softdiff report DIR [--out FILE] [--assets DIR]   Markdown summary of results
+//	softdiff merge --out DIR SHARD_DIR...      combine shard outputs
+//	softdiff version | help
+//
+// Every command takes --help. Bad flags or configuration print a message and
+// exit with status 2; other failures exit with status 1.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,8 +25,14 @@ const Version = "0.1.0-dev"
 const usage = `softdiff %s — soft-state diffusion language model experiments
 
 Usage:
-  softdiff version     print the version
-  softdiff help        print this help
+  softdiff list [NAME]            list the experiments (NAME: hypothesis and parameters)
+  softdiff run NAME|all [flags]   run experiments; tables to stdout, files to --out
+  softdiff report DIR [flags]     Markdown summary of the results in DIR
+  softdiff merge --out DIR IN...  combine the outputs of sharded runs
+  softdiff version                print the version
+  softdiff help                   print this help
+
+Run 'softdiff COMMAND --help' for a command's flags.
 `
 
 func main() {
@@ -31,6 +42,7 @@ func main() {
 	var ue usageError
 	switch {
 	case err == nil:
+	case errors.Is(err, errHelp):
 	case errors.As(err, &ue):
 		fmt.Fprintln(os.Stderr, "softdiff:", err)
 		os.Exit(2)
@@ -40,13 +52,17 @@ func main() {
 	}
 }
 
-// usageError is a bad command line; main exits with status 2.
+// usageError is a bad command line or configuration; main exits with status 2.
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+// errHelp reports that --help was given and served.
+var errHelp = errors.New("help requested")
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	_ = ctx
 	if len(args) == 0 {
 		fmt.Fprintf(stdout, usage, Version)
 		return nil
@@ -58,8 +74,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "help", "-h", "--help", "-help":
 		fmt.Fprintf(stdout, usage, Version)
 		return nil
+	case "list":
+		return cmdList(args[1:], stdout, stderr)
+	case "run":
+		return cmdRun(ctx, args[1:], stdout, stderr)
+	case "report":
+		return cmdReport(args[1:], stdout, stderr)
+	case "merge":
+		return cmdMerge(args[1:], stdout, stderr)
 	}
-	fs := flag.NewFlagSet("softdiff", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return usageError{fmt.Sprintf("unknown command %q (try 'softdiff help')", args[0])}
+	return usagef("unknown command %q (try 'softdiff help')", args[0])
 }

@@ -1,0 +1,356 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/softdiff/softdiff/experiments"
+)
+
+func cmdList(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("list", "list [NAME]\n\nLists the experiments; with NAME, its hypothesis, parameters and tables.", stderr)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return usagef("list: at most one experiment name, got %d", len(pos))
+	}
+	if len(pos) == 1 {
+		e, ok := experiments.Lookup(pos[0])
+		if !ok {
+			return usagef("list: unknown experiment %q (see 'softdiff list')", pos[0])
+		}
+		fmt.Fprintf(stdout, "%s — %s\n\n%s\n\nParameters (default, --quick):\n", e.Name, e.Title, e.Hypothesis)
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "  seeds\t%d\t%d\tseeds (--seeds)\n", experiments.DefaultSeeds, experiments.QuickSeeds)
+		for _, p := range e.Params {
+			fmt.Fprintf(tw, "  %s\t%v\t%v\t%s\n", p.Name, p.Default, p.Quick, p.Doc)
+		}
+		tw.Flush()
+		fmt.Fprintln(stdout, "\nTables:")
+		for _, t := range e.Tables {
+			fmt.Fprintf(stdout, "  %s: %s\n", t.Name, t.Title)
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	for _, e := range experiments.All() {
+		fmt.Fprintf(tw, "%s\t%s\n", e.Name, e.Title)
+	}
+	return tw.Flush()
+}
+
+const runSynopsis = `run NAME|all [flags]
+
+Runs one experiment, or all of them in order. Tables go to stdout as aligned
+text; with --out, each finished experiment's CSV, JSON, Markdown and SVG files
+are written atomically into DIR/NAME (an existing DIR/NAME is replaced whole),
+and DIR/README.md summarises everything in DIR. With --shard i/n only the i-th
+of n disjoint parts of each grid runs; combine the parts with 'softdiff merge'.
+Parameters: 'softdiff list NAME'; override with --set name=value (or
+--set NAME.name=value with 'all').`
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", runSynopsis, stderr)
+	quick := fs.Bool("quick", false, "reduced sizes (all experiments in about 5 minutes on 2 cores)")
+	seeds := fs.Int("seeds", 0, "number of seeds (default 5, or 3 with --quick)")
+	seed := fs.Uint64("seed", experiments.DefaultSeed, "base seed of all random streams")
+	out := fs.String("out", "", "directory for CSV, JSON, SVG and Markdown outputs")
+	workers := fs.Int("workers", 0, "parallel workers (0: GOMAXPROCS); results do not depend on it")
+	shard := fs.String("shard", "", "run only part i/n of each grid (0 <= i < n)")
+	var sets setFlags
+	fs.Var(&sets, "set", "override a parameter: name=value or NAME.name=value (repeatable)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("run: want one experiment name or 'all', got %d arguments (see 'softdiff list')", len(pos))
+	}
+	var exps []*experiments.Experiment
+	if pos[0] == "all" {
+		exps = experiments.All()
+	} else {
+		e, ok := experiments.Lookup(pos[0])
+		if !ok {
+			return usagef("run: unknown experiment %q (see 'softdiff list')", pos[0])
+		}
+		exps = []*experiments.Experiment{e}
+	}
+	if *seeds < 0 {
+		return usagef("run: --seeds %d: need at least 1", *seeds)
+	}
+	if *workers < 0 {
+		return usagef("run: --workers %d: need 0 (all cores) or more", *workers)
+	}
+	sh := experiments.Shard{I: 0, N: 1}
+	if *shard != "" {
+		if sh, err = experiments.ParseShard(*shard); err != nil {
+			return usagef("run: --shard: %v", err)
+		}
+	}
+	cfgs := make([]experiments.Config, len(exps))
+	used := make([]bool, len(sets))
+	for i, e := range exps {
+		c := e.Config(*quick)
+		if *seeds > 0 {
+			c.Seeds = *seeds
+		}
+		c.Seed, c.Workers, c.Shard = *seed, *workers, sh
+		for j, s := range sets {
+			if s.exp != "" && s.exp != e.Name {
+				continue
+			}
+			if s.exp == "" && len(exps) > 1 && !hasParam(e, s.name) {
+				continue
+			}
+			if err := e.Set(&c, s.name, s.value); err != nil {
+				return usagef("run: --set: %v", err)
+			}
+			used[j] = true
+		}
+		cfgs[i] = c
+	}
+	for j, s := range sets {
+		if !used[j] {
+			if s.exp != "" {
+				if _, ok := experiments.Lookup(s.exp); !ok {
+					return usagef("run: --set %s.%s: unknown experiment %q", s.exp, s.name, s.exp)
+				}
+			}
+			return usagef("run: --set %s: no selected experiment has parameter %q", s.name, s.name)
+		}
+	}
+	if *out != "" {
+		if err := checkWritable(*out); err != nil {
+			return usagef("run: --out %s: %v", *out, err)
+		}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	for i, e := range exps {
+		res, err := experiments.Run(ctx, e, cfgs[i], newProgress(stderr, log))
+		if err != nil {
+			if ctx.Err() != nil {
+				msg := "interrupted during " + e.Name
+				if *out != "" && i > 0 {
+					msg += fmt.Sprintf("; the %d finished experiment(s) are in %s", i, *out)
+				}
+				return fmt.Errorf("%s: %w", msg, ctx.Err())
+			}
+			return err
+		}
+		if err := printResult(stdout, res); err != nil {
+			return err
+		}
+		if *out != "" {
+			if err := experiments.WriteResult(*out, res); err != nil {
+				return fmt.Errorf("write %s results: %w", e.Name, err)
+			}
+			if err := writeIndex(*out); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func hasParam(e *experiments.Experiment, name string) bool {
+	for _, p := range e.Params {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// checkWritable creates dir if needed and proves a file can be created in
+// it, so an unwritable --out fails before any work.
+func checkWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".softdiff-write-test-*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+// writeIndex rewrites dir/README.md: the report of every result in dir.
+func writeIndex(dir string) error {
+	rs, err := experiments.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	err = experiments.WriteReport(&b, rs, func(r *experiments.Result) string { return r.Experiment + "/" })
+	if err != nil {
+		return err
+	}
+	return experiments.WriteFileAtomic(filepath.Join(dir, "README.md"), []byte(b.String()))
+}
+
+func printResult(w io.Writer, r *experiments.Result) error {
+	fmt.Fprintf(w, "== %s — %s", r.Experiment, r.Title)
+	if !r.Complete() {
+		fmt.Fprintf(w, " (shard %s)", r.Config.Shard)
+	}
+	fmt.Fprintf(w, "\n   %s\n\n", experiments.Command(r))
+	for _, t := range r.Tables {
+		if err := t.WriteText(w); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+	}
+	for _, v := range r.Verdicts {
+		fmt.Fprintf(w, "* %s\n", v)
+	}
+	if len(r.Verdicts) > 0 {
+		fmt.Fprintln(w)
+	}
+	return nil
+}
+
+const reportSynopsis = `report DIR [--out FILE] [--assets DIR]
+
+Writes a Markdown summary of every experiment result in DIR (as written by
+'softdiff run --out DIR' or 'softdiff merge') to stdout or FILE. With
+--assets, the SVG plots are copied to ASSETS/NAME/ and linked from FILE.`
+
+func cmdReport(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("report", reportSynopsis, stderr)
+	out := fs.String("out", "", "write the report to FILE instead of stdout")
+	assets := fs.String("assets", "", "copy plots into this directory and link them")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("report: want one results directory, got %d arguments", len(pos))
+	}
+	if *assets != "" && *out == "" {
+		return usagef("report: --assets needs --out (links are relative to the report file)")
+	}
+	rs, err := experiments.ReadDir(pos[0])
+	if err != nil {
+		return err
+	}
+	prefix := func(r *experiments.Result) string { return filepath.ToSlash(filepath.Join(pos[0], r.Experiment)) + "/" }
+	if *out != "" {
+		base := filepath.Dir(*out)
+		src := pos[0]
+		if *assets != "" {
+			src = *assets
+			for _, r := range rs {
+				if err := copySVGs(filepath.Join(pos[0], r.Experiment), filepath.Join(*assets, r.Experiment)); err != nil {
+					return err
+				}
+			}
+		}
+		prefix = func(r *experiments.Result) string {
+			rel, err := filepath.Rel(base, filepath.Join(src, r.Experiment))
+			if err != nil {
+				rel = filepath.Join(src, r.Experiment)
+			}
+			return filepath.ToSlash(rel) + "/"
+		}
+	}
+	var b strings.Builder
+	if err := experiments.WriteReport(&b, rs, prefix); err != nil {
+		return err
+	}
+	if *out == "" {
+		_, err := io.WriteString(stdout, b.String())
+		return err
+	}
+	return experiments.WriteFileAtomic(*out, []byte(b.String()))
+}
+
+func copySVGs(from, to string) error {
+	ents, err := os.ReadDir(from)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(to, 0o755); err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if e.IsDir() || filepath.Ext(e.Name()) != ".svg" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			return err
+		}
+		if err := experiments.WriteFileAtomic(filepath.Join(to, e.Name()), data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const mergeSynopsis = `merge --out DIR [--partial] IN...
+
+Combines the outputs of 'softdiff run --shard i/n --out IN' runs: for every
+experiment found in the IN directories, the shards' raw records are merged
+(configurations must agree, each shard may appear once), the tables are pooled
+again and written to DIR as 'run --out' would. Without --partial every shard
+must be present.`
+
+func cmdMerge(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("merge", mergeSynopsis, stderr)
+	out := fs.String("out", "", "directory for the merged results (required)")
+	partial := fs.Bool("partial", false, "allow missing shards")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		return usagef("merge: --out DIR is required")
+	}
+	if len(pos) == 0 {
+		return usagef("merge: no input directories")
+	}
+	groups := map[string][]*experiments.Result{}
+	var names []string
+	for _, dir := range pos {
+		rs, err := experiments.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if groups[r.Experiment] == nil {
+				names = append(names, r.Experiment)
+			}
+			groups[r.Experiment] = append(groups[r.Experiment], r)
+		}
+	}
+	if err := checkWritable(*out); err != nil {
+		return usagef("merge: --out %s: %v", *out, err)
+	}
+	for _, n := range names {
+		m, err := experiments.Merge(groups[n]...)
+		if err != nil {
+			return err
+		}
+		if !m.Complete() && !*partial {
+			return fmt.Errorf("merge %s: have shards %v of %d (use --partial to merge anyway)", n, m.Shards, m.Config.Shard.N)
+		}
+		if err := printResult(stdout, m); err != nil {
+			return err
+		}
+		if err := experiments.WriteResult(*out, m); err != nil {
+			return err
+		}
+	}
+	return writeIndex(*out)
+}

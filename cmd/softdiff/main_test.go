@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/softdiff/softdiff/experiments"
+	"github.com/softdiff/softdiff/soft"
+)
+
+// testDice is a fast experiment used by the CLI tests: a fair die's rate of
+// sixes, whose pooled interval must cover 1/6.
+var testDice = &experiments.Experiment{
+	Name: "test-dice", Title: "dice (CLI test fixture)", Hypothesis: "A fair die shows six at rate 1/6.",
+	Params: []experiments.Param{{Name: "rolls", Default: 600, Quick: 300, Int: true, Min: 1}},
+	Tables: []experiments.TableSpec{{Name: "sixes", Title: "Sixes", Labels: []string{"die"},
+		Metrics: []experiments.MetricSpec{{Name: "six", Kind: experiments.Rate}},
+		Plots:   []experiments.PlotSpec{{X: "die", Y: "six"}}}},
+	Units: func(cfg experiments.Config) ([]experiments.Unit, error) {
+		var us []experiments.Unit
+		for d := 1; d <= 3; d++ {
+			us = append(us, experiments.Unit{Key: string(rune('0' + d)), Run: func(ctx context.Context, seed uint64) ([]experiments.Row, error) {
+				rng := soft.BlockRand(seed, 0)
+				n := cfg.Int("rolls")
+				var k int64
+				for i := 0; i < n; i++ {
+					if rng.IntN(6) == 5 {
+						k++
+					}
+				}
+				return []experiments.Row{{Table: "sixes", Labels: []string{string(rune('0' + d))},
+					Values: map[string]experiments.Obs{"six": experiments.Count(k, int64(n))}}}, nil
+			}})
+		}
+		return us, nil
+	},
+	Verdict: func(r *experiments.Result) []string {
+		e, _ := r.Table("sixes").Get("six", "die=1")
+		return []string{"die 1 covers 1/6: " + map[bool]string{true: "yes", false: "no"}[e.Contains(1.0/6)]}
+	},
+}
+
+// blockStarted receives a value when test-block's unit has started.
+var blockStarted = make(chan struct{}, 16)
+
+// testBlock waits until its context is cancelled: an interrupted run.
+var testBlock = &experiments.Experiment{
+	Name: "test-block", Title: "blocks until interrupted (CLI test fixture)", Hypothesis: "none",
+	Tables: []experiments.TableSpec{{Name: "t", Title: "t", Metrics: []experiments.MetricSpec{{Name: "x"}}}},
+	Units: func(cfg experiments.Config) ([]experiments.Unit, error) {
+		return []experiments.Unit{{Key: "u", Run: func(ctx context.Context, seed uint64) ([]experiments.Row, error) {
+			blockStarted <- struct{}{}
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}}}, nil
+	},
+}
+
+func init() {
+	experiments.Register(testDice)
+	experiments.Register(testBlock)
+}
+
+func runCLI(ctx context.Context, args ...string) (string, string, error) {
+	var out, errb bytes.Buffer
+	err := run(ctx, args, &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+func TestBadFlagsAreUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, "unknown command"},
+		{[]string{"run"}, "want one experiment"},
+		{[]string{"run", "no-such-experiment"}, "unknown experiment"},
+		{[]string{"run", "test-dice", "--bogus"}, "bogus"},
+		{[]string{"run", "test-dice", "--seeds", "-2"}, "--seeds"},
+		{[]string{"run", "test-dice", "--seeds", "two"}, "seeds"},
+		{[]string{"run", "test-dice", "--workers", "-1"}, "--workers"},
+		{[]string{"run", "test-dice", "--shard", "3/2"}, "shard"},
+		{[]string{"run", "test-dice", "--set", "rolls=0"}, "rolls"},
+		{[]string{"run", "test-dice", "--set", "rolls=1.5"}, "integer"},
+		{[]string{"run", "test-dice", "--set", "sides=7"}, "sides"},
+		{[]string{"run", "test-dice", "--set", "rolls=many"}, "not a number"},
+		{[]string{"run", "test-dice", "--set", "nope.rolls=3"}, "unknown experiment"},
+		{[]string{"list", "nothing"}, "unknown experiment"},
+		{[]string{"report"}, "one results directory"},
+		{[]string{"merge", "x"}, "--out"},
+	} {
+		_, _, err := runCLI(context.Background(), tc.args...)
+		var ue usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want a usage error mentioning %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestHelpEverywhere(t *testing.T) {
+	for _, cmd := range []string{"list", "run", "report", "merge"} {
+		_, stderr, err := runCLI(context.Background(), cmd, "--help")
+		if !errors.Is(err, errHelp) || !strings.Contains(stderr, "Usage: softdiff "+cmd) {
+			t.Errorf("%s --help: err %v, stderr %q", cmd, err, stderr)
+		}
+	}
+	out, _, err := runCLI(context.Background(), "help")
+	if err != nil || !strings.Contains(out, "softdiff run NAME|all") {
+		t.Errorf("help: %v %q", err, out)
+	}
+}
+
+func TestUnwritableOut(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "plain-file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A directory below a regular file cannot be created, even by root.
+	stdout, _, err := runCLI(context.Background(), "run", "test-dice", "--quick", "--out", filepath.Join(file, "results"))
+	var ue usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--out") {
+		t.Fatalf("unwritable --out: %v", err)
+	}
+	if stdout != "" {
+		t.Fatalf("work was done before the --out check: %q", stdout)
+	}
+}
+
+func TestRunWritesAndReport(t *testing.T) {
+	dir := t.TempDir()
+	out, _, err := runCLI(context.Background(), "run", "test-dice", "--quick", "--out", dir, "--workers", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "Sixes") || !strings.Contains(out, "die 1 covers 1/6: yes") {
+		t.Fatalf("stdout lacks the table or verdict:\n%s", out)
+	}
+	for _, f := range []string{"test-dice/sixes.csv", "test-dice/sixes.svg", "test-dice/summary.json", "test-dice/README.md", "README.md"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+	rep, _, err := runCLI(context.Background(), "report", dir)
+	if err != nil || !strings.Contains(rep, "## test-dice") || !strings.Contains(rep, "softdiff run test-dice --quick") {
+		t.Fatalf("report: %v\n%s", err, rep)
+	}
+	md := filepath.Join(dir, "docs", "results.md")
+	if _, _, err := runCLI(context.Background(), "report", dir, "--out", md, "--assets", filepath.Join(dir, "docs", "results")); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(md)
+	if !strings.Contains(string(data), "](results/test-dice/sixes.svg)") {
+		t.Fatalf("report does not link the copied plot:\n%s", data)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "docs", "results", "test-dice", "sixes.svg")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestShardAndMerge(t *testing.T) {
+	dir := t.TempDir()
+	whole, _, err := runCLI(context.Background(), "run", "test-dice", "--out", filepath.Join(dir, "whole"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ins []string
+	for _, s := range []string{"0/3", "1/3", "2/3"} {
+		in := filepath.Join(dir, "shard"+s[:1])
+		if _, _, err := runCLI(context.Background(), "run", "test-dice", "--shard", s, "--out", in); err != nil {
+			t.Fatal(err)
+		}
+		ins = append(ins, in)
+	}
+	if _, _, err := runCLI(context.Background(), append([]string{"merge", "--out", filepath.Join(dir, "m")}, ins[:2]...)...); err == nil {
+		t.Fatal("merge with a missing shard succeeded without --partial")
+	}
+	merged, _, err := runCLI(context.Background(), append([]string{"merge", "--out", filepath.Join(dir, "merged")}, ins...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, "whole", "test-dice", "sixes.csv"))
+	b, _ := os.ReadFile(filepath.Join(dir, "merged", "test-dice", "sixes.csv"))
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Fatalf("merged table differs from the whole run:\n%s\n%s", a, b)
+	}
+	if !strings.Contains(merged, "die 1 covers") || !strings.Contains(whole, "die 1 covers") {
+		t.Fatal("verdict missing")
+	}
+}
+
+func TestInterruptedRunKeepsFinishedResults(t *testing.T) {
+	dir := t.TempDir()
+	if _, _, err := runCLI(context.Background(), "run", "test-dice", "--quick", "--out", dir); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, "test-dice", "records.json"))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := runCLI(ctx, "run", "test-block", "--out", dir, "--seeds", "1")
+		done <- err
+	}()
+	<-blockStarted
+	cancel() // as Ctrl-C does through signal.NotifyContext
+	err := <-done
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v, want context.Canceled", err)
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, "test-dice", "records.json"))
+	if len(before) == 0 || !bytes.Equal(before, after) {
+		t.Fatal("finished result changed by the interrupted run")
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if e.Name() == "test-block" || strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("interrupted run left %s in --out", e.Name())
+		}
+	}
+	// A context cancelled before the start stops the run too.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if _, _, err := runCLI(ctx2, "run", "test-dice", "--out", dir); !errors.Is(err, context.Canceled) {
+		t.Fatalf("pre-cancelled run: %v", err)
+	}
+}
+
+func TestList(t *testing.T) {
+	out, _, err := runCLI(context.Background(), "list")
+	if err != nil || !strings.Contains(out, "test-dice") {
+		t.Fatalf("list: %v %q", err, out)
+	}
+	out, _, err = runCLI(context.Background(), "list", "test-dice")
+	if err != nil || !strings.Contains(out, "rolls") || !strings.Contains(out, "A fair die") {
+		t.Fatalf("list test-dice: %v %q", err, out)
+	}
+}

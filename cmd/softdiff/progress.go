@@ -1,0 +1,73 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/softdiff/softdiff/experiments"
+)
+
+// newProgress returns a progress bar on a terminal and slog lines otherwise.
+func newProgress(stderr io.Writer, log *slog.Logger) experiments.Progress {
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return &barProgress{w: stderr}
+	}
+	return &logProgress{log: log}
+}
+
+type barProgress struct {
+	w   io.Writer
+	bar *progressbar.ProgressBar
+}
+
+func (p *barProgress) Begin(name string, total int) {
+	p.bar = progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(p.w),
+		progressbar.OptionSetDescription(name),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionThrottle(100*time.Millisecond),
+	)
+}
+
+func (p *barProgress) Add(n int) { p.bar.Add(n) }
+
+func (p *barProgress) End() { p.bar.Finish() }
+
+// logProgress writes a line at the start, about every 10% or 10 s, and at the
+// end.
+type logProgress struct {
+	log         *slog.Logger
+	name        string
+	total, done int
+	start, last time.Time
+	lastFrac    int
+}
+
+func (p *logProgress) Begin(name string, total int) {
+	p.name, p.total, p.done, p.lastFrac = name, total, 0, 0
+	p.start, p.last = time.Now(), time.Now()
+	p.log.Info("experiment start", "name", name, "items", total)
+}
+
+func (p *logProgress) Add(n int) {
+	p.done += n
+	frac := 10 * p.done / max(1, p.total)
+	if frac > p.lastFrac || time.Since(p.last) > 10*time.Second {
+		p.lastFrac, p.last = frac, time.Now()
+		if p.done < p.total {
+			p.log.Info("progress", "name", p.name, "done", p.done, "items", p.total, "elapsed", time.Since(p.start).Round(time.Millisecond))
+		}
+	}
+}
+
+func (p *logProgress) End() {
+	p.log.Info("experiment end", "name", p.name, "done", p.done, "items", p.total, "elapsed", time.Since(p.start).Round(time.Millisecond))
+}

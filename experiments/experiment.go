@@ -1,0 +1,257 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Experiment is one registered experiment: a grid of work units, each run once
+// per seed, and the tables their rows are pooled into.
+type Experiment struct {
+	// Name is the command-line name, e.g. "marginal-trap".
+	Name string
+	// Title is a one-line description.
+	Title string
+	// Hypothesis is the one-paragraph claim the experiment tests.
+	Hypothesis string
+	// Params are the experiment's configurable sizes and settings, each with a
+	// default and a quick value.
+	Params []Param
+	// Tables describes the tables the rows are pooled into, in order.
+	Tables []TableSpec
+	// Units returns the grid of work for cfg, in a fixed order. It must be
+	// deterministic: sharding and merging rely on the order.
+	Units func(cfg Config) ([]Unit, error)
+	// Verdict states, from the pooled tables, what the CIs support. It may be
+	// nil.
+	Verdict func(r *Result) []string
+}
+
+// Param is one configurable setting of an experiment.
+type Param struct {
+	Name    string
+	Doc     string
+	Default float64 // value of a full run
+	Quick   float64 // value under --quick
+	Int     bool    // must be an integer
+	Min     float64 // smallest accepted value
+	Max     float64 // largest accepted value (0 means no limit)
+}
+
+// Unit is one cell of an experiment's grid. Run is called once per seed with
+// that seed's 64-bit stream seed; it must draw all its randomness from
+// streams derived from it (soft.BlockRand(seed, b)).
+type Unit struct {
+	Key string
+	Run func(ctx context.Context, seed uint64) ([]Row, error)
+}
+
+// Row is one observation of a unit at one seed: the table it belongs to, its
+// label values (in the order of the table's Labels) and metric observations by
+// metric name. A metric missing from Values is not observed at this seed.
+type Row struct {
+	Table  string
+	Labels []string
+	Values map[string]Obs
+}
+
+// Obs is one seed's observation of a metric: a scalar X for Mean and Exact
+// metrics, counts K of N for a Rate.
+type Obs struct {
+	X float64 `json:"x,omitempty"`
+	K int64   `json:"k,omitempty"`
+	N int64   `json:"n,omitempty"`
+}
+
+// Count returns a rate observation of k out of n.
+func Count(k, n int64) Obs { return Obs{K: k, N: n} }
+
+// Scalar returns a scalar observation.
+func Scalar(x float64) Obs { return Obs{X: x} }
+
+// Shard selects the I-th (0-based) of N disjoint parts of the grid.
+type Shard struct{ I, N int }
+
+// String returns "i/n".
+func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.I, s.N) }
+
+// Whole reports whether s selects the whole grid.
+func (s Shard) Whole() bool { return s.N <= 1 }
+
+// ParseShard parses "i/n" with 0 ≤ i < n.
+func ParseShard(s string) (Shard, error) {
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
+		return Shard{}, fmt.Errorf("shard %q: want i/n with 0 <= i < n", s)
+	}
+	return Shard{I: i, N: n}, nil
+}
+
+// Config is one run's configuration.
+type Config struct {
+	Quick   bool               `json:"quick"`
+	Seeds   int                `json:"seeds"`
+	Seed    uint64             `json:"seed"` // base seed of every random stream
+	Workers int                `json:"-"`    // does not change results
+	Shard   Shard              `json:"shard"`
+	Params  map[string]float64 `json:"params"`
+}
+
+// DefaultSeeds is the number of seeds of a full run; QuickSeeds of --quick.
+const (
+	DefaultSeeds = 5
+	QuickSeeds   = 3
+	DefaultSeed  = 20260101
+)
+
+// Config returns e's configuration at its defaults (quick sizes if quick).
+func (e *Experiment) Config(quick bool) Config {
+	c := Config{Quick: quick, Seeds: DefaultSeeds, Seed: DefaultSeed, Shard: Shard{0, 1}, Params: map[string]float64{}}
+	if quick {
+		c.Seeds = QuickSeeds
+	}
+	for _, p := range e.Params {
+		if quick {
+			c.Params[p.Name] = p.Quick
+		} else {
+			c.Params[p.Name] = p.Default
+		}
+	}
+	return c
+}
+
+// Set overrides parameter name with value after checking it; the error names
+// the parameter and the accepted range.
+func (e *Experiment) Set(c *Config, name string, value float64) error {
+	for _, p := range e.Params {
+		if p.Name != name {
+			continue
+		}
+		if math.IsNaN(value) || math.IsInf(value, 0) {
+			return fmt.Errorf("%s: parameter %s = %v is not a finite number", e.Name, name, value)
+		}
+		if p.Int && value != math.Trunc(value) {
+			return fmt.Errorf("%s: parameter %s = %v must be an integer", e.Name, name, value)
+		}
+		if value < p.Min || (p.Max != 0 && value > p.Max) {
+			if p.Max != 0 {
+				return fmt.Errorf("%s: parameter %s = %v outside [%v, %v]", e.Name, name, value, p.Min, p.Max)
+			}
+			return fmt.Errorf("%s: parameter %s = %v below its minimum %v", e.Name, name, value, p.Min)
+		}
+		c.Params[name] = value
+		return nil
+	}
+	names := make([]string, len(e.Params))
+	for i, p := range e.Params {
+		names[i] = p.Name
+	}
+	return fmt.Errorf("%s: unknown parameter %q (known: %s)", e.Name, name, strings.Join(names, ", "))
+}
+
+// Validate checks c against e's parameters.
+func (e *Experiment) Validate(c Config) error {
+	if c.Seeds < 1 {
+		return fmt.Errorf("%s: seeds = %d, need at least 1", e.Name, c.Seeds)
+	}
+	if c.Shard.N < 1 || c.Shard.I < 0 || c.Shard.I >= c.Shard.N {
+		return fmt.Errorf("%s: bad shard %s", e.Name, c.Shard)
+	}
+	for _, p := range e.Params {
+		v, ok := c.Params[p.Name]
+		if !ok {
+			return fmt.Errorf("%s: parameter %s is not set", e.Name, p.Name)
+		}
+		cc := Config{Params: map[string]float64{}}
+		if err := e.Set(&cc, p.Name, v); err != nil {
+			return err
+		}
+	}
+	for k := range c.Params {
+		if e.param(k) == nil {
+			return fmt.Errorf("%s: unknown parameter %q", e.Name, k)
+		}
+	}
+	return nil
+}
+
+func (e *Experiment) param(name string) *Param {
+	for i := range e.Params {
+		if e.Params[i].Name == name {
+			return &e.Params[i]
+		}
+	}
+	return nil
+}
+
+// Float returns parameter name; it panics if the experiment did not declare
+// it (a programming error in the experiment).
+func (c Config) Float(name string) float64 {
+	v, ok := c.Params[name]
+	if !ok {
+		panic("experiments: parameter " + name + " not in config")
+	}
+	return v
+}
+
+// Int returns integer parameter name.
+func (c Config) Int(name string) int { return int(c.Float(name)) }
+
+var registry = map[string]*Experiment{}
+
+// Register adds e to the registry. It panics on a duplicate or empty name or
+// a table without a name, which are programming errors.
+func Register(e *Experiment) {
+	if e.Name == "" || e.Units == nil {
+		panic("experiments: Register needs a name and Units")
+	}
+	if _, dup := registry[e.Name]; dup {
+		panic("experiments: duplicate experiment " + e.Name)
+	}
+	for _, t := range e.Tables {
+		if t.Name == "" {
+			panic("experiments: table without a name in " + e.Name)
+		}
+	}
+	registry[e.Name] = e
+}
+
+// order fixes the listing order of the six experiments of issue 6; others
+// follow alphabetically.
+var order = []string{"marginal-trap", "frequency-collapse", "duplication", "quality-vs-nfe", "kernel-smoothness", "joint-decode"}
+
+// All returns the registered experiments in their canonical order.
+func All() []*Experiment {
+	rank := map[string]int{}
+	for i, n := range order {
+		rank[n] = i
+	}
+	out := make([]*Experiment, 0, len(registry))
+	for _, e := range registry {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		ri, iok := rank[out[i].Name]
+		rj, jok := rank[out[j].Name]
+		switch {
+		case iok && jok:
+			return ri < rj
+		case iok != jok:
+			return iok
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// Lookup returns the experiment called name.
+func Lookup(name string) (*Experiment, bool) {
+	e, ok := registry[name]
+	return e, ok
+}

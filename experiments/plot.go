@@ -1,0 +1,165 @@
+package experiments
+
+import (
+	"bytes"
+	"image/color"
+	"math"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// palette is a colour-blind-safe qualitative palette (Okabe–Ito).
+var palette = []color.RGBA{
+	{0, 114, 178, 255}, {230, 159, 0, 255}, {0, 158, 115, 255}, {204, 121, 167, 255},
+	{86, 180, 233, 255}, {213, 94, 0, 255}, {240, 228, 66, 255}, {0, 0, 0, 255},
+}
+
+type series struct {
+	name string
+	xys  plotter.XYs
+	errs plotter.YErrors
+}
+
+func plotSeries(t *Table, p PlotSpec) []*series {
+	xi, yi := -1, -1
+	for i, l := range t.Spec.Labels {
+		if l == p.X {
+			xi = i
+		}
+	}
+	for i, m := range t.Spec.Metrics {
+		if m.Name == p.Y {
+			yi = i
+		}
+	}
+	if xi < 0 || yi < 0 {
+		return nil
+	}
+	var out []*series
+	byName := map[string]*series{}
+rows:
+	for _, r := range t.Rows {
+		for k, v := range p.Filter {
+			if t.Label(r, k) != v {
+				continue rows
+			}
+		}
+		x, err := strconv.ParseFloat(r.Labels[xi], 64)
+		e := r.Cells[yi]
+		if err != nil || !e.Valid() {
+			continue
+		}
+		if (p.LogX && x <= 0) || (p.LogY && e.Value <= 0) {
+			continue
+		}
+		var parts []string
+		for _, s := range p.Series {
+			parts = append(parts, t.Label(r, s))
+		}
+		name := strings.Join(parts, " ")
+		s := byName[name]
+		if s == nil {
+			s = &series{name: name}
+			byName[name] = s
+			out = append(out, s)
+		}
+		lo, hi := e.Value, e.Value
+		if e.HasCI() {
+			lo, hi = e.Lo, e.Hi
+		}
+		if p.LogY && lo <= 0 {
+			lo = e.Value
+		}
+		s.xys = append(s.xys, plotter.XY{X: x, Y: e.Value})
+		s.errs = append(s.errs, struct{ Low, High float64 }{e.Value - lo, hi - e.Value})
+	}
+	return out
+}
+
+func hasPoints(t *Table, p PlotSpec) bool { return len(plotSeries(t, p)) > 0 }
+
+type xyErr struct {
+	plotter.XYs
+	plotter.YErrors
+}
+
+// PlotSVG draws p from t as an SVG with its fonts embedded, one line per
+// series with 95% CI error bars. It returns nil and no error when no row has
+// a numeric x and a value.
+func PlotSVG(t *Table, p PlotSpec) ([]byte, error) {
+	ss := plotSeries(t, p)
+	if len(ss) == 0 {
+		return nil, nil
+	}
+	pl := plot.New()
+	pl.Title.Text = p.Title
+	if pl.Title.Text == "" {
+		pl.Title.Text = t.Spec.Title
+	}
+	pl.X.Label.Text = p.XLabel
+	if pl.X.Label.Text == "" {
+		pl.X.Label.Text = p.X
+	}
+	pl.Y.Label.Text = p.YLabel
+	if pl.Y.Label.Text == "" {
+		pl.Y.Label.Text = p.Y
+	}
+	if p.LogX {
+		pl.X.Scale = plot.LogScale{}
+		pl.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	if p.LogY {
+		pl.Y.Scale = plot.LogScale{}
+		pl.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	pl.Legend.Top = true
+	pl.Legend.TextStyle.Font.Size = vg.Points(8)
+	pl.Add(plotter.NewGrid())
+	for i, s := range ss {
+		c := palette[i%len(palette)]
+		line, pts, err := plotter.NewLinePoints(s.xys)
+		if err != nil {
+			return nil, err
+		}
+		line.Color = c
+		if i >= len(palette) {
+			line.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
+		}
+		pts.Color = c
+		pts.Shape = draw.CircleGlyph{}
+		pts.Radius = vg.Points(2)
+		eb, err := plotter.NewYErrorBars(xyErr{s.xys, s.errs})
+		if err != nil {
+			return nil, err
+		}
+		eb.Color = c
+		pl.Add(line, pts, eb)
+		name := s.name
+		if name == "" {
+			name = p.Y
+		}
+		pl.Legend.Add(name, line, pts)
+	}
+	if !p.LogY {
+		// Keep 0 in view for rates and distances so lines are not magnified.
+		if pl.Y.Min > 0 && pl.Y.Min < 0.5*pl.Y.Max {
+			pl.Y.Min = 0
+		}
+	}
+	if math.IsInf(pl.Y.Max, 0) || math.IsNaN(pl.Y.Max) {
+		return nil, nil
+	}
+	c := vgsvg.NewWith(vgsvg.UseWH(6*vg.Inch, 4*vg.Inch), vgsvg.EmbedFonts(true))
+	pl.Draw(draw.New(c))
+	var b bytes.Buffer
+	if _, err := c.WriteTo(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
