@@ -1,0 +1,15 @@
+//go:build amd64
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// useAVX selects the AVX2/FMA assembly kernels; the pure-Go kernels are the
+// reference and the fallback.
+var useAVX = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func dot3x4AVX(a *float32, lda int, b *float32, ldb int, n int, out *[12]float32)
+
+//go:noescape
+func axpyAVX(y *float64, x *float64, w float64, n int)
