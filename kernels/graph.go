@@ -1,0 +1,484 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+
+	"github.com/softdiff/softdiff/soft"
+)
+
+// GraphOptions configures a Graph kernel. Zero fields take the defaults.
+type GraphOptions struct {
+	// Scale maps schedule time to CTMC time: τ(s,t) = Scale·(σ(t) − σ(s)),
+	// σ = −log α. Default 1.
+	Scale float64
+	// MaskRate is the rate, in units of σ, at which a token jumps to the
+	// MASK state (when the kernel has one): P(masked by t) = 1 − e^{−MaskRate·σ(t)}.
+	// Default 1.
+	MaskRate float64
+	// Tol bounds the truncation of the Chebyshev series, relative to the
+	// 2-norm of each row. Default DefaultExpmTol.
+	Tol float64
+	// Workers for the parallel sparse products (≤ 0: GOMAXPROCS).
+	Workers int
+}
+
+// DefaultExpmTol is the default series tolerance of the Graph kernel.
+const DefaultExpmTol = 1e-10
+
+// Graph is the graph CTMC kernel: tokens jump along the edges of a symmetric
+// weighted graph A (a kNN graph of embeddings, NewKNNAdjacency) with
+// generator R = A − diag(A·1), so Q(s,t) = exp(τ R) with
+// τ = Scale·(σ(t) − σ(s)). Tokens therefore drift to neighbours first. With
+// a MASK state, each token also jumps to MASK at rate MaskRate (in σ units),
+// independently: the token block of Q is e^{−MaskRate Δσ}·exp(τR).
+//
+// exp(τR) is never formed: its action on blocks of rows is a Chebyshev
+// series in X = (R + hI)/h, h = max degree (spectrum of R in [−2h, 0]),
+// with coefficients 2e^{−τh}I_k(τh) (modified Bessel functions), in float64
+// with three-term recurrence, truncated at tolerance Tol. About
+// √(2τh·log(1/Tol)) sparse products are needed.
+//
+// Prior: MASK one-hot, or (no MASK) uniform over tokens, the stationary law
+// of a connected symmetric graph, reached at the spectral-gap rate (a
+// disconnected graph without MASK never reaches it; see Connected).
+type Graph struct {
+	adj   *Adjacency
+	k     int   // states
+	mask  int32 // or NoToken
+	sched Schedule
+	opt   GraphOptions
+	h     float64   // max degree
+	w     []float64 // A_ij / h
+	g     []float64 // (h − d_i)/h
+	deg   []float64
+	comp  []int32 // connected component of each node
+	csize []float64
+	pool  sync.Pool
+}
+
+// NewGraph returns the graph kernel on adjacency adj (validated) with an
+// optional MASK state: mask = soft.NoToken for none, otherwise the MASK's
+// state index in [0, adj.N], the other states mapping to graph nodes in
+// order. s nil means LogLinear{}.
+func NewGraph(adj *Adjacency, mask int32, s Schedule, opt GraphOptions) (*Graph, error) {
+	if err := adj.Validate(); err != nil {
+		return nil, err
+	}
+	k := adj.N
+	if mask != soft.NoToken {
+		if mask < 0 || int(mask) > adj.N {
+			return nil, fmt.Errorf("kernels: NewGraph: mask %d outside [0, %d]", mask, adj.N)
+		}
+		k++
+	}
+	if s == nil {
+		s = LogLinear{}
+	}
+	if opt.Scale == 0 {
+		opt.Scale = 1
+	}
+	if opt.MaskRate == 0 {
+		opt.MaskRate = 1
+	}
+	if opt.Tol == 0 {
+		opt.Tol = DefaultExpmTol
+	}
+	if !(opt.Scale > 0) || !(opt.MaskRate > 0) || !(opt.Tol > 0) {
+		return nil, fmt.Errorf("kernels: NewGraph: Scale, MaskRate and Tol must be positive, got %+v", opt)
+	}
+	g := &Graph{adj: adj, k: k, mask: mask, sched: s, opt: opt}
+	g.deg = make([]float64, adj.N)
+	for i := 0; i < adj.N; i++ {
+		for p := adj.Indptr[i]; p < adj.Indptr[i+1]; p++ {
+			g.deg[i] += adj.Weights[p]
+		}
+		g.h = math.Max(g.h, g.deg[i])
+	}
+	g.w = make([]float64, len(adj.Weights))
+	g.g = make([]float64, adj.N)
+	if g.h > 0 {
+		for p, x := range adj.Weights {
+			g.w[p] = x / g.h
+		}
+		for i, d := range g.deg {
+			g.g[i] = (g.h - d) / g.h
+		}
+	}
+	g.components()
+	return g, nil
+}
+
+// components labels the connected components (for τ = ∞).
+func (g *Graph) components() {
+	n := g.adj.N
+	g.comp = make([]int32, n)
+	for i := range g.comp {
+		g.comp[i] = -1
+	}
+	var stack []int32
+	nc := int32(0)
+	for s := 0; s < n; s++ {
+		if g.comp[s] >= 0 {
+			continue
+		}
+		g.comp[s] = nc
+		stack = append(stack[:0], int32(s))
+		size := 0.0
+		for len(stack) > 0 {
+			i := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			size++
+			for p := g.adj.Indptr[i]; p < g.adj.Indptr[i+1]; p++ {
+				if j := g.adj.Indices[p]; g.comp[j] < 0 && g.adj.Weights[p] > 0 {
+					g.comp[j] = nc
+					stack = append(stack, j)
+				}
+			}
+		}
+		g.csize = append(g.csize, size)
+		nc++
+	}
+}
+
+// Connected reports whether the graph has a single connected component
+// (only then is the uniform Prior the limit of the chain without MASK).
+func (g *Graph) Connected() bool { return len(g.csize) == 1 }
+
+// States implements Kernel.
+func (g *Graph) States() int { return g.k }
+
+// Nodes returns the number of graph nodes (token states).
+func (g *Graph) Nodes() int { return g.adj.N }
+
+// MaxDegree returns h, the largest weighted degree.
+func (g *Graph) MaxDegree() float64 { return g.h }
+
+// Tau returns the CTMC time τ(s,t) = Scale·(σ(t) − σ(s)) and the MASK
+// survival e^{−MaskRate(σ(t) − σ(s))} (1 without MASK).
+func (g *Graph) Tau(s, t float64) (tau, keep float64) {
+	r := alphaRatio(g.sched, s, t) // e^{−Δσ}
+	if r <= 0 {
+		if g.mask == soft.NoToken {
+			return math.Inf(1), 1
+		}
+		return math.Inf(1), 0
+	}
+	ds := -math.Log(r)
+	keep = 1
+	if g.mask != soft.NoToken {
+		keep = math.Exp(-g.opt.MaskRate * ds)
+	}
+	return g.opt.Scale * ds, keep
+}
+
+type graphScratch struct {
+	a, b, c, coef []float64
+}
+
+func (g *Graph) scratch(n int) *graphScratch {
+	sc, _ := g.pool.Get().(*graphScratch)
+	if sc == nil {
+		sc = &graphScratch{}
+	}
+	grow := func(x []float64) []float64 {
+		if cap(x) < n {
+			return make([]float64, n)
+		}
+		return x[:n]
+	}
+	sc.a, sc.b, sc.c = grow(sc.a), grow(sc.b), grow(sc.c)
+	return sc
+}
+
+// Action writes dst = src·exp(τR) for rows×N row-major float64 blocks
+// (N = Nodes()), with series tolerance tol (≤ 0: the kernel's Tol), and
+// returns the number of series terms used. Since R is symmetric this is
+// also exp(τR)·v for each row v. dst may equal src. It panics on wrong
+// lengths or a negative or NaN τ; τ = +Inf gives the limit (each row's mass
+// spread evenly over each connected component).
+func (g *Graph) Action(dst, src []float64, rows int, tau, tol float64) int {
+	n := g.adj.N
+	if len(dst) != rows*n || len(src) != rows*n {
+		panic(fmt.Sprintf("kernels: Graph.Action: lengths %d, %d, want rows·N = %d·%d", len(dst), len(src), rows, n))
+	}
+	if !(tau >= 0) {
+		panic(fmt.Sprintf("kernels: Graph.Action: τ = %v", tau))
+	}
+	if tol <= 0 {
+		tol = g.opt.Tol
+	}
+	if math.IsInf(tau, 1) {
+		// The limit: the average over each connected component.
+		sums := make([]float64, len(g.csize))
+		for r := 0; r < rows; r++ {
+			clear(sums)
+			for i, x := range src[r*n : (r+1)*n] {
+				sums[g.comp[i]] += x
+			}
+			for i := 0; i < n; i++ {
+				c := g.comp[i]
+				dst[r*n+i] = sums[c] / g.csize[c]
+			}
+		}
+		return 0
+	}
+	if tau == 0 || g.h == 0 {
+		copy(dst, src)
+		return 1
+	}
+	sc := g.scratch(rows * n)
+	defer g.pool.Put(sc)
+	sc.coef = chebExpCoeffs(sc.coef, tau*g.h, tol)
+	c := sc.coef
+	// Node-major layout: entry (node i, row r) at i·rows + r.
+	prev, cur, out := sc.a, sc.b, sc.c
+	for r := 0; r < rows; r++ {
+		for i := 0; i < n; i++ {
+			cur[i*rows+r] = src[r*n+i]
+		}
+	}
+	for j := range out {
+		out[j] = c[0] * cur[j]
+	}
+	if len(c) > 1 {
+		// T_1 = X T_0.
+		g.step(prev, cur, nil, out, rows, c[1], false)
+		prev, cur = cur, prev
+		for k := 2; k < len(c); k++ {
+			// T_k = 2 X T_{k−1} − T_{k−2}, written over T_{k−2}.
+			g.step(prev, cur, prev, out, rows, c[k], true)
+			prev, cur = cur, prev
+		}
+	}
+	for r := 0; r < rows; r++ {
+		for i := 0; i < n; i++ {
+			dst[r*n+i] = out[i*rows+r]
+		}
+	}
+	return len(c)
+}
+
+// step computes next = X·cur (recur=false) or next = 2X·cur − old
+// (recur=true, next may alias old), and out += c·next, node-major blocks of
+// width rows, in parallel over node ranges.
+func (g *Graph) step(next, cur, old, out []float64, rows int, c float64, recur bool) {
+	adj := g.adj
+	soft.ForBlocks(adj.N, 1024, g.opt.Workers, func(_, lo, hi int) {
+		var buf [64]float64
+		for i := lo; i < hi; i++ {
+			y := buf[:0]
+			if rows <= len(buf) {
+				y = buf[:rows]
+			} else {
+				y = make([]float64, rows)
+			}
+			gi := g.g[i]
+			ci := cur[i*rows : (i+1)*rows]
+			for r := range y {
+				y[r] = gi * ci[r]
+			}
+			for p := adj.Indptr[i]; p < adj.Indptr[i+1]; p++ {
+				j := int(adj.Indices[p])
+				axpy(y, cur[j*rows:(j+1)*rows], g.w[p])
+			}
+			ni := next[i*rows : (i+1)*rows]
+			oi := out[i*rows : (i+1)*rows]
+			if recur {
+				pi := old[i*rows : (i+1)*rows]
+				for r := range y {
+					v := 2*y[r] - pi[r]
+					ni[r] = v
+					oi[r] += c * v
+				}
+			} else {
+				for r := range y {
+					ni[r] = y[r]
+					oi[r] += c * y[r]
+				}
+			}
+		}
+	})
+}
+
+// node maps a state to its graph node (−1 for MASK).
+func (g *Graph) node(v int) int {
+	if g.mask == soft.NoToken || v < int(g.mask) {
+		return v
+	}
+	if v == int(g.mask) {
+		return -1
+	}
+	return v - 1
+}
+
+// Marginal implements Kernel.
+func (g *Graph) Marginal(dst, src *soft.Dense, t float64) { g.Transition(dst, src, 0, t) }
+
+// Transition implements Kernel. Rows are processed in blocks of at most
+// soft.BlockRows.
+func (g *Graph) Transition(dst, src *soft.Dense, s, t float64) {
+	checkPair("Graph.Transition", g.k, dst, src)
+	tau, keep := g.Tau(s, t)
+	n := g.adj.N
+	bp := getF64(soft.BlockRows * n)
+	defer f64Pool.Put(bp)
+	for lo := 0; lo < src.L; lo += soft.BlockRows {
+		hi := min(src.L, lo+soft.BlockRows)
+		rows := hi - lo
+		buf := (*bp)[:rows*n]
+		for r := 0; r < rows; r++ {
+			row := src.Row(lo + r)
+			for v, x := range row {
+				if i := g.node(v); i >= 0 {
+					buf[r*n+i] = float64(x)
+				}
+			}
+		}
+		g.Action(buf, buf, rows, tau, 0)
+		for r := 0; r < rows; r++ {
+			in, o := src.Row(lo+r), dst.Row(lo+r)
+			var pm, tok float64
+			if g.mask != soft.NoToken {
+				pm = float64(in[g.mask])
+				for v, x := range in {
+					if int32(v) != g.mask {
+						tok += float64(x)
+					}
+				}
+			}
+			for v := range o {
+				if i := g.node(v); i >= 0 {
+					x := keep * buf[r*n+i]
+					if x < 0 {
+						x = 0 // series rounding below Tol
+					}
+					o[v] = float32(x)
+				}
+			}
+			if g.mask != soft.NoToken {
+				o[g.mask] = float32(pm + (1-keep)*tok)
+			}
+		}
+	}
+}
+
+// Prior implements Kernel.
+func (g *Graph) Prior(dst []float32) {
+	checkLen("Graph.Prior", len(dst), g.k)
+	clear(dst)
+	if g.mask != soft.NoToken {
+		dst[g.mask] = 1
+		return
+	}
+	u := float32(1 / float64(g.adj.N))
+	for v := range dst {
+		dst[v] = u
+	}
+}
+
+// Posterior implements Posteriorer (one series per factor; R is symmetric,
+// so Q(s,t)·xt uses the same action as xt·Q).
+func (g *Graph) Posterior(dst, xt, x0 []float32, s, t float64) error {
+	tau, keep := g.Tau(s, t)
+	tau0, keep0 := g.Tau(0, s)
+	n := g.adj.N
+	bp := getF64(n)
+	defer f64Pool.Put(bp)
+	act := func(out []float64, in []float32, tau, keep float64, back bool) {
+		buf := (*bp)[:n]
+		for v, x := range in {
+			if i := g.node(v); i >= 0 {
+				buf[i] = float64(x)
+			}
+		}
+		g.Action(buf, buf, 1, tau, 0)
+		var pm, tok float64
+		if g.mask != soft.NoToken {
+			pm = float64(in[g.mask])
+			for v, x := range in {
+				if int32(v) != g.mask {
+					tok += float64(x)
+				}
+			}
+		}
+		for v := range out {
+			if i := g.node(v); i >= 0 {
+				x := keep * math.Max(buf[i], 0)
+				if back {
+					x += (1 - keep) * pm // Q(s,t)[v, MASK]·xt[MASK]
+				}
+				out[v] = x
+			}
+		}
+		if g.mask != soft.NoToken {
+			if back {
+				out[g.mask] = pm
+			} else {
+				out[g.mask] = pm + (1-keep)*tok
+			}
+		}
+	}
+	return posteriorRows(dst, xt, x0, g.k,
+		func(out []float64, in []float32) { act(out, in, tau, keep, true) },
+		func(out []float64, in []float32) { act(out, in, tau0, keep0, false) })
+}
+
+// Sample implements ForwardSampler by simulating the chain exactly
+// (Gillespie): exponential holding times with rate d_i·Scale·σ', jumps to
+// neighbour j with probability A_ij/d_i, over CTMC time τ(0,t); the MASK
+// clock is independent.
+func (g *Graph) Sample(dst, x0 []int32, t float64, rng *rand.Rand) {
+	checkLen("Graph.Sample", len(dst), len(x0))
+	tau, keep := g.Tau(0, t)
+	adj := g.adj
+	for p, x := range x0 {
+		v := int(x)
+		if v < 0 || v >= g.k {
+			panic(fmt.Sprintf("kernels: Graph.Sample: x0[%d] = %d outside [0, %d)", p, x, g.k))
+		}
+		if int32(v) == g.mask {
+			dst[p] = x
+			continue
+		}
+		if g.mask != soft.NoToken && rng.Float64() >= keep {
+			dst[p] = g.mask
+			continue
+		}
+		i := g.node(v)
+		if math.IsInf(tau, 1) {
+			// Uniform within the component: rejection from all nodes.
+			c := g.comp[i]
+			for {
+				if j := rng.IntN(adj.N); g.comp[j] == c {
+					i = j
+					break
+				}
+			}
+		}
+		left := tau
+		for g.deg[i] > 0 && !math.IsInf(tau, 1) {
+			left -= rng.ExpFloat64() / g.deg[i]
+			if left < 0 {
+				break
+			}
+			u := rng.Float64() * g.deg[i]
+			lo, hi := adj.Indptr[i], adj.Indptr[i+1]
+			j := int(adj.Indices[hi-1])
+			for q := lo; q < hi; q++ {
+				u -= adj.Weights[q]
+				if u < 0 {
+					j = int(adj.Indices[q])
+					break
+				}
+			}
+			i = j
+		}
+		if g.mask != soft.NoToken && i >= int(g.mask) {
+			i++
+		}
+		dst[p] = int32(i)
+	}
+}
