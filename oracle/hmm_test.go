@@ -138,7 +138,7 @@ func TestHMMBrute(t *testing.T) {
 // mass m and token mass π equals the row with likelihood π+m written
 // without MASK.
 func TestHMMEvidenceEnds(t *testing.T) {
-	h := oracle.RandomHMM(newRand(7), 4, 5, 6)
+	h := oracle.RandomHMM(newRand(7), 4, 4, 5)
 	v := h.Vocab()
 	L, K := h.Len(), v.Size()
 	p := hmmBrute(h)
