@@ -19,10 +19,11 @@ import "math"
 //     vectors (16 terms per lane) and folds each chunk into float64.
 
 const (
-	expCutoff = -87.0
-	log2e     = 1.4426950408889634 // 1/ln 2
-	ln2Hi     = 0.693359375        // 355/512: few mantissa bits, so n·ln2Hi is exact
-	ln2Lo     = math.Ln2 - ln2Hi   // ≈ −2.12e-4
+	expCutoff  = -87.0
+	roundMagic = 12582912.0         // 1.5·2²³
+	log2e      = 1.4426950408889634 // 1/ln 2
+	ln2Hi      = 0.693359375        // 355/512: few mantissa bits, so n·ln2Hi is exact
+	ln2Lo      = math.Ln2 - ln2Hi   // ≈ −2.12e-4
 	// Taylor coefficients 1/j! of e^r.
 	expC2 = 1.0 / 2
 	expC3 = 1.0 / 6
@@ -38,7 +39,9 @@ func exp32(z float32) float32 {
 	if !(z >= expCutoff) {
 		return 0
 	}
-	n := float32(math.RoundToEven(float64(z * log2e)))
+	// Adding and subtracting 1.5·2²³ rounds to the nearest integer (ties
+	// to even) in float32 arithmetic, as VROUNDPS does in the vector code.
+	n := (z*log2e + roundMagic) - roundMagic
 	r := z - n*ln2Hi
 	r = r - n*ln2Lo
 	p := float32(expC7)

@@ -73,7 +73,10 @@ func MixRows(dst, a, b *Dense, w float64, workers int) {
 	u, v := float32(1-w), float32(w)
 	K := dst.K
 	ForBlocks(dst.L, BlockRows, workers, func(_, lo, hi int) {
-		kern.mix(dst.Data[lo*K:hi*K], a.Data[lo*K:hi*K], b.Data[lo*K:hi*K], u, v)
+		// Row by row, so every row is bit-identical to Mix's.
+		for i := lo; i < hi; i++ {
+			kern.mix(dst.Data[i*K:(i+1)*K], a.Data[i*K:(i+1)*K], b.Data[i*K:(i+1)*K], u, v)
+		}
 	})
 }
 

@@ -77,25 +77,29 @@ func maxLogitAVX2(logits []float32) (float32, error) {
 	return m, nil
 }
 
-// exp8 is exp32 on 8 lanes of z ≤ 0 (or −Inf).
-func exp8(z archsimd.Float32x8) (e, zc archsimd.Float32x8) {
-	lo := archsimd.BroadcastFloat32x8(expCutoff)
-	zc = z.Max(lo)
-	n := zc.Mul(archsimd.BroadcastFloat32x8(log2e)).RoundToEven()
-	r := n.MulAdd(archsimd.BroadcastFloat32x8(-ln2Hi), zc)
-	r = n.MulAdd(archsimd.BroadcastFloat32x8(-ln2Lo), r)
-	p := archsimd.BroadcastFloat32x8(expC7)
-	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(expC6))
-	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(expC5))
-	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(expC4))
-	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(expC3))
-	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(expC2))
-	one := archsimd.BroadcastFloat32x8(1)
-	p = p.MulAdd(r, one)
-	p = p.MulAdd(r, one)
-	two := n.ConvertToInt32().Add(archsimd.BroadcastInt32x8(127)).ShiftAllLeft(23).AsFloat32x8()
-	e = p.Mul(two).Masked(z.GreaterEqual(lo))
-	return e, zc
+// expConsts holds the broadcast constants of the vector exp, built once
+// per call outside the loops.
+type expConsts struct {
+	lo, log2e, nHi, nLo, c7, c6, c5, c4, c3, c2, one archsimd.Float32x8
+	bias                                             archsimd.Int32x8
+}
+
+func newExpConsts() expConsts {
+	b := archsimd.BroadcastFloat32x8
+	return expConsts{lo: b(expCutoff), log2e: b(log2e), nHi: b(-ln2Hi), nLo: b(-ln2Lo),
+		c7: b(expC7), c6: b(expC6), c5: b(expC5), c4: b(expC4), c3: b(expC3), c2: b(expC2), one: b(1),
+		bias: archsimd.BroadcastInt32x8(127)}
+}
+
+// exp8 is exp32 on 8 lanes of z ≤ 0 (or −Inf); it also returns
+// zc = max(z, expCutoff). Small enough to be inlined into the loop.
+func (c *expConsts) exp8(z archsimd.Float32x8) (e, zc archsimd.Float32x8) {
+	zc = z.Max(c.lo)
+	n := zc.Mul(c.log2e).RoundToEven()
+	r := n.MulAdd(c.nLo, n.MulAdd(c.nHi, zc))
+	p := c.c7.MulAdd(r, c.c6).MulAdd(r, c.c5).MulAdd(r, c.c4).MulAdd(r, c.c3).MulAdd(r, c.c2).MulAdd(r, c.one).MulAdd(r, c.one)
+	two := n.ConvertToInt32().Add(c.bias).ShiftAllLeft(23).AsFloat32x8()
+	return p.Mul(two).Masked(z.GreaterEqual(c.lo)), zc
 }
 
 // chunkVecs is the number of 8-lane vectors summed in float32 before the
@@ -110,6 +114,7 @@ func expSumAVX2(dst, logits []float32, m float32) (float64, float64) {
 	n := len(logits)
 	dst = dst[:n]
 	vm := archsimd.BroadcastFloat32x8(m)
+	c := newExpConsts()
 	var zero archsimd.Float32x8
 	var totS, totT archsimd.Float64x4
 	i := 0
@@ -118,7 +123,7 @@ func expSumAVX2(dst, logits []float32, m float32) (float64, float64) {
 		end := min(n&^7, i+8*chunkVecs)
 		for ; i < end; i += 8 {
 			z := archsimd.LoadFloat32x8Slice(logits[i : i+8]).Sub(vm)
-			e, zc := exp8(z)
+			e, zc := c.exp8(z)
 			e.StoreSlice(dst[i : i+8])
 			accS = accS.Add(e)
 			accT = e.MulAdd(zc, accT)
