@@ -11,7 +11,6 @@ import (
 
 	"github.com/softdiff/softdiff/decode"
 	"github.com/softdiff/softdiff/oracle"
-	"github.com/softdiff/softdiff/soft"
 )
 
 // key packs a short token sequence into a map key.
@@ -34,6 +33,10 @@ func chiSquare(counts map[string]int, logp map[string]float64, n int) (float64, 
 	}
 	return x2, len(logp) - 1
 }
+
+// chiCrit is the 1 − 1e-4 quantile of the chi-square law with df degrees
+// of freedom.
+func chiCrit(df int) float64 { return distuv.ChiSquared{K: float64(df)}.Quantile(1 - 1e-4) }
 
 // exactSupport enumerates the support of a corpus by sampling it until the
 // probabilities seen sum to 1 (a corpus is a finite list of sentences).
@@ -89,7 +92,7 @@ func TestOneTokenPerStepIsExact(t *testing.T) {
 				counts[key(res.Tokens)]++
 			}
 			x2, df := chiSquare(counts, sup, tc.n)
-			crit := distuv.ChiSquared{K: float64(df)}.Quantile(1 - 1e-4)
+			crit := chiCrit(df)
 			if !(x2 <= crit) {
 				t.Fatalf("chi-square %.1f > %.1f (df %d)", x2, crit, df)
 			}
@@ -133,5 +136,3 @@ func TestHardSamplersRun(t *testing.T) {
 		})
 	}
 }
-
-var _ = soft.NoToken

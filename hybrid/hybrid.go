@@ -187,6 +187,17 @@ func (s *State) EvidenceRow(dst []float32, i int) error {
 		dst[id] = 1
 		return nil
 	}
+	return s.SoftEvidenceRow(dst, i)
+}
+
+// SoftEvidenceRow writes the continuous part of position i's evidence into
+// dst, ignoring its identity: one-hot MASK if λ_i holds no evidence,
+// otherwise softmax of λ_i over the non-MASK states. Correctors use it to
+// read a committed position's belief given everything but its identity.
+func (s *State) SoftEvidenceRow(dst []float32, i int) error {
+	if len(dst) != s.K {
+		panic(fmt.Sprintf("hybrid.SoftEvidenceRow: len(dst)=%d, want K=%d", len(dst), s.K))
+	}
 	if !s.hasEv[i] {
 		clear(dst)
 		dst[s.mask] = 1
@@ -278,4 +289,11 @@ func (s *State) ProjectEmbedding(emb, scratch []float32) error {
 		soft.ExpectedEmbedding(s.EmbeddingRow(i), scratch, emb)
 	}
 	return nil
+}
+
+// MarkEvidence records that λ_i holds evidence after a caller wrote Lambda
+// directly (a bulk update); identity unchanged.
+func (s *State) MarkEvidence(i int) {
+	s.Row(i)[s.mask] = 0
+	s.hasEv[i] = true
 }

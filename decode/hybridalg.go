@@ -1,0 +1,165 @@
+package decode
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/softdiff/softdiff/kernels"
+	"github.com/softdiff/softdiff/soft"
+)
+
+// Corrector is the hybrid sampler's move on committed positions.
+type Corrector int
+
+const (
+	// CorrectNone: no corrector moves.
+	CorrectNone Corrector = iota
+	// CorrectGibbs redraws the token from its leave-one-out belief.
+	CorrectGibbs
+	// CorrectKernel proposes a token from a graded kernel and accepts it by
+	// Metropolis–Hastings against the leave-one-out belief.
+	CorrectKernel
+)
+
+// Hybrid is softdiff's hybrid sampler: the continuous refinement and commit
+// policy of SoftSL (embedded) kept apart from the discrete identity, plus a
+// corrector that moves committed identities and may release them.
+//
+// After each refinement step it makes Moves corrector moves (each one
+// denoiser call, counted in the NFE): a committed free position i with token
+// a is chosen uniformly; its leave-one-out belief b_i is read by handing the
+// denoiser position i's continuous evidence softmax(λ_i) (or none) instead of
+// its identity, everything else unchanged. If b_i(a) < ReleaseBelow the
+// position is released (re-masked; λ_i kept). Otherwise CorrectGibbs draws
+// a new token from b_i, and CorrectKernel draws a proposal v from the row
+// Q(a, ·) of Kernel's transition over [0, JumpTime] (a graded move: a graph
+// or hierarchy kernel proposes neighbours first) and accepts it with
+// probability min(1, b_i(v)·Q(v, a) / (b_i(a)·Q(a, v))) — Metropolis–Hastings
+// (Metropolis et al. 1953; Hastings 1970) targeting the conditional
+// p(x_i | x_−i, λ_i), which leaves the joint of the committed identities
+// invariant. Proposals of MASK or of the current token are rejected (a
+// self-loop, which keeps detailed balance).
+type Hybrid struct {
+	SoftSL
+	Corrector Corrector
+	// Kernel and JumpTime give the CorrectKernel proposal; JumpTime 0 means
+	// 0.1. The kernel's States() must equal the vocabulary size.
+	Kernel   kernels.Kernel
+	JumpTime float64
+	// Moves is the number of corrector moves per refinement step.
+	Moves int
+	// ReleaseBelow releases a committed position whose leave-one-out belief
+	// in its token is below this value (0: never release).
+	ReleaseBelow float64
+}
+
+// Name implements Algorithm.
+func (m Hybrid) Name() string {
+	return "hybrid" + [...]string{"", "-gibbs", "-kernel"}[m.Corrector] + "-" + m.SoftSL.Name()
+}
+
+type hybridRun struct {
+	*slRun
+	Hybrid
+	cand      []int // committed free positions
+	src, prop *soft.Dense
+	evSave    []float32
+}
+
+func (m Hybrid) start(r *run) (stepper, error) {
+	if m.Corrector < CorrectNone || m.Corrector > CorrectKernel || m.Moves < 0 || m.ReleaseBelow < 0 || m.JumpTime < 0 {
+		return nil, fmt.Errorf("bad hybrid setting: corrector %d, moves %d, release %v, jump time %v", m.Corrector, m.Moves, m.ReleaseBelow, m.JumpTime)
+	}
+	if m.Corrector == CorrectKernel {
+		if m.Kernel == nil {
+			return nil, errors.New("CorrectKernel needs a Kernel")
+		}
+		if m.Kernel.States() != r.K {
+			return nil, fmt.Errorf("kernel has %d states, vocabulary %d", m.Kernel.States(), r.K)
+		}
+	}
+	if m.JumpTime == 0 {
+		m.JumpTime = 0.1
+	}
+	sl, err := m.SoftSL.newRun(r)
+	if err != nil {
+		return nil, err
+	}
+	return &hybridRun{slRun: sl, Hybrid: m, cand: make([]int, 0, r.L),
+		src: soft.NewDense(1, r.K), prop: soft.NewDense(1, r.K), evSave: make([]float32, r.K)}, nil
+}
+
+func (h *hybridRun) step(k int) (bool, error) {
+	done, err := h.slRun.step(k)
+	if err != nil || done || h.Corrector == CorrectNone && h.ReleaseBelow == 0 {
+		return done, err
+	}
+	r := h.r
+	for range h.Moves {
+		h.cand = h.cand[:0]
+		for _, i := range r.free {
+			if r.x[i] != r.mask {
+				h.cand = append(h.cand, i)
+			}
+		}
+		if len(h.cand) == 0 {
+			break
+		}
+		i := h.cand[r.rng.IntN(len(h.cand))]
+		if err := h.move(i, 1-float64(k+1)/float64(max(h.n, 1))); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// move makes one corrector move at committed position i.
+func (h *hybridRun) move(i int, t float64) error {
+	r := h.r
+	a := r.x[i]
+	row := r.ev.Row(i)
+	if err := h.st.SoftEvidenceRow(row, i); err != nil {
+		return err
+	}
+	if err := r.denoise(t); err != nil {
+		return err
+	}
+	b := r.bel.Row(i)
+	clear(row)
+	row[a] = 1
+	if float64(b[a]) < h.ReleaseBelow {
+		h.st.Release(i)
+		r.setTok(i, r.mask)
+		return nil
+	}
+	switch h.Corrector {
+	case CorrectGibbs:
+		v := soft.Sample(r.rng, b)
+		if v != a {
+			h.st.Jump(i, v)
+			r.setTok(i, v)
+		}
+	case CorrectKernel:
+		q := h.prop.Row(0)
+		src := h.src.Row(0)
+		clear(src)
+		src[a] = 1
+		h.Kernel.Transition(h.prop, h.src, 0, h.JumpTime)
+		v := soft.Sample(r.rng, q)
+		if v == a || v == r.mask {
+			return nil
+		}
+		qav := float64(q[v])
+		clear(src)
+		src[v] = 1
+		h.Kernel.Transition(h.prop, h.src, 0, h.JumpTime)
+		qva := float64(q[a])
+		num := float64(b[v]) * qva
+		den := float64(b[a]) * qav
+		if den == 0 || r.rng.Float64()*den < num {
+			h.st.Jump(i, v)
+			r.setTok(i, v)
+		}
+	}
+	return nil
+}
