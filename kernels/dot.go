@@ -46,3 +46,32 @@ func axpy(y, x []float64, w float64) {
 		y[i] += w * x[i]
 	}
 }
+
+// spmv8 adds Σ_p w[p]·cur[8·idx[p]:8·idx[p]+8] to y (node-major panels of
+// width 8).
+func spmv8(y *[8]float64, cur []float64, idx []int32, w []float64) {
+	if len(idx) == 0 {
+		return
+	}
+	w = w[:len(idx)]
+	if useAVX {
+		spmv8AVX(&y[0], &cur[0], &idx[0], &w[0], len(idx))
+		return
+	}
+	spmv8Go(y, cur, idx, w)
+}
+
+func spmv8Go(y *[8]float64, cur []float64, idx []int32, w []float64) {
+	for p, j := range idx {
+		x := cur[int(j)*8 : int(j)*8+8]
+		wp := w[p]
+		y[0] += wp * x[0]
+		y[1] += wp * x[1]
+		y[2] += wp * x[2]
+		y[3] += wp * x[3]
+		y[4] += wp * x[4]
+		y[5] += wp * x[5]
+		y[6] += wp * x[6]
+		y[7] += wp * x[7]
+	}
+}

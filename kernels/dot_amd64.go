@@ -13,3 +13,6 @@ func dot3x4AVX(a *float32, lda int, b *float32, ldb int, n int, out *[12]float32
 
 //go:noescape
 func axpyAVX(y *float64, x *float64, w float64, n int)
+
+//go:noescape
+func spmv8AVX(y *float64, cur *float64, idx *int32, w *float64, nnz int)

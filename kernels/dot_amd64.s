@@ -93,3 +93,52 @@ axloop:
 	JLT  axloop
 	VZEROUPPER
 	RET
+
+// func spmv8AVX(y *float64, cur *float64, idx *int32, w *float64, nnz int)
+// y[0:8] += Σ_{p<nnz} w[p]·cur[8·idx[p] : 8·idx[p]+8].
+TEXT ·spmv8AVX(SB), NOSPLIT, $0-40
+	MOVQ y+0(FP), DI
+	MOVQ cur+8(FP), SI
+	MOVQ idx+16(FP), BX
+	MOVQ w+24(FP), DX
+	MOVQ nnz+32(FP), CX
+	VMOVUPD (DI), Y0
+	VMOVUPD 32(DI), Y1
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	CMPQ CX, $2
+	JLT  tail
+
+pair:
+	MOVLQSX (BX), AX
+	MOVLQSX 4(BX), R8
+	SHLQ $6, AX
+	SHLQ $6, R8
+	VBROADCASTSD (DX), Y2
+	VBROADCASTSD 8(DX), Y5
+	VFMADD231PD (SI)(AX*1), Y2, Y0
+	VFMADD231PD 32(SI)(AX*1), Y2, Y1
+	VFMADD231PD (SI)(R8*1), Y5, Y3
+	VFMADD231PD 32(SI)(R8*1), Y5, Y4
+	ADDQ $8, BX
+	ADDQ $16, DX
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE  pair
+
+tail:
+	TESTQ CX, CX
+	JEQ  done
+	MOVLQSX (BX), AX
+	SHLQ $6, AX
+	VBROADCASTSD (DX), Y2
+	VFMADD231PD (SI)(AX*1), Y2, Y0
+	VFMADD231PD 32(SI)(AX*1), Y2, Y1
+
+done:
+	VADDPD Y3, Y0, Y0
+	VADDPD Y4, Y1, Y1
+	VMOVUPD Y0, (DI)
+	VMOVUPD Y1, 32(DI)
+	VZEROUPPER
+	RET

@@ -174,31 +174,32 @@ func (g *Graph) Tau(s, t float64) (tau, keep float64) {
 	return g.opt.Scale * ds, keep
 }
 
+// panel is the number of rows a Chebyshev recurrence carries at once: node-
+// major panels of 8 float64 (one cache line per node), so that a panel of a
+// 32768-node graph (2 MiB) stays in cache while the sparse rows stream.
+const panel = 8
+
 type graphScratch struct {
 	a, b, c, coef []float64
 }
 
-func (g *Graph) scratch(n int) *graphScratch {
+func (g *Graph) scratch() *graphScratch {
 	sc, _ := g.pool.Get().(*graphScratch)
 	if sc == nil {
-		sc = &graphScratch{}
+		n := g.adj.N * panel
+		sc = &graphScratch{a: make([]float64, n), b: make([]float64, n), c: make([]float64, n)}
 	}
-	grow := func(x []float64) []float64 {
-		if cap(x) < n {
-			return make([]float64, n)
-		}
-		return x[:n]
-	}
-	sc.a, sc.b, sc.c = grow(sc.a), grow(sc.b), grow(sc.c)
 	return sc
 }
 
 // Action writes dst = src·exp(τR) for rows×N row-major float64 blocks
 // (N = Nodes()), with series tolerance tol (≤ 0: the kernel's Tol), and
 // returns the number of series terms used. Since R is symmetric this is
-// also exp(τR)·v for each row v. dst may equal src. It panics on wrong
-// lengths or a negative or NaN τ; τ = +Inf gives the limit (each row's mass
-// spread evenly over each connected component).
+// also exp(τR)·v for each row v. Panels of 8 rows run in parallel on the
+// kernel's workers; the output does not depend on the number of workers.
+// dst may equal src. It panics on wrong lengths or a negative or NaN τ;
+// τ = +Inf gives the limit (each row's mass spread evenly over each
+// connected component).
 func (g *Graph) Action(dst, src []float64, rows int, tau, tol float64) int {
 	n := g.adj.N
 	if len(dst) != rows*n || len(src) != rows*n {
@@ -229,78 +230,81 @@ func (g *Graph) Action(dst, src []float64, rows int, tau, tol float64) int {
 		copy(dst, src)
 		return 1
 	}
-	sc := g.scratch(rows * n)
-	defer g.pool.Put(sc)
-	sc.coef = chebExpCoeffs(sc.coef, tau*g.h, tol)
-	c := sc.coef
-	// Node-major layout: entry (node i, row r) at i·rows + r.
+	cp := getF64(0)
+	defer f64Pool.Put(cp)
+	c := chebExpCoeffs(*cp, tau*g.h, tol)
+	*cp = c
+	soft.ForBlocks(rows, panel, g.opt.Workers, func(_, lo, hi int) {
+		sc := g.scratch()
+		defer g.pool.Put(sc)
+		g.panelAction(dst, src, lo, hi, c, sc)
+	})
+	return len(c)
+}
+
+// panelAction runs the Chebyshev recurrence for rows [lo, hi) (≤ panel).
+func (g *Graph) panelAction(dst, src []float64, lo, hi int, c []float64, sc *graphScratch) {
+	n := g.adj.N
 	prev, cur, out := sc.a, sc.b, sc.c
-	for r := 0; r < rows; r++ {
-		for i := 0; i < n; i++ {
-			cur[i*rows+r] = src[r*n+i]
+	m := hi - lo
+	for i := 0; i < n; i++ {
+		ci := (*[panel]float64)(cur[i*panel:])
+		for r := 0; r < m; r++ {
+			ci[r] = src[(lo+r)*n+i]
+		}
+		for r := m; r < panel; r++ {
+			ci[r] = 0
 		}
 	}
 	for j := range out {
 		out[j] = c[0] * cur[j]
 	}
 	if len(c) > 1 {
-		// T_1 = X T_0.
-		g.step(prev, cur, nil, out, rows, c[1], false)
+		g.step(prev, cur, nil, out, c[1], false) // T_1 = X T_0
 		prev, cur = cur, prev
 		for k := 2; k < len(c); k++ {
 			// T_k = 2 X T_{k−1} − T_{k−2}, written over T_{k−2}.
-			g.step(prev, cur, prev, out, rows, c[k], true)
+			g.step(prev, cur, prev, out, c[k], true)
 			prev, cur = cur, prev
 		}
 	}
-	for r := 0; r < rows; r++ {
-		for i := 0; i < n; i++ {
-			dst[r*n+i] = out[i*rows+r]
+	for i := 0; i < n; i++ {
+		oi := (*[panel]float64)(out[i*panel:])
+		for r := 0; r < m; r++ {
+			dst[(lo+r)*n+i] = oi[r]
 		}
 	}
-	return len(c)
 }
 
 // step computes next = X·cur (recur=false) or next = 2X·cur − old
-// (recur=true, next may alias old), and out += c·next, node-major blocks of
-// width rows, in parallel over node ranges.
-func (g *Graph) step(next, cur, old, out []float64, rows int, c float64, recur bool) {
+// (recur=true, next may alias old), and out += c·next, on node-major panels.
+func (g *Graph) step(next, cur, old, out []float64, c float64, recur bool) {
 	adj := g.adj
-	soft.ForBlocks(adj.N, 1024, g.opt.Workers, func(_, lo, hi int) {
-		var buf [64]float64
-		for i := lo; i < hi; i++ {
-			y := buf[:0]
-			if rows <= len(buf) {
-				y = buf[:rows]
-			} else {
-				y = make([]float64, rows)
-			}
-			gi := g.g[i]
-			ci := cur[i*rows : (i+1)*rows]
+	for i := 0; i < adj.N; i++ {
+		var y [panel]float64
+		gi := g.g[i]
+		ci := (*[panel]float64)(cur[i*panel:])
+		for r := range y {
+			y[r] = gi * ci[r]
+		}
+		lo, hi := adj.Indptr[i], adj.Indptr[i+1]
+		spmv8(&y, cur, adj.Indices[lo:hi], g.w[lo:hi])
+		ni := (*[panel]float64)(next[i*panel:])
+		oi := (*[panel]float64)(out[i*panel:])
+		if recur {
+			pi := (*[panel]float64)(old[i*panel:])
 			for r := range y {
-				y[r] = gi * ci[r]
+				v := 2*y[r] - pi[r]
+				ni[r] = v
+				oi[r] += c * v
 			}
-			for p := adj.Indptr[i]; p < adj.Indptr[i+1]; p++ {
-				j := int(adj.Indices[p])
-				axpy(y, cur[j*rows:(j+1)*rows], g.w[p])
-			}
-			ni := next[i*rows : (i+1)*rows]
-			oi := out[i*rows : (i+1)*rows]
-			if recur {
-				pi := old[i*rows : (i+1)*rows]
-				for r := range y {
-					v := 2*y[r] - pi[r]
-					ni[r] = v
-					oi[r] += c * v
-				}
-			} else {
-				for r := range y {
-					ni[r] = y[r]
-					oi[r] += c * y[r]
-				}
+		} else {
+			for r := range y {
+				ni[r] = y[r]
+				oi[r] += c * y[r]
 			}
 		}
-	})
+	}
 }
 
 // node maps a state to its graph node (−1 for MASK).
