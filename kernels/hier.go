@@ -202,7 +202,9 @@ type Hierarchical struct {
 // NewHierarchical returns the hierarchical kernel over the tokens of h (K =
 // h.N states, or h.N + 1 with a MASK state at index mask ∈ [0, h.N]; pass
 // soft.NoToken for none), with per-level rates w (len = levels, counting the
-// implicit top level and MASK; nil means all 1) under schedule s (nil:
+// implicit top level and MASK; nil means w_l = L − l + 1 for levels
+// l = 1..L, so finer levels ring faster and the top one at rate 1) under
+// schedule s (nil:
 // LogLinear{}). It validates h.
 func NewHierarchical(h *Hierarchy, mask int32, w []float64, s Schedule) (*Hierarchical, error) {
 	if err := h.Validate(); err != nil {
@@ -222,9 +224,10 @@ func NewHierarchical(h *Hierarchy, mask int32, w []float64, s Schedule) (*Hierar
 		levels++
 	}
 	if w == nil {
+		// Finer levels ring faster: level l of L gets rate L − l + 1.
 		w = make([]float64, levels)
 		for i := range w {
-			w[i] = 1
+			w[i] = float64(levels - i)
 		}
 	}
 	if levels > 62 {
