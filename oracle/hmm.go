@@ -20,6 +20,7 @@ type HMM struct {
 	L, S, K int
 	init    []float64 // S
 	trans   []float64 // S×S, trans[a*S+b] = p(b | a)
+	transT  []float64 // S×S transpose of trans
 	emit    []float64 // S×K, emit[s*K+v] = p(v | s)
 	emitSum []float64 // S, Σ_v emit[s,v] (1 up to rounding)
 	emit32  []float32 // S×K float32 copy for the token-posterior product
@@ -33,6 +34,7 @@ type hmmScratch struct {
 	sup                  []int32   // L×K support of the token mass
 	nsup                 []int32   // L
 	q                    []float64 // K
+	w, u                 []float64 // S
 	q32, w32             []float32 // K, S
 	out                  []float64 // L×K (Denoise)
 }
@@ -70,6 +72,12 @@ func NewHMM(v *soft.Vocab, L int, init, trans, emit []float64) (*HMM, error) {
 			return nil, err
 		}
 	}
+	h.transT = make([]float64, S*S)
+	for a := 0; a < S; a++ {
+		for b := 0; b < S; b++ {
+			h.transT[b*S+a] = h.trans[a*S+b]
+		}
+	}
 	mask := v.Mask()
 	for s := 0; s < S; s++ {
 		row := h.emit[s*K : (s+1)*K]
@@ -90,7 +98,7 @@ func NewHMM(v *soft.Vocab, L int, init, trans, emit []float64) (*HMM, error) {
 		return &hmmScratch{
 			b: make([]float64, L*S), alpha: make([]float64, L*S), pred: make([]float64, L*S), beta: make([]float64, L*S),
 			c: make([]float64, L), m: make([]float64, L), sup: make([]int32, L*K), nsup: make([]int32, L),
-			q: make([]float64, K), q32: make([]float32, K), w32: make([]float32, S), out: make([]float64, L*K),
+			q: make([]float64, K), w: make([]float64, S), u: make([]float64, S), q32: make([]float32, K), w32: make([]float32, S), out: make([]float64, L*K),
 		}
 	}
 	return h, nil
@@ -148,7 +156,8 @@ func (h *HMM) WithLen(L int) (*HMM, error) { return NewHMM(h.v, L, h.init, h.tra
 
 // forward runs the scaled forward and backward passes on the evidence,
 // filling sc.b, pred, alpha, beta, c, m, sup, nsup. It returns log Z.
-func (h *HMM) forward(ev *soft.Dense, sc *hmmScratch) (float64, error) {
+// fast selects float32 emission dot products for dense evidence rows.
+func (h *HMM) forward(ev *soft.Dense, sc *hmmScratch, fast bool) (float64, error) {
 	L, S, K := h.L, h.S, h.K
 	mask := h.v.Mask()
 	D := K
@@ -165,11 +174,10 @@ func (h *HMM) forward(ev *soft.Dense, sc *hmmScratch) (float64, error) {
 		sup := sc.sup[i*K : (i+1)*K]
 		n := 0
 		for v, x := range e {
-			f := float64(x)
-			if !(f >= 0) || math.IsInf(f, 0) {
+			if !(x >= 0 && x <= math.MaxFloat32) {
 				return 0, fmt.Errorf("oracle: evidence row %d col %d is %v (want finite and ≥ 0)", i, v, x)
 			}
-			if f > 0 && int32(v) != mask {
+			if x > 0 && int32(v) != mask {
 				sup[n] = int32(v)
 				n++
 			}
@@ -178,29 +186,27 @@ func (h *HMM) forward(ev *soft.Dense, sc *hmmScratch) (float64, error) {
 		sc.m[i] = m
 		sup = sup[:n]
 		b := sc.b[i*S : (i+1)*S]
-		for s := 0; s < S; s++ {
-			row := h.emit[s*K : (s+1)*K]
-			acc := m * h.emitSum[s]
-			for _, v := range sup {
-				acc += row[v] * float64(e[v])
+		if fast && 4*n > K {
+			// Dense row: contiguous float32 dot products with float64
+			// accumulation (emit32's MASK column is 0).
+			for s := 0; s < S; s++ {
+				b[s] = dot32(h.emit32[s*K:(s+1)*K], e) + m*h.emitSum[s]
 			}
-			b[s] = acc
+		} else {
+			for s := 0; s < S; s++ {
+				row := h.emit[s*K : (s+1)*K]
+				acc := m * h.emitSum[s]
+				for _, v := range sup {
+					acc += row[v] * float64(e[v])
+				}
+				b[s] = acc
+			}
 		}
 		pred := sc.pred[i*S : (i+1)*S]
 		if i == 0 {
 			copy(pred, h.init)
 		} else {
-			clear(pred)
-			prev := sc.alpha[(i-1)*S : i*S]
-			for r, a := range prev {
-				if a == 0 {
-					continue
-				}
-				tr := h.trans[r*S : (r+1)*S]
-				for s := range pred {
-					pred[s] += a * tr[s]
-				}
-			}
+			gemv64(pred, h.transT, sc.alpha[(i-1)*S:i*S])
 		}
 		alpha := sc.alpha[i*S : (i+1)*S]
 		c := 0.0
@@ -233,14 +239,11 @@ func (h *HMM) forward(ev *soft.Dense, sc *hmmScratch) (float64, error) {
 		next := sc.beta[(i+1)*S : (i+2)*S]
 		bn := sc.b[(i+1)*S : (i+2)*S]
 		inv := 1 / sc.c[i+1]
-		for r := range beta {
-			tr := h.trans[r*S : (r+1)*S]
-			acc := 0.0
-			for s, t := range tr {
-				acc += t * bn[s] * next[s]
-			}
-			beta[r] = acc * inv
+		u := sc.u
+		for s := range u {
+			u[s] = bn[s] * next[s] * inv
 		}
+		gemv64(beta, h.trans, u)
 	}
 	return logZ, nil
 }
@@ -253,21 +256,25 @@ func (h *HMM) posterior(out []float64, ev *soft.Dense, sc *hmmScratch, i int, fa
 	pred := sc.pred[i*S : (i+1)*S]
 	beta := sc.beta[i*S : (i+1)*S]
 	m := sc.m[i]
+	w := sc.w
+	for s := range w {
+		w[s] = pred[s] * beta[s]
+	}
 	clear(out)
 	sum := 0.0
 	if m == 0 {
 		for _, v := range sc.sup[i*K : i*K+int(sc.nsup[i])] {
 			acc := 0.0
-			for s := 0; s < S; s++ {
-				acc += pred[s] * beta[s] * h.emit[s*K+int(v)]
+			for s, ws := range w {
+				acc += ws * h.emit[s*K+int(v)]
 			}
 			p := acc * float64(e[v])
 			out[v] = p
 			sum += p
 		}
 	} else if fast {
-		for s := range sc.w32 {
-			sc.w32[s] = float32(pred[s] * beta[s])
+		for s, ws := range w {
+			sc.w32[s] = float32(ws)
 		}
 		gemvT(sc.q32, sc.w32, h.emit32, S, K)
 		for v, q := range sc.q32 {
@@ -278,14 +285,9 @@ func (h *HMM) posterior(out []float64, ev *soft.Dense, sc *hmmScratch, i int, fa
 	} else {
 		q := sc.q
 		clear(q)
-		for s := 0; s < S; s++ {
-			w := pred[s] * beta[s]
-			if w == 0 {
-				continue
-			}
-			row := h.emit[s*K : (s+1)*K]
-			for v, x := range row {
-				q[v] += w * x
+		for s, ws := range w {
+			if ws != 0 {
+				axpy64(q, ws, h.emit[s*K:(s+1)*K])
 			}
 		}
 		for v, x := range q {
@@ -317,7 +319,7 @@ func (h *HMM) Marginals(dst []float64, ev *soft.Dense) (float64, error) {
 	}
 	sc := h.pool.Get().(*hmmScratch)
 	defer h.pool.Put(sc)
-	logZ, err := h.forward(ev, sc)
+	logZ, err := h.forward(ev, sc, false)
 	if err != nil {
 		return 0, err
 	}
@@ -338,7 +340,7 @@ func (h *HMM) Denoise(dst, ev *soft.Dense, t float64) error {
 	}
 	sc := h.pool.Get().(*hmmScratch)
 	defer h.pool.Put(sc)
-	if _, err := h.forward(ev, sc); err != nil {
+	if _, err := h.forward(ev, sc, true); err != nil {
 		return err
 	}
 	K := h.K

@@ -1,28 +1,83 @@
 package oracle
 
-// gemvT computes q[v] = Σ_s w[s]·e[s*K+v] (q = wᵀE for an S×K row-major E)
-// in float32. It is the S×K token product of the HMM posterior; the
-// GOEXPERIMENT=simd build replaces it with an AVX2+FMA kernel.
-var gemvT = gemvTGo
+// The inner loops of the HMM recursions. The GOEXPERIMENT=simd build on
+// amd64 with AVX2+FMA replaces them with vector kernels (kernel_simd_amd64.go);
+// both compute the same sums up to the order of float64 (or, for gemvT,
+// float32) additions.
+var (
+	gemvT  = gemvTGo  // q[v] = Σ_s w[s]·e[s*K+v], float32 (S-term sums)
+	dot32  = dot32Go  // Σ a[i]·b[i] of float32 inputs, exact products, float64 sum
+	axpy64 = axpy64Go // y += a·x
+	dot64  = dot64Go  // Σ a[i]·b[i]
+	gemv64 = gemv64Go // y = M·x for a len(y)×len(x) row-major M
+	kernel = "go"     // name of the kernels in use
+)
 
 func gemvTGo(q, w, e []float32, S, K int) {
-	clear(q)
 	q = q[:K]
-	for s := 0; s < S; s++ {
+	clear(q)
+	s := 0
+	for ; s+4 <= S; s += 4 {
+		w0, w1, w2, w3 := w[s], w[s+1], w[s+2], w[s+3]
+		r0 := e[s*K : (s+1)*K]
+		r1 := e[(s+1)*K : (s+2)*K]
+		r2 := e[(s+2)*K : (s+3)*K]
+		r3 := e[(s+3)*K : (s+4)*K]
+		r0, r1, r2, r3 = r0[:len(q)], r1[:len(q)], r2[:len(q)], r3[:len(q)]
+		for v := range q {
+			q[v] += w0*r0[v] + w1*r1[v] + w2*r2[v] + w3*r3[v]
+		}
+	}
+	for ; s < S; s++ {
 		ws := w[s]
-		if ws == 0 {
-			continue
-		}
 		row := e[s*K : (s+1)*K]
-		v := 0
-		for ; v+4 <= K; v += 4 {
-			q[v] += ws * row[v]
-			q[v+1] += ws * row[v+1]
-			q[v+2] += ws * row[v+2]
-			q[v+3] += ws * row[v+3]
-		}
-		for ; v < K; v++ {
+		row = row[:len(q)]
+		for v := range q {
 			q[v] += ws * row[v]
 		}
+	}
+}
+
+func dot32Go(a, b []float32) float64 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += float64(a[i]) * float64(b[i])
+		s1 += float64(a[i+1]) * float64(b[i+1])
+		s2 += float64(a[i+2]) * float64(b[i+2])
+		s3 += float64(a[i+3]) * float64(b[i+3])
+	}
+	for ; i < len(a); i++ {
+		s0 += float64(a[i]) * float64(b[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+func axpy64Go(y []float64, a float64, x []float64) {
+	x = x[:len(y)]
+	for i := range y {
+		y[i] += a * x[i]
+	}
+}
+
+func dot64Go(a, b []float64) float64 {
+	b = b[:len(a)]
+	var s0, s1 float64
+	i := 0
+	for ; i+2 <= len(a); i += 2 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+	}
+	if i < len(a) {
+		s0 += a[i] * b[i]
+	}
+	return s0 + s1
+}
+
+func gemv64Go(y, m, x []float64) {
+	n := len(x)
+	for r := range y {
+		y[r] = dot64Go(m[r*n:(r+1)*n], x)
 	}
 }

@@ -1,0 +1,26 @@
+package oracle
+
+import "testing"
+
+func BenchmarkGemvT(b *testing.B) {
+	S, K := 64, 1001
+	q, w, e := make([]float32, K), make([]float32, S), make([]float32, S*K)
+	for i := range e {
+		e[i] = float32(i%7) * 0.1
+	}
+	for i := range w {
+		w[i] = 0.01
+	}
+	b.SetBytes(int64(4 * S * K))
+	for b.Loop() {
+		gemvT(q, w, e, S, K)
+	}
+}
+
+func BenchmarkGemv64(b *testing.B) {
+	S := 64
+	y, m, x := make([]float64, S), make([]float64, S*S), make([]float64, S)
+	for b.Loop() {
+		gemv64(y, m, x)
+	}
+}
