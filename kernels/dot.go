@@ -1,33 +1,29 @@
 package kernels
 
-// dot3x4 writes out[r*4+c] = a_r·b_c for the three rows a[r*lda:], four rows
-// b[c*ldb:], each of length n (a multiple of 8), with the assembly kernel
-// when available.
-func dot3x4(a []float32, lda int, b []float32, ldb int, n int, out *[12]float32) {
-	_ = a[2*lda+n-1]
-	_ = b[3*ldb+n-1]
+// mk6x16 writes out[r*16+c] = Σ_{d<n} a[6d+r]·b[16d+c]: six packed query
+// rows (layout [d][6]) against sixteen packed candidates ([d][16]), with the
+// assembly kernel when available.
+func mk6x16(a, b []float32, n int, out *[96]float32) {
+	_ = a[6*n-1]
+	_ = b[16*n-1]
 	if useAVX {
-		dot3x4AVX(&a[0], lda, &b[0], ldb, n, out)
+		mk6x16AVX(&a[0], &b[0], n, out)
 		return
 	}
-	dot3x4Go(a, lda, b, ldb, n, out)
+	mk6x16Go(a, b, n, out)
 }
 
-// dot3x4Go is the pure-Go kernel (float32 accumulation in lanes of 8, as the
-// assembly does, so both agree to rounding).
-func dot3x4Go(a []float32, lda int, b []float32, ldb int, n int, out *[12]float32) {
-	for r := 0; r < 3; r++ {
-		ar := a[r*lda : r*lda+n]
-		for c := 0; c < 4; c++ {
-			bc := b[c*ldb : c*ldb+n]
-			var s0, s1, s2, s3 float32
-			for d := 0; d < n; d += 4 {
-				s0 += ar[d] * bc[d]
-				s1 += ar[d+1] * bc[d+1]
-				s2 += ar[d+2] * bc[d+2]
-				s3 += ar[d+3] * bc[d+3]
+// mk6x16Go is the pure-Go kernel (same summation order as the assembly).
+func mk6x16Go(a, b []float32, n int, out *[96]float32) {
+	*out = [96]float32{}
+	for d := 0; d < n; d++ {
+		ad := a[6*d : 6*d+6]
+		bd := b[16*d : 16*d+16]
+		for r, x := range ad {
+			o := out[r*16 : r*16+16]
+			for c, y := range bd {
+				o[c] += x * y
 			}
-			out[r*4+c] = (s0 + s1) + (s2 + s3)
 		}
 	}
 }

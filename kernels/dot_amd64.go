@@ -9,7 +9,7 @@ import "golang.org/x/sys/cpu"
 var useAVX = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 //go:noescape
-func dot3x4AVX(a *float32, lda int, b *float32, ldb int, n int, out *[12]float32)
+func mk6x16AVX(a *float32, b *float32, n int, out *[96]float32)
 
 //go:noescape
 func axpyAVX(y *float64, x *float64, w float64, n int)

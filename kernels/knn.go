@@ -31,8 +31,8 @@ type KNNOptions struct {
 }
 
 const (
-	knnQueryBlock = 48  // query rows per work item (multiple of 3)
-	knnCandBlock  = 512 // candidate rows per cache block (multiple of 4)
+	knnQueryBlock = 48 // query rows per work item (multiple of 6)
+	knnPanel      = 16 // candidates per packed panel
 )
 
 // KNN returns the k nearest neighbours of each of the n points whose
@@ -54,10 +54,13 @@ func KNN(emb []float32, n, d int, opt KNNOptions) ([]int32, error) {
 	if k < 1 || k >= n {
 		return nil, fmt.Errorf("kernels: KNN: need 1 ≤ k < n, got k=%d n=%d", k, n)
 	}
-	dp := (d + 7) &^ 7
-	rows := (n + 11) / 12 * 12
-	buf := make([]float32, rows*dp)
-	bias := make([]float32, rows)
+	nq := (n + knnQueryBlock - 1) / knnQueryBlock * knnQueryBlock
+	np := (n + knnPanel - 1) / knnPanel
+	// Queries row-major (n×d, zero rows past n); candidates packed in panels
+	// of 16, layout [panel][d][16], zero columns past n.
+	query := make([]float32, nq*d)
+	cand := make([]float32, np*d*knnPanel)
+	bias := make([]float32, np*knnPanel)
 	for i := 0; i < n; i++ {
 		src := emb[i*d : (i+1)*d]
 		var nn float64
@@ -67,7 +70,7 @@ func KNN(emb []float32, n, d int, opt KNNOptions) ([]int32, error) {
 			}
 			nn += float64(x) * float64(x)
 		}
-		dst := buf[i*dp : i*dp+d]
+		dst := query[i*d : (i+1)*d]
 		switch opt.Metric {
 		case MetricCosine:
 			if nn == 0 {
@@ -83,18 +86,29 @@ func KNN(emb []float32, n, d int, opt KNNOptions) ([]int32, error) {
 		default:
 			return nil, fmt.Errorf("kernels: KNN: unknown metric %d", opt.Metric)
 		}
+		p, c := i/knnPanel, i%knnPanel
+		for j, x := range dst {
+			cand[(p*d+j)*knnPanel+c] = x
+		}
 	}
 	out := make([]int32, n*k)
-	nq := (n + 2) / 3 * 3
 	soft.ForBlocks(nq, knnQueryBlock, opt.Workers, func(_, lo, hi int) {
-		knnBlock(out, buf, bias, n, dp, k, lo, hi)
+		knnBlock(out, query, cand, bias, n, d, k, lo, hi)
 	})
 	return out, nil
 }
 
-// knnBlock finds the neighbours of query rows [lo, hi) (hi−lo a multiple of 3).
-func knnBlock(out []int32, buf, bias []float32, n, dp, k, lo, hi int) {
+// knnBlock finds the neighbours of query rows [lo, hi) (a multiple of 6).
+func knnBlock(out []int32, query, cand, bias []float32, n, d, k, lo, hi int) {
 	nr := hi - lo
+	// Pack the block's queries in groups of 6, layout [group][d][6].
+	apack := make([]float32, nr*d)
+	for q := 0; q < nr; q++ {
+		g, r := q/6, q%6
+		for j, x := range query[(lo+q)*d : (lo+q+1)*d] {
+			apack[(g*d+j)*6+r] = x
+		}
+	}
 	vals := make([]float32, nr*k)
 	ids := make([]int32, nr*k)
 	thr := make([]float32, nr) // current minimum score in each list
@@ -106,50 +120,53 @@ func knnBlock(out []int32, buf, bias []float32, n, dp, k, lo, hi int) {
 	for r := range thr {
 		thr[r] = float32(math.Inf(-1))
 	}
-	var tile [12]float32
-	nc := (n + 3) &^ 3
-	for cb := 0; cb < nc; cb += knnCandBlock {
-		ce := min(nc, cb+knnCandBlock)
-		for j := cb; j < ce; j += 4 {
-			b := buf[j*dp:]
-			for i := lo; i < hi; i += 3 {
-				dot3x4(buf[i*dp:], dp, b, dp, dp, &tile)
-				for r := 0; r < 3; r++ {
-					q := i + r - lo
-					if i+r >= n {
-						break
+	var tile [96]float32
+	np := len(cand) / (d * knnPanel)
+	for p := 0; p < np; p++ {
+		b := cand[p*d*knnPanel : (p+1)*d*knnPanel]
+		j0 := p * knnPanel
+		bs := bias[j0 : j0+knnPanel]
+		for g := 0; g < nr/6; g++ {
+			mk6x16(apack[g*d*6:(g+1)*d*6], b, d, &tile)
+			for r := 0; r < 6; r++ {
+				q := g*6 + r
+				i := lo + q
+				if i >= n {
+					break
+				}
+				th := thr[q]
+				row := tile[r*16 : r*16+16]
+				for c, x := range row {
+					s := x - bs[c]
+					if s <= th {
+						continue
 					}
-					for c := 0; c < 4; c++ {
-						jj := j + c
-						if jj >= n || jj == i+r {
-							continue
-						}
-						s := tile[r*4+c] - bias[jj]
-						if s > thr[q] {
-							base := q * k
-							vals[base+arg[q]] = s
-							ids[base+arg[q]] = int32(jj)
-							m, mi := vals[base], 0
-							for t := 1; t < k; t++ {
-								if vals[base+t] < m {
-									m, mi = vals[base+t], t
-								}
-							}
-							thr[q], arg[q] = m, mi
+					jj := j0 + c
+					if jj >= n || jj == i {
+						continue
+					}
+					base := q * k
+					vals[base+arg[q]] = s
+					ids[base+arg[q]] = int32(jj)
+					m, mi := vals[base], 0
+					for t := 1; t < k; t++ {
+						if vals[base+t] < m {
+							m, mi = vals[base+t], t
 						}
 					}
+					thr[q], arg[q], th = m, mi, m
 				}
 			}
 		}
 	}
-	type cand struct {
+	type cand2 struct {
 		v  float32
 		id int32
 	}
-	cs := make([]cand, k)
+	cs := make([]cand2, k)
 	for q := 0; q < nr && lo+q < n; q++ {
 		for t := 0; t < k; t++ {
-			cs[t] = cand{vals[q*k+t], ids[q*k+t]}
+			cs[t] = cand2{vals[q*k+t], ids[q*k+t]}
 		}
 		sort.Slice(cs, func(a, b int) bool {
 			if cs[a].v != cs[b].v {

@@ -79,26 +79,27 @@ func TestKNNMatchesBruteForce(t *testing.T) {
 	}
 }
 
-func TestDotKernelsAgree(t *testing.T) {
+func TestMicroKernelsAgree(t *testing.T) {
 	if !useAVX {
 		t.Skip("no AVX2/FMA")
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
-	const ld, n = 40, 32
-	a := make([]float32, 3*ld)
-	b := make([]float32, 4*ld)
-	for i := range a {
-		a[i] = float32(rng.NormFloat64())
-	}
-	for i := range b {
-		b[i] = float32(rng.NormFloat64())
-	}
-	var x, y [12]float32
-	dot3x4AVX(&a[0], ld, &b[0], ld, n, &x)
-	dot3x4Go(a, ld, b, ld, n, &y)
-	for i := range x {
-		if !(math.Abs(float64(x[i]-y[i])) <= 1e-4) {
-			t.Errorf("%d: asm %v go %v", i, x[i], y[i])
+	for _, n := range []int{1, 7, 33} {
+		a := make([]float32, 6*n)
+		b := make([]float32, 16*n)
+		for i := range a {
+			a[i] = float32(rng.NormFloat64())
+		}
+		for i := range b {
+			b[i] = float32(rng.NormFloat64())
+		}
+		var x, y [96]float32
+		mk6x16AVX(&a[0], &b[0], n, &x)
+		mk6x16Go(a, b, n, &y)
+		for i := range x {
+			if !(math.Abs(float64(x[i]-y[i])) <= 1e-4) {
+				t.Errorf("n=%d %d: asm %v go %v", n, i, x[i], y[i])
+			}
 		}
 	}
 }
