@@ -109,3 +109,26 @@ func BenchmarkSparseTopK(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkKernelRow times the exp pass alone on one row of 32768 logits
+// that stays in cache, for the Go kernels and the active ones (avx2 in a
+// GOEXPERIMENT=simd build): the compute cost without memory traffic.
+func BenchmarkKernelRow(b *testing.B) {
+	l := benchLogits(1, benchV)
+	d := make([]float32, benchV)
+	m, _ := maxLogitGo(l)
+	for _, k := range []kernels{goKernels, kern} {
+		b.Run("exp/"+k.name, func(b *testing.B) {
+			b.SetBytes(8 * benchV)
+			for b.Loop() {
+				k.expSum(d, l, m)
+			}
+		})
+		b.Run("max/"+k.name, func(b *testing.B) {
+			b.SetBytes(4 * benchV)
+			for b.Loop() {
+				k.maxLogit(l)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -225,6 +226,15 @@ func TestRowsOps(t *testing.T) {
 	}
 	if err := d.Validate(); err != nil {
 		t.Fatal(err)
+	}
+	// The pipelined whole-state path equals SoftmaxEntropy row by row, bit
+	// for bit.
+	row1 := make([]float32, K)
+	for i := 0; i < L; i++ {
+		hi, err := SoftmaxEntropy(row1, logits[i*K:(i+1)*K])
+		if err != nil || hi != h[i] || !slices.Equal(row1, d.Row(i)) {
+			t.Fatalf("row %d: SoftmaxEntropyRows differs from SoftmaxEntropy (%g vs %g, %v)", i, h[i], hi, err)
+		}
 	}
 	u := Uniform(L, K)
 	m := NewDense(L, K)

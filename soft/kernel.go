@@ -7,10 +7,16 @@ import "math"
 // the vector kernels of simd_amd64.go. Both sets compute the same
 // algorithm:
 //
-//   - exp is evaluated in float32 for z = x − max ≤ 0 by Cody–Waite range
-//     reduction z = n·ln2 + r, |r| ≤ ln2/2, a degree-7 Taylor polynomial
-//     for e^r (truncation error (ln2/2)⁸/8! / e^(−ln2/2) < 8e-9 relative,
-//     below float32 rounding) and 2ⁿ built in the exponent bits;
+//   - exp is evaluated in float32 for z = x − max ≤ 0 by range reduction
+//     z = n·ln2 + r, |r| ≤ ln2/2, a degree-7 Taylor polynomial for e^r
+//     (truncation error (ln2/2)⁸/8! / e^(−ln2/2) < 8e-9 relative, below
+//     float32 rounding) and 2ⁿ built in the exponent bits. n comes from
+//     t = z·log2e + (1.5·2²³ + 127): the addition rounds to an integer and
+//     leaves n + 127 in the low mantissa bits of t, so bits(t) << 23 is the
+//     float32 2ⁿ. The Go kernel reduces r = z − n·ln2 in two steps
+//     (Cody–Waite, ln2 = ln2Hi + ln2Lo); the vector kernel in one fused
+//     multiply-add with float32(ln2), whose error |n|·1.9e-9 ≤ 2.4e-7 is
+//     the order of a float32 rounding;
 //   - z below expCutoff = −87 (e^z < 1.7e-38, the smallest normal float32
 //     region) gives exactly 0, so −Inf logits give probability 0 and the
 //     exponent trick never needs subnormals;
@@ -19,11 +25,11 @@ import "math"
 //     vectors (16 terms per lane) and folds each chunk into float64.
 
 const (
-	expCutoff  = -87.0
-	roundMagic = 12582912.0         // 1.5·2²³
-	log2e      = 1.4426950408889634 // 1/ln 2
-	ln2Hi      = 0.693359375        // 355/512: few mantissa bits, so n·ln2Hi is exact
-	ln2Lo      = math.Ln2 - ln2Hi   // ≈ −2.12e-4
+	expCutoff = -87.0
+	expMagic  = 12582912.0 + 127   // 1.5·2²³ + the float32 exponent bias
+	log2e     = 1.4426950408889634 // 1/ln 2
+	ln2Hi     = 0.693359375        // 355/512: few mantissa bits, so n·ln2Hi is exact
+	ln2Lo     = math.Ln2 - ln2Hi   // ≈ −2.12e-4
 	// Taylor coefficients 1/j! of e^r.
 	expC2 = 1.0 / 2
 	expC3 = 1.0 / 6
@@ -39,9 +45,8 @@ func exp32(z float32) float32 {
 	if !(z >= expCutoff) {
 		return 0
 	}
-	// Adding and subtracting 1.5·2²³ rounds to the nearest integer (ties
-	// to even) in float32 arithmetic, as VROUNDPS does in the vector code.
-	n := (z*log2e + roundMagic) - roundMagic
+	t := z*log2e + expMagic // rounds to an integer, ties to even
+	n := t - expMagic
 	r := z - n*ln2Hi
 	r = r - n*ln2Lo
 	p := float32(expC7)
@@ -52,7 +57,7 @@ func exp32(z float32) float32 {
 	p = p*r + expC2
 	p = p*r + 1
 	p = p*r + 1
-	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
+	return p * math.Float32frombits(math.Float32bits(t)<<23)
 }
 
 // kernels is the dispatch table of the hot loops.
@@ -65,6 +70,10 @@ type kernels struct {
 	// expSum writes dst[i] = e^(logits[i]−m) and returns Σ dst and
 	// Σ dst[i]·max(logits[i]−m, expCutoff). dst may alias logits.
 	expSum func(dst, logits []float32, m float32) (sumE, sumEZ float64)
+	// expSumMax is expSum on logits together with maxLogit on next (a row
+	// of the same length, not aliasing dst), in one loop: the next row's
+	// max pass overlaps this row's exponentials.
+	expSumMax func(dst, logits []float32, m float32, next []float32) (sumE, sumEZ float64, nextMax float32, nextErr error)
 	// scale writes dst[i] = a·src[i]. dst may alias src.
 	scale func(dst, src []float32, a float32)
 	// mix writes dst[i] = u·a[i] + v·b[i]. dst may alias a or b.
@@ -75,8 +84,13 @@ var goKernels = kernels{
 	name:     "go",
 	maxLogit: maxLogitGo,
 	expSum:   expSumGo,
-	scale:    scaleGo,
-	mix:      mixGo,
+	expSumMax: func(dst, logits []float32, m float32, next []float32) (float64, float64, float32, error) {
+		s, t := expSumGo(dst, logits, m)
+		nm, err := maxLogitGo(next)
+		return s, t, nm, err
+	},
+	scale: scaleGo,
+	mix:   mixGo,
 }
 
 // kern is the active kernel set; simd_amd64.go's init replaces it when the

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -71,6 +72,19 @@ func TestKernelsAgree(t *testing.T) {
 			if !relClose(float64(dk[i]), float64(dg[i]), 1e-5, 1e-30) {
 				t.Fatalf("n=%d: e[%d] = %g vs Go %g", n, i, dk[i], dg[i])
 			}
+		}
+		// The pipelined variant: same exponentials, and the max of the next
+		// row (here the logits reversed, with a NaN in every other case).
+		next := slices.Clone(logits)
+		slices.Reverse(next)
+		if n%2 == 1 {
+			next[n/2] = nan
+		}
+		dp := make([]float32, n)
+		sp, tp, nm, nerr := kern.expSumMax(dp, logits, mk, next)
+		wm, werr := maxLogitGo(next)
+		if sp != sk || tp != tk || !slices.Equal(dp, dk) || nm != wm || nerr != werr {
+			t.Fatalf("n=%d: expSumMax (%g, %g, %g, %v) vs expSum+max (%g, %g, %g, %v)", n, sp, tp, nm, nerr, sk, tk, wm, werr)
 		}
 		kern.scale(dk, dg, 0.25)
 		scaleGo(dg, dg, 0.25)

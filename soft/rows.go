@@ -43,14 +43,35 @@ func SoftmaxEntropyRows(dst *Dense, ent []float64, logits []float32, workers int
 	bad.init()
 	K := dst.K
 	ForBlocks(dst.L, BlockRows, workers, func(_, lo, hi int) {
+		// Rows are pipelined: row i+1's max pass runs inside row i's
+		// exponential pass (kernels.expSumMax).
+		m, err := kern.maxLogit(logits[lo*K : (lo+1)*K])
 		for i := lo; i < hi; i++ {
-			lse, _, pz, err := softmaxRow(dst.Data[i*K:(i+1)*K], logits[i*K:(i+1)*K])
+			var next []float32
+			if i+1 < hi {
+				next = logits[(i+1)*K : (i+2)*K]
+			}
 			if err != nil {
 				bad.see(i)
+				if next != nil {
+					m, err = kern.maxLogit(next)
+				}
 				continue
 			}
+			row := dst.Data[i*K : (i+1)*K]
+			var s, t float64
+			if next != nil {
+				var nm float32
+				var nerr error
+				s, t, nm, nerr = kern.expSumMax(row, logits[i*K:(i+1)*K], m, next)
+				m, err = nm, nerr
+			} else {
+				s, t = kern.expSum(row, logits[i*K:(i+1)*K], m)
+			}
+			// s ≥ 1: the maximal logit contributes e^0 = 1 exactly.
+			kern.scale(row, row, float32(1/s))
 			if ent != nil {
-				ent[i] = math.Max(lse-pz, 0)
+				ent[i] = math.Max(math.Log(s)-t/s, 0)
 			}
 		}
 	})

@@ -17,11 +17,12 @@ func init() {
 }
 
 var avx2Kernels = kernels{
-	name:     "avx2",
-	maxLogit: maxLogitAVX2,
-	expSum:   expSumAVX2,
-	scale:    scaleAVX2,
-	mix:      mixAVX2,
+	name:      "avx2",
+	maxLogit:  maxLogitAVX2,
+	expSum:    expSumAVX2,
+	expSumMax: expSumMaxAVX2,
+	scale:     scaleAVX2,
+	mix:       mixAVX2,
 }
 
 func maxLogitAVX2(logits []float32) (float32, error) {
@@ -45,6 +46,12 @@ func maxLogitAVX2(logits []float32) (float32, error) {
 		m0 = m0.Max(x0)
 		bad = bad.Or(x0.NotEqual(x0).ToInt32x8())
 	}
+	return finishMax(m0.Max(m1), bad, logits[i:])
+}
+
+// finishMax reduces the lane maxima and NaN flags of a max pass and folds
+// in the scalar tail, with maxLogit's errors.
+func finishMax(vmax archsimd.Float32x8, bad archsimd.Int32x8, tail []float32) (float32, error) {
 	var flags [8]int32
 	bad.Store(&flags)
 	for _, f := range flags {
@@ -53,14 +60,14 @@ func maxLogitAVX2(logits []float32) (float32, error) {
 		}
 	}
 	var lanes [8]float32
-	m0.Max(m1).Store(&lanes)
-	m := ninf
+	vmax.Store(&lanes)
+	m := float32(math.Inf(-1))
 	for _, x := range lanes {
 		if x > m {
 			m = x
 		}
 	}
-	for _, x := range logits[i:] {
+	for _, x := range tail {
 		if x != x {
 			return 0, ErrNonFinite
 		}
@@ -80,25 +87,24 @@ func maxLogitAVX2(logits []float32) (float32, error) {
 // expConsts holds the broadcast constants of the vector exp, built once
 // per call outside the loops.
 type expConsts struct {
-	lo, log2e, nHi, nLo, c7, c6, c5, c4, c3, c2, one archsimd.Float32x8
-	bias                                             archsimd.Int32x8
+	lo, log2e, magic, nLn2, c7, c6, c5, c4, c3, c2, one archsimd.Float32x8
 }
 
 func newExpConsts() expConsts {
 	b := archsimd.BroadcastFloat32x8
-	return expConsts{lo: b(expCutoff), log2e: b(log2e), nHi: b(-ln2Hi), nLo: b(-ln2Lo),
-		c7: b(expC7), c6: b(expC6), c5: b(expC5), c4: b(expC4), c3: b(expC3), c2: b(expC2), one: b(1),
-		bias: archsimd.BroadcastInt32x8(127)}
+	return expConsts{lo: b(expCutoff), log2e: b(log2e), magic: b(expMagic), nLn2: b(-math.Ln2),
+		c7: b(expC7), c6: b(expC6), c5: b(expC5), c4: b(expC4), c3: b(expC3), c2: b(expC2), one: b(1)}
 }
 
 // exp8 is exp32 on 8 lanes of z ≤ 0 (or −Inf); it also returns
 // zc = max(z, expCutoff). Small enough to be inlined into the loop.
 func (c *expConsts) exp8(z archsimd.Float32x8) (e, zc archsimd.Float32x8) {
 	zc = z.Max(c.lo)
-	n := zc.Mul(c.log2e).RoundToEven()
-	r := n.MulAdd(c.nLo, n.MulAdd(c.nHi, zc))
+	t := zc.MulAdd(c.log2e, c.magic)
+	n := t.Sub(c.magic)
+	r := n.MulAdd(c.nLn2, zc)
 	p := c.c7.MulAdd(r, c.c6).MulAdd(r, c.c5).MulAdd(r, c.c4).MulAdd(r, c.c3).MulAdd(r, c.c2).MulAdd(r, c.one).MulAdd(r, c.one)
-	two := n.ConvertToInt32().Add(c.bias).ShiftAllLeft(23).AsFloat32x8()
+	two := t.AsInt32x8().ShiftAllLeft(23).AsFloat32x8()
 	return p.Mul(two).Masked(z.GreaterEqual(c.lo)), zc
 }
 
@@ -146,6 +152,54 @@ func expSumAVX2(dst, logits []float32, m float32) (float64, float64) {
 		}
 	}
 	return s, t
+}
+
+// expSumMaxAVX2 is expSumAVX2 on logits with maxLogitAVX2 on next (same
+// length) in the same loop, so the next row streams in from memory while
+// this row's exponentials are computed.
+func expSumMaxAVX2(dst, logits []float32, m float32, next []float32) (float64, float64, float32, error) {
+	n := len(logits)
+	dst = dst[:n]
+	next = next[:n]
+	vm := archsimd.BroadcastFloat32x8(m)
+	c := newExpConsts()
+	var zero archsimd.Float32x8
+	var totS, totT archsimd.Float64x4
+	nmax := archsimd.BroadcastFloat32x8(float32(math.Inf(-1)))
+	var bad archsimd.Int32x8
+	i := 0
+	for i+8 <= n {
+		accS, accT := zero, zero
+		end := min(n&^7, i+8*chunkVecs)
+		for ; i < end; i += 8 {
+			x := archsimd.LoadFloat32x8Slice(next[i : i+8])
+			nmax = nmax.Max(x)
+			bad = bad.Or(x.NotEqual(x).ToInt32x8())
+			z := archsimd.LoadFloat32x8Slice(logits[i : i+8]).Sub(vm)
+			e, zc := c.exp8(z)
+			e.StoreSlice(dst[i : i+8])
+			accS = accS.Add(e)
+			accT = e.MulAdd(zc, accT)
+		}
+		totS = fold(accS, totS)
+		totT = fold(accT, totT)
+	}
+	var a, b [4]float64
+	totS.Store(&a)
+	totT.Store(&b)
+	s := (a[0] + a[1]) + (a[2] + a[3])
+	t := (b[0] + b[1]) + (b[2] + b[3])
+	nm, nerr := finishMax(nmax, bad, next[i:])
+	for ; i < n; i++ {
+		z := logits[i] - m
+		e := exp32(z)
+		dst[i] = e
+		if e > 0 {
+			s += float64(e)
+			t += float64(e) * float64(z)
+		}
+	}
+	return s, t, nm, nerr
 }
 
 func scaleAVX2(dst, src []float32, a float32) {

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Benchmarks of softdiff, one section per area, each printing its raw
+# numbers and a ratio table in Markdown (the tables in docs/perf.md).
+#
+#   bench/run.sh soft        # soft: fused softmax+entropy vs numpy/torch and bandwidth
+#   bench/run.sh all         # every section defined below
+#   bench/run.sh list        # names of the sections
+#
+# A section is a shell function named section_<name>; add one per area.
+# Environment: BENCH_COUNT (repetitions of each Go benchmark, default 5; the
+# median is reported), BENCH_OUT (directory for raw output, default a
+# temporary one).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=/usr/bin/python3
+BENCH_COUNT="${BENCH_COUNT:-5}"
+BENCH_OUT="${BENCH_OUT:-$(mktemp -d)}"
+mkdir -p "$BENCH_OUT"
+
+# need_python installs Debian's numpy and torch when missing. OPENBLAS_*
+# tuning variables from the environment are dropped for this command only.
+need_python() {
+	if ! env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PY" -c 'import numpy, torch' 2>/dev/null; then
+		echo "== installing python3-numpy python3-torch" >&2
+		apt-get install -y python3-numpy python3-torch >/dev/null
+	fi
+}
+
+machine() {
+	echo "machine: $(lscpu | grep 'Model name' | sed 's/.*: *//'), $(nproc) CPUs; $(go version)"
+}
+
+# median_go FILE: "name median-ns/op" per benchmark name over the -count runs.
+median_go() {
+	awk '/^Benchmark/ { for (i = 1; i <= NF; i++) if ($(i+1) == "ns/op") print $1, $i }' "$1" |
+		sort -k1,1 -k2,2g |
+		awk '{ v[$1] = v[$1] " " $2; n[$1]++ }
+		     END { for (k in v) { split(substr(v[k], 2), a, " "); print k, a[int((n[k] + 1) / 2)] } }' |
+		sort
+}
+
+section_soft() {
+	echo "## soft: fused row numerics"
+	machine
+	need_python
+	local out="$BENCH_OUT/soft"
+	mkdir -p "$out"
+	echo "== go (GOEXPERIMENT=simd build: kernels avx2 when the CPU has AVX2+FMA)"
+	GOEXPERIMENT=simd go test -run '^$' -bench 'SoftmaxEntropyRows|Stream|MixRows|KLRows|SparseTopK' \
+		-benchtime 5x -count "$BENCH_COUNT" ./soft | tee "$out/go_simd.txt"
+	echo "== go (plain build: pure-Go kernels)"
+	go test -run '^$' -bench 'SoftmaxEntropyRows' -benchtime 3x -count "$BENCH_COUNT" ./soft | tee "$out/go_plain.txt"
+	echo "== numpy and torch (bench/softmax.py)"
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PY" bench/softmax.py | tee "$out/py.txt"
+	median_go "$out/go_simd.txt" >"$out/go_simd.med"
+	median_go "$out/go_plain.txt" >"$out/go_plain.med"
+	"$PY" - "$out" <<'PYEOF'
+import re, sys
+out = sys.argv[1]
+def load(f):
+    d = {}
+    for line in open(f):
+        name, ns = line.split()
+        m = re.match(r"Benchmark(\w+)/L=(\d+)/V=(\d+)/workers=(\d+)", name)
+        d[(m[1], int(m[2]), int(m[4]))] = float(ns) / 1e6  # ms
+    return d
+simd, plain = load(out + "/go_simd.med"), load(out + "/go_plain.med")
+py = {}
+for line in open(out + "/py.txt"):
+    kv = dict(x.split("=") for x in line.split())
+    py[(kv["impl"], int(kv["L"]), int(kv["threads"]))] = float(kv["seconds"]) * 1e3
+print()
+print("Fused softmax+entropy, V = 32768, float32; times in ms (median); w = workers/threads.")
+print()
+print("| L | w | Go simd | Go plain | numpy | torch | stream | torch / Go simd | stream / Go simd | Go simd 1w / 2w |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for L in (256, 1024):
+    for w in (1, 2):
+        g = simd[("SoftmaxEntropyRows", L, w)]
+        scal = simd[("SoftmaxEntropyRows", L, 1)] / g if w == 2 else 1.0
+        print(f"| {L} | {w} | {g:.1f} | {plain[('SoftmaxEntropyRows', L, w)]:.1f} | {py[('numpy', L, w)]:.1f} | "
+              f"{py[('torch', L, w)]:.1f} | {simd[('Stream', L, w)]:.1f} | {py[('torch', L, w)] / g:.2f}x | "
+              f"{100 * simd[('Stream', L, w)] / g:.0f}% | {scal:.2f}x |")
+print()
+print("Other whole-state operations (Go simd build), ms (median) and speed-up of 2 workers over 1.")
+print()
+print("| op | L | 1 worker | 2 workers | 1w / 2w |")
+print("|---|---|---|---|---|")
+for op in ("MixRows", "KLRows", "SparseTopK", "Stream"):
+    for L in (256, 1024):
+        a, b = simd[(op, L, 1)], simd[(op, L, 2)]
+        print(f"| {op} | {L} | {a:.1f} | {b:.1f} | {a / b:.2f}x |")
+print()
+print("Targets (issue 2): torch / Go simd >= 1.5x at equal threads; stream / Go simd >= 40%; Go simd 1w / 2w >= 1.7x.")
+PYEOF
+}
+
+sections() { declare -F | awk '{print $3}' | sed -n 's/^section_//p'; }
+
+case "${1:-}" in
+all)
+	for s in $(sections); do "section_$s"; done
+	;;
+list)
+	sections
+	;;
+"" | -h | --help)
+	sed -n '2,13p' "$0"
+	exit 2
+	;;
+*)
+	if ! declare -F "section_$1" >/dev/null; then
+		echo "bench/run.sh: no section '$1' (have: $(sections | tr '\n' ' '))" >&2
+		exit 2
+	fi
+	"section_$1"
+	;;
+esac

@@ -1,0 +1,103 @@
+#!/usr/bin/python3
+"""Reference timings for soft's fused softmax + entropy (bench/run.sh soft).
+
+For each L in (256, 1024), V = 32768 float32 logits drawn as 4·N(0,1) (the
+Go benchmark's distribution), and 1 and 2 threads, time
+
+  numpy: m = max; z = x − m; e = exp(z); s = Σe; p = e/s; H = log s − Σ p·z
+         (row blocks split over a thread pool for 2 threads: numpy's ufuncs
+         release the GIL but do not thread by themselves)
+  torch: logp = log_softmax(x); p = exp(logp); H = −Σ p·logp
+         (torch.set_num_threads(threads))
+
+writing p into a preallocated L×V float32 buffer where the library allows
+and H per row. Prints one line per run:
+  impl=<numpy|torch> threads=<n> L=<L> V=<V> seconds=<median of reps>
+"""
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import torch
+
+V = 32768
+SIZES = (256, 1024)
+REPS = 7
+
+
+def numpy_block(x, p, h):
+    m = x.max(axis=1, keepdims=True)
+    z = x - m
+    np.exp(z, out=p)
+    s = p.sum(axis=1, dtype=np.float64, keepdims=True)
+    p /= s.astype(np.float32)
+    h[:] = np.log(s[:, 0]) - np.einsum("ij,ij->i", p, z, dtype=np.float64)
+
+
+def numpy_fused(x, p, h, pool, threads):
+    if threads == 1:
+        numpy_block(x, p, h)
+        return
+    L = x.shape[0]
+    step = (L + threads - 1) // threads
+    futs = [pool.submit(numpy_block, x[i:i + step], p[i:i + step], h[i:i + step])
+            for i in range(0, L, step)]
+    for f in futs:
+        f.result()
+
+
+def torch_fused(x, p, h):
+    logp = torch.log_softmax(x, dim=1)
+    torch.exp(logp, out=p)
+    torch.sum(p * logp, dim=1, out=h)
+    h.neg_()
+
+
+def median_time(fn):
+    fn()  # warm up: page in the buffers
+    ts = []
+    for _ in range(REPS):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    ts.sort()
+    return ts[len(ts) // 2]
+
+
+def check(p, h, x):
+    """The outputs must be right, or the timing means nothing."""
+    x64 = x.astype(np.float64)
+    z = x64 - x64.max(axis=1, keepdims=True)
+    q = np.exp(z)
+    q /= q.sum(axis=1, keepdims=True)
+    hh = -(q * np.log(q)).sum(axis=1)
+    err = (np.abs(p - q) / (q + 1e-30)).max()
+    assert err < 1e-4, f"probabilities off by {err:g} relative"
+    assert np.abs(h - hh).max() < 1e-4, "entropy off"
+
+
+def main():
+    rng = np.random.default_rng(12)
+    for L in SIZES:
+        x = (4 * rng.standard_normal((L, V))).astype(np.float32)
+        p = np.empty_like(x)
+        h = np.empty(L, dtype=np.float64)
+        for threads in (1, 2):
+            with ThreadPoolExecutor(threads) as pool:
+                t = median_time(lambda: numpy_fused(x, p, h, pool, threads))
+            check(p, h, x)
+            print(f"impl=numpy threads={threads} L={L} V={V} seconds={t:.6f}", flush=True)
+        xt = torch.from_numpy(x)
+        pt = torch.empty_like(xt)
+        ht = torch.empty(L, dtype=torch.float32)
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            with torch.inference_mode():
+                t = median_time(lambda: torch_fused(xt, pt, ht))
+            check(pt.numpy(), ht.numpy().astype(np.float64), x)
+            print(f"impl=torch threads={threads} L={L} V={V} seconds={t:.6f}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
