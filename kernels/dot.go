@@ -28,46 +28,29 @@ func mk6x16Go(a, b []float32, n int, out *[96]float32) {
 	}
 }
 
-// axpy adds w·x to y (equal lengths).
-func axpy(y, x []float64, w float64) {
-	n := len(y)
-	x = x[:n]
-	m := n &^ 3
-	if useAVX && m > 0 {
-		axpyAVX(&y[0], &x[0], w, m)
-	} else {
-		m = 0
-	}
-	for i := m; i < n; i++ {
-		y[i] += w * x[i]
-	}
-}
-
-// spmv8 adds Σ_p w[p]·cur[8·idx[p]:8·idx[p]+8] to y (node-major panels of
-// width 8).
-func spmv8(y *[8]float64, cur []float64, idx []int32, w []float64) {
+// spmvPanel adds Σ_p w[p]·cur[P·idx[p]:P·idx[p]+P] to y (node-major panels
+// of width P = panel).
+func spmvPanel(y *[panel]float64, cur []float64, idx []int32, w []float64) {
 	if len(idx) == 0 {
 		return
 	}
 	w = w[:len(idx)]
 	if useAVX {
-		spmv8AVX(&y[0], &cur[0], &idx[0], &w[0], len(idx))
+		spmv16AVX(&y[0], &cur[0], &idx[0], &w[0], len(idx))
 		return
 	}
-	spmv8Go(y, cur, idx, w)
+	spmvGo(y, cur, idx, w)
 }
 
-func spmv8Go(y *[8]float64, cur []float64, idx []int32, w []float64) {
+func spmvGo(y *[panel]float64, cur []float64, idx []int32, w []float64) {
 	for p, j := range idx {
-		x := cur[int(j)*8 : int(j)*8+8]
+		x := (*[panel]float64)(cur[int(j)*panel:])
 		wp := w[p]
-		y[0] += wp * x[0]
-		y[1] += wp * x[1]
-		y[2] += wp * x[2]
-		y[3] += wp * x[3]
-		y[4] += wp * x[4]
-		y[5] += wp * x[5]
-		y[6] += wp * x[6]
-		y[7] += wp * x[7]
+		for r := range y {
+			y[r] += wp * x[r]
+		}
 	}
 }
+
+// spmv16AVX is written for panels of 16: a compile-time check.
+var _ = [1]struct{}{}[panel-16]

@@ -12,7 +12,4 @@ var useAVX = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 func mk6x16AVX(a *float32, b *float32, n int, out *[96]float32)
 
 //go:noescape
-func axpyAVX(y *float64, x *float64, w float64, n int)
-
-//go:noescape
-func spmv8AVX(y *float64, cur *float64, idx *int32, w *float64, nnz int)
+func spmv16AVX(y *float64, cur *float64, idx *int32, w *float64, nnz int)

@@ -62,29 +62,9 @@ mkloop:
 	VZEROUPPER
 	RET
 
-// func axpyAVX(y *float64, x *float64, w float64, n int)
-// y[i] += w·x[i] for i < n; n is a positive multiple of 4.
-TEXT ·axpyAVX(SB), NOSPLIT, $0-32
-	MOVQ y+0(FP), DI
-	MOVQ x+8(FP), SI
-	VBROADCASTSD w+16(FP), Y0
-	MOVQ n+24(FP), CX
-	SHLQ $3, CX
-	XORQ AX, AX
-
-axloop:
-	VMOVUPD (DI)(AX*1), Y1
-	VFMADD231PD (SI)(AX*1), Y0, Y1
-	VMOVUPD Y1, (DI)(AX*1)
-	ADDQ $32, AX
-	CMPQ AX, CX
-	JLT  axloop
-	VZEROUPPER
-	RET
-
-// func spmv8AVX(y *float64, cur *float64, idx *int32, w *float64, nnz int)
-// y[0:8] += Σ_{p<nnz} w[p]·cur[8·idx[p] : 8·idx[p]+8].
-TEXT ·spmv8AVX(SB), NOSPLIT, $0-40
+// func spmv16AVX(y *float64, cur *float64, idx *int32, w *float64, nnz int)
+// y[0:16] += Σ_{p<nnz} w[p]·cur[16·idx[p] : 16·idx[p]+16].
+TEXT ·spmv16AVX(SB), NOSPLIT, $0-40
 	MOVQ y+0(FP), DI
 	MOVQ cur+8(FP), SI
 	MOVQ idx+16(FP), BX
@@ -92,41 +72,55 @@ TEXT ·spmv8AVX(SB), NOSPLIT, $0-40
 	MOVQ nnz+32(FP), CX
 	VMOVUPD (DI), Y0
 	VMOVUPD 32(DI), Y1
-	VXORPD Y3, Y3, Y3
+	VMOVUPD 64(DI), Y2
+	VMOVUPD 96(DI), Y3
 	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
 	CMPQ CX, $2
-	JLT  tail
+	JLT  tail16
 
-pair:
+pair16:
 	MOVLQSX (BX), AX
 	MOVLQSX 4(BX), R8
-	SHLQ $6, AX
-	SHLQ $6, R8
-	VBROADCASTSD (DX), Y2
-	VBROADCASTSD 8(DX), Y5
-	VFMADD231PD (SI)(AX*1), Y2, Y0
-	VFMADD231PD 32(SI)(AX*1), Y2, Y1
-	VFMADD231PD (SI)(R8*1), Y5, Y3
-	VFMADD231PD 32(SI)(R8*1), Y5, Y4
+	SHLQ $7, AX
+	SHLQ $7, R8
+	VBROADCASTSD (DX), Y8
+	VBROADCASTSD 8(DX), Y9
+	VFMADD231PD (SI)(AX*1), Y8, Y0
+	VFMADD231PD 32(SI)(AX*1), Y8, Y1
+	VFMADD231PD 64(SI)(AX*1), Y8, Y2
+	VFMADD231PD 96(SI)(AX*1), Y8, Y3
+	VFMADD231PD (SI)(R8*1), Y9, Y4
+	VFMADD231PD 32(SI)(R8*1), Y9, Y5
+	VFMADD231PD 64(SI)(R8*1), Y9, Y6
+	VFMADD231PD 96(SI)(R8*1), Y9, Y7
 	ADDQ $8, BX
 	ADDQ $16, DX
 	SUBQ $2, CX
 	CMPQ CX, $2
-	JGE  pair
+	JGE  pair16
 
-tail:
+tail16:
 	TESTQ CX, CX
-	JEQ  done
+	JEQ  done16
 	MOVLQSX (BX), AX
-	SHLQ $6, AX
-	VBROADCASTSD (DX), Y2
-	VFMADD231PD (SI)(AX*1), Y2, Y0
-	VFMADD231PD 32(SI)(AX*1), Y2, Y1
+	SHLQ $7, AX
+	VBROADCASTSD (DX), Y8
+	VFMADD231PD (SI)(AX*1), Y8, Y0
+	VFMADD231PD 32(SI)(AX*1), Y8, Y1
+	VFMADD231PD 64(SI)(AX*1), Y8, Y2
+	VFMADD231PD 96(SI)(AX*1), Y8, Y3
 
-done:
-	VADDPD Y3, Y0, Y0
-	VADDPD Y4, Y1, Y1
+done16:
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
 	VMOVUPD Y0, (DI)
 	VMOVUPD Y1, 32(DI)
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD Y3, 96(DI)
 	VZEROUPPER
 	RET

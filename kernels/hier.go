@@ -394,7 +394,9 @@ func (k *Hierarchical) Posterior(dst, xt, x0 []float32, s, t float64) error {
 	k.levelProbs(p0s, 0, s)
 	bp := getF64(2 * k.n)
 	defer f64Pool.Put(bp)
-	tmp := make([]float32, k.k)
+	tp := getF32(k.k)
+	defer f32Pool.Put(tp)
+	tmp := *tp
 	return posteriorRows(dst, xt, x0, k.k,
 		func(out []float64, in []float32) {
 			k.apply((*bp)[:k.n], (*bp)[k.n:], tmp, in, pst)

@@ -74,6 +74,17 @@ func getF64(n int) *[]float64 {
 	return &s
 }
 
+var f32Pool sync.Pool
+
+func getF32(n int) *[]float32 {
+	if p, ok := f32Pool.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]float32, n)
+	return &s
+}
+
 // finishPosterior writes dst = normalise(like ⊙ prior) and reports a zero
 // normaliser as an error.
 func finishPosterior(dst []float32, like, prior []float64) error {
