@@ -30,6 +30,11 @@ type DegradeOptions struct {
 	Noise float64
 	// Seed seeds the noise.
 	Seed uint64
+	// Hard δ ∈ [0, 1): a row counts as hard evidence for the distance d when
+	// its normalised likelihood puts at least 1 − δ on one token (so the
+	// localised evidence of a soft sampler counts, not only one-hot rows).
+	// Zero means exactly one-hot rows only.
+	Hard float64
 	// Soften ε ∈ (0, 1) is used only when the inner denoiser rejects the
 	// evidence (zero probability under it, which an erring sampler can reach):
 	// the evidence is retried with every row mixed with ε of MASK, i.e. each
@@ -40,10 +45,10 @@ type DegradeOptions struct {
 // DefaultDegrade is the degraded oracle of the experiments: far from hard
 // evidence half of the belief collapses to the unigram distribution; next to
 // it the weight is w_max·(1 − e^{−1/2}) ≈ 0.20; no noise.
-var DefaultDegrade = DegradeOptions{Collapse: 0.5, Range: 2}
+var DefaultDegrade = DegradeOptions{Collapse: 0.5, Range: 2, Hard: 0.01}
 
 // NoisyDegrade adds log-normal noise of σ = 0.5 to DefaultDegrade.
-var NoisyDegrade = DegradeOptions{Collapse: 0.5, Range: 2, Noise: 0.5, Seed: 1}
+var NoisyDegrade = DegradeOptions{Collapse: 0.5, Range: 2, Hard: 0.01, Noise: 0.5, Seed: 1}
 
 // Degraded wraps an exact denoiser with a controlled model error, a model of
 // frequency collapse: the belief at a position tempered towards the unigram
@@ -53,7 +58,9 @@ var NoisyDegrade = DegradeOptions{Collapse: 0.5, Range: 2, Noise: 0.5, Seed: 1}
 //	b'_i = (1 − w_i)·b_i + w_i·u,  w_i = w_max·(1 − exp(−d_i/ℓ)),
 //
 // where d_i is the distance |i − j| to the nearest hard row j (0 at a hard
-// row, whose belief is left one-hot; L when no row is hard). Optional
+// row; L when no row is hard). A row is hard when its normalised likelihood
+// puts at least 1 − δ on one token (DegradeOptions.Hard; δ = 0: one-hot rows
+// only), so evidence a soft sampler has localised counts as context too. Optional
 // log-normal noise of level σ then perturbs every belief of an unobserved
 // position. Positions with hard evidence always get the one-hot belief of
 // their token, as in the SUBS parameterisation of masked diffusion models.
@@ -101,6 +108,8 @@ func NewDegraded(inner decode.Denoiser, unigram []float64, mask int32, o Degrade
 		return nil, fmt.Errorf("degraded oracle: Range = %v must be positive and finite", o.Range)
 	case !(o.Noise >= 0) || math.IsInf(o.Noise, 0):
 		return nil, fmt.Errorf("degraded oracle: Noise = %v must be non-negative and finite", o.Noise)
+	case !(o.Hard >= 0 && o.Hard < 1):
+		return nil, fmt.Errorf("degraded oracle: Hard = %v outside [0, 1)", o.Hard)
 	case !(o.Soften > 0 && o.Soften < 1):
 		return nil, fmt.Errorf("degraded oracle: Soften = %v outside (0, 1)", o.Soften)
 	}
@@ -137,13 +146,41 @@ func (d *Degraded) Weight(dist int) float64 {
 	return d.o.Collapse * (1 - math.Exp(-float64(dist)/d.o.Range))
 }
 
-// hardToken returns the token of a hard evidence row, or NoToken.
+// hardToken returns the token of a one-hot (non-MASK) evidence row, or
+// NoToken.
 func (d *Degraded) hardToken(row []float32) int32 {
 	a := soft.Argmax(row)
 	if a == d.mask || row[a] < 1-1e-6 {
 		return soft.NoToken
 	}
 	return a
+}
+
+// localised reports whether a row's normalised likelihood π(v) + m over the
+// tokens puts at least 1 − δ on one token.
+func (d *Degraded) localised(row []float32) bool {
+	if d.hardToken(row) != soft.NoToken {
+		return true
+	}
+	if d.o.Hard == 0 {
+		return false
+	}
+	var m float64
+	if d.mask != soft.NoToken {
+		m = float64(row[d.mask])
+	}
+	var best, sum float64
+	for v, x := range row {
+		if int32(v) == d.mask {
+			continue
+		}
+		l := float64(x) + m
+		sum += l
+		if l > best {
+			best = l
+		}
+	}
+	return sum > 0 && best >= (1-d.o.Hard)*sum
 }
 
 // Denoise writes the degraded beliefs for evidence into dst.
@@ -166,7 +203,7 @@ func (d *Degraded) Denoise(dst, evidence *soft.Dense, t float64) error {
 	// Two sweeps give the distance to the nearest hard row.
 	last := -1
 	for i := 0; i < L; i++ {
-		if d.hardToken(evidence.Row(i)) != soft.NoToken {
+		if d.localised(evidence.Row(i)) {
 			last = i
 		}
 		dist[i] = L
@@ -212,9 +249,10 @@ func (d *Degraded) Denoise(dst, evidence *soft.Dense, t float64) error {
 	for i := 0; i < L; i++ {
 		row := dst.Row(i)
 		if dist[i] == 0 {
-			tok := d.hardToken(evidence.Row(i))
-			clear(row)
-			row[tok] = 1
+			if tok := d.hardToken(evidence.Row(i)); tok != soft.NoToken {
+				clear(row)
+				row[tok] = 1
+			}
 			continue
 		}
 		w := float32(d.Weight(dist[i]))

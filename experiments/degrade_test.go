@@ -191,3 +191,35 @@ func BenchmarkDegradedDenoise(b *testing.B) {
 		d.Denoise(dst, ev, 0.5)
 	}
 }
+
+func TestDegradedLocalisedEvidenceCounts(t *testing.T) {
+	inner, u := twoSentence()
+	d, _ := NewDegraded(inner, u, 0, DefaultDegrade)
+	// Position 0 holds soft evidence 0.995 on "He" (likelihood ratio 199:1,
+	// normalised over the six tokens 0.995/1.0 ≥ 1 − 0.01): it counts as
+	// context, so position 1 is at distance 1. With δ = 0 it would not.
+	ev := soft.AllMask(3, 7, 0)
+	ev.Row(0)[0], ev.Row(0)[1], ev.Row(0)[2] = 0, 0.995, 0.005
+	got := soft.NewDense(3, 7)
+	if err := d.Denoise(got, ev, 0.5); err != nil {
+		t.Fatal(err)
+	}
+	exact := soft.NewDense(3, 7)
+	inner.Denoise(exact, ev, 0.5)
+	for v := range exact.Row(0) {
+		if got.Row(0)[v] != exact.Row(0)[v] {
+			t.Fatalf("localised row's belief changed: %v vs exact %v", got.Row(0), exact.Row(0))
+		}
+	}
+	w := 0.5 * (1 - math.Exp(-0.5))
+	want := (1-w)*float64(exact.Row(1)[3]) + w/6
+	if !(math.Abs(float64(got.Row(1)[3])-want) <= 1e-6) {
+		t.Fatalf("position 1: %v, want %v (distance 1)", got.Row(1)[3], want)
+	}
+	strict, _ := NewDegraded(inner, u, 0, DegradeOptions{Collapse: 0.5, Range: 2})
+	strict.Denoise(got, ev, 0.5)
+	w3 := 0.5 * (1 - math.Exp(-1.5))
+	if want3 := (1-w3)*float64(exact.Row(1)[3]) + w3/6; !(math.Abs(float64(got.Row(1)[3])-want3) <= 1e-6) {
+		t.Fatalf("δ = 0: position 1 %v, want %v (no hard row: distance L = 3)", got.Row(1)[3], want3)
+	}
+}

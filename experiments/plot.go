@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image/color"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -27,7 +28,9 @@ type series struct {
 }
 
 func plotSeries(t *Table, p PlotSpec) []*series {
-	xi, yi := -1, -1
+	// X is a numeric label column or, failing that, a metric (its pooled
+	// value).
+	xi, xm, yi := -1, -1, -1
 	for i, l := range t.Spec.Labels {
 		if l == p.X {
 			xi = i
@@ -37,8 +40,11 @@ func plotSeries(t *Table, p PlotSpec) []*series {
 		if m.Name == p.Y {
 			yi = i
 		}
+		if m.Name == p.X && xi < 0 {
+			xm = i
+		}
 	}
-	if xi < 0 || yi < 0 {
+	if (xi < 0 && xm < 0) || yi < 0 {
 		return nil
 	}
 	var out []*series
@@ -50,7 +56,15 @@ rows:
 				continue rows
 			}
 		}
-		x, err := strconv.ParseFloat(r.Labels[xi], 64)
+		var x float64
+		var err error
+		if xi >= 0 {
+			x, err = strconv.ParseFloat(r.Labels[xi], 64)
+		} else if xe := r.Cells[xm]; xe.Valid() {
+			x = xe.Value
+		} else {
+			continue
+		}
 		e := r.Cells[yi]
 		if err != nil || !e.Valid() {
 			continue
@@ -78,6 +92,18 @@ rows:
 		}
 		s.xys = append(s.xys, plotter.XY{X: x, Y: e.Value})
 		s.errs = append(s.errs, struct{ Low, High float64 }{e.Value - lo, hi - e.Value})
+	}
+	for _, s := range out {
+		idx := make([]int, len(s.xys))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return s.xys[idx[a]].X < s.xys[idx[b]].X })
+		xys, errs := make(plotter.XYs, len(idx)), make(plotter.YErrors, len(idx))
+		for i, j := range idx {
+			xys[i], errs[i] = s.xys[j], s.errs[j]
+		}
+		s.xys, s.errs = xys, errs
 	}
 	return out
 }

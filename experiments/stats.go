@@ -55,7 +55,12 @@ func (e Estimate) HasCI() bool {
 }
 
 // Valid reports whether the estimate has a value at all.
-func (e Estimate) Valid() bool { return e.Seeds > 0 && !math.IsNaN(e.Value) }
+func (e Estimate) Valid() bool {
+	if e.Kind == Rate {
+		return e.N > 0 && !math.IsNaN(e.Value)
+	}
+	return e.Seeds > 0 && !math.IsNaN(e.Value)
+}
 
 // Below reports whether e is below o with non-overlapping intervals: e.Hi <
 // o.Lo. For an Exact estimate the value stands for both ends. It is false when

@@ -1,0 +1,122 @@
+package experiments
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/softdiff/softdiff/decode"
+)
+
+func mustTestbed(t *testing.T, name string) *testbed {
+	t.Helper()
+	tb, err := getTestbed(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
+// The marginal trap's key claim at reduced size: one fully parallel hard
+// step on the two-sentence corpus is invalid three times in four, and a soft
+// sampler at 32 NFE is far below that.
+func TestClaimMarginalTrap(t *testing.T) {
+	tb := mustTestbed(t, "two-sentence")
+	ctx := context.Background()
+	hard, err := tb.generate(ctx, tb.m, decode.LLaDA{Remasking: decode.RandomRemasking, Temperature: 1}, 1, 4000, 11, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rate := float64(hard.stats.Invalid) / float64(hard.stats.N)
+	// Exact value 0.75 (each of three positions independently picks one of
+	// two sentences: valid with probability 2·(1/2)³); 4000 samples give a
+	// standard error of 0.007, so [0.70, 0.80] is a 7-sigma band.
+	if !(rate >= 0.70 && rate <= 0.80) {
+		t.Fatalf("one-step hard invalid rate %v, want in [0.70, 0.80]", rate)
+	}
+	sl, err := tb.generate(ctx, tb.m, decode.SoftSL{}, 32, 1000, 12, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srate := Wilson(sl.stats.Invalid, sl.stats.N)
+	if !srate.Below(Wilson(hard.stats.Invalid, hard.stats.N)) || !(srate.Value < 0.2) {
+		t.Fatalf("soft at 32 NFE invalid %v, hard at 1 step %v", srate.Value, rate)
+	}
+}
+
+// The closed form of random-order parallel decoding: 0.75 for one step on the
+// two-sentence corpus, 0 at one token per step, and 1/2 for one step on the
+// agreement corpus (subject and verb agree with probability 1/2 when drawn
+// independently from their marginals; adverb and object are independent).
+func TestClaimClosedForm(t *testing.T) {
+	for _, tc := range []struct {
+		tb    string
+		steps int
+		want  float64
+	}{{"two-sentence", 1, 0.75}, {"two-sentence", 3, 0}, {"agreement", 1, 0.5}, {"agreement", 4, 0},
+		// Two steps of 2 tokens on two-sentence (L=3: counts 2,1): the first
+		// pair is consistent with probability 1/2; then the last token is
+		// drawn from the exact conditional. Invalid = 1/2.
+		{"two-sentence", 2, 0.5}} {
+		tb := mustTestbed(t, tc.tb)
+		p, err := randomOrderValid(tb, tb.m, lladaCounts(tb.m.Len(), tc.steps))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := 1 - p; !(math.Abs(got-tc.want) <= 1e-6) {
+			t.Errorf("%s, %d steps: closed-form invalid %v, want %v", tc.tb, tc.steps, got, tc.want)
+		}
+	}
+}
+
+// With an exact oracle one token per step is exact: every sample valid and
+// the TV at the noise floor of exact sampling.
+func TestClaimOneTokenPerStepIsExact(t *testing.T) {
+	tb := mustTestbed(t, "sticky3")
+	ctx := context.Background()
+	ref, err := tb.exactSamples(ctx, 3000, 5, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tb.generate(ctx, tb.m, decode.LLaDA{Remasking: decode.RandomRemasking, Temperature: 1}, tb.m.Len(), 3000, 6, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := tb.generate(ctx, tb.m, decode.LLaDA{Remasking: decode.RandomRemasking, Temperature: 1}, 1, 3000, 7, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The noise floor of 3000 samples on this HMM is about 0.07; the
+	// one-step sampler is far off (DESIGN.md measured TV 0.30).
+	if !(got.stats.TV() <= ref.stats.TV()+0.03) || !(one.stats.TV() > ref.stats.TV()+0.15) {
+		t.Fatalf("TV: L steps %v, 1 step %v, exact sampling %v", got.stats.TV(), one.stats.TV(), ref.stats.TV())
+	}
+	if got.stats.Invalid != 0 {
+		t.Fatalf("%d invalid samples at one token per step", got.stats.Invalid)
+	}
+	if math.Abs(got.nfe-float64(tb.m.Len())) > 1e-9 {
+		t.Fatalf("NFE %v, want %d", got.nfe, tb.m.Len())
+	}
+}
+
+// Under the degraded oracle even one token per step is no longer exact.
+func TestClaimDegradedBreaksExactness(t *testing.T) {
+	tb := mustTestbed(t, "two-sentence")
+	den, err := tb.denoiser(oracleDegraded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tb.generate(context.Background(), den, decode.LLaDA{Remasking: decode.RandomRemasking, Temperature: 1}, 3, 2000, 8, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Closed form for this setting, by the same enumeration.
+	p, err := randomOrderValid(tb, den, lladaCounts(3, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := Wilson(got.stats.Invalid, got.stats.N)
+	if !(1-p > 0.2) || !(w.Lo-0.01 <= 1-p && 1-p <= w.Hi+0.01) {
+		t.Fatalf("degraded one-token-per-step invalid %v [%v, %v], closed form %v", w.Value, w.Lo, w.Hi, 1-p)
+	}
+}

@@ -1,0 +1,208 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+)
+
+func init() { Register(qualityVsNFE) }
+
+var qualityTestbeds = []string{"sticky3", "agreement"}
+
+// qualitySamplers are the samplers of quality-vs-NFE, hard then soft.
+func qualitySamplers() []samplerSpec {
+	return append(hardSamplers(), pick(softSamplers(), "SL-uniform", "SL-geometric", "SL-geometric-entropyrate", "LRD")...)
+}
+
+var qualityVsNFE = &Experiment{
+	Name:  "quality-vs-nfe",
+	Title: "sample quality against denoiser calls",
+	Hypothesis: "With an exact oracle, hard decoding that commits one token per call is exact at NFE = L, " +
+		"and committing several per call trades quality for NFE; soft stochastic localisation is exact only " +
+		"as its step size vanishes, so at equal NFE it should trail hard decoding unless its time grid and " +
+		"per-position rates are well chosen. Under a degraded (frequency-collapsed) oracle no sampler is " +
+		"exact and the ranking may change.",
+	Params: []Param{
+		{Name: "samples", Doc: "sequences per seed and setting", Default: 4000, Quick: 1000, Int: true, Min: 10},
+		{Name: "soft-max-factor", Doc: "soft samplers also run at NFE 2L, 4L, … up to this multiple of L", Default: 8, Quick: 4, Int: true, Min: 1, Max: 64},
+		{Name: "tv-margin", Doc: "a setting reaches quality when its TV is within this margin of exact sampling's TV at the same sample size", Default: 0.03, Quick: 0.05, Min: 0, Max: 1},
+	},
+	Tables: []TableSpec{
+		{
+			Name:   "quality",
+			Title:  "Quality against NFE",
+			Labels: []string{"testbed", "oracle", "sampler", "family", "setting"},
+			Metrics: []MetricSpec{
+				{Name: "nfe", Kind: Mean, Digits: 2, Doc: "mean denoiser calls per sequence"},
+				{Name: "tv", Kind: Mean, Doc: "total variation between the empirical and the true distribution"},
+				{Name: "invalid", Kind: Rate, Doc: "fraction of sequences of probability zero"},
+				{Name: "nll-gap", Kind: Mean, Doc: "mean −log p(x) over valid samples minus the entropy H(p)"},
+				{Name: "distinct", Kind: Mean, Doc: "distinct sequences / samples"},
+			},
+			Plots: qualityPlots(),
+			Note: "`exact-sample` draws from the true distribution: its TV is the noise floor of the sample size, its NLL gap ≈ 0. " +
+				"A negative NLL gap means samples more probable than typical (mode seeking, low diversity).",
+		},
+		{
+			Name:   "nfe-to-reach",
+			Title:  "NFE needed to reach exact-sampling quality",
+			Labels: []string{"testbed", "oracle", "sampler", "family"},
+			Metrics: []MetricSpec{
+				{Name: "reached", Kind: Rate, Doc: "fraction of seeds on which some setting reached the target"},
+				{Name: "nfe", Kind: Mean, Digits: 2, Doc: "smallest mean NFE of a setting whose TV ≤ exact-sample TV + tv-margin (over seeds that reached)"},
+			},
+		},
+	},
+	Units:   qualityUnits,
+	Verdict: qualityVerdict,
+}
+
+func qualityPlots() []PlotSpec {
+	var ps []PlotSpec
+	for _, tb := range qualityTestbeds {
+		for _, ok := range []string{oracleExact, oracleDegraded} {
+			ps = append(ps, PlotSpec{
+				Name: "tv-" + tb + "-" + ok, Title: fmt.Sprintf("%s, %s oracle", tb, ok),
+				X: "nfe", Y: "tv", Series: []string{"sampler"}, LogX: true,
+				Filter: map[string]string{"testbed": tb, "oracle": ok},
+				XLabel: "NFE (denoiser calls)", YLabel: "TV to the true distribution",
+			})
+		}
+	}
+	return ps
+}
+
+func qualityUnits(cfg Config) ([]Unit, error) {
+	var us []Unit
+	n := cfg.Int("samples")
+	for _, tbName := range qualityTestbeds {
+		for _, ok := range []string{oracleExact, oracleDegraded} {
+			tbName, ok := tbName, ok
+			if ok == oracleExact {
+				us = append(us, Unit{Key: tbName + "/exact-sample", Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+					tb, err := getTestbed(tbName)
+					if err != nil {
+						return nil, err
+					}
+					set, err := tb.exactSamples(ctx, n, seed, false)
+					if err != nil {
+						return nil, err
+					}
+					return []Row{{Table: "quality", Labels: []string{tbName, "—", "exact-sample", "reference", "—"}, Values: tb.qualityObs(set)}}, nil
+				}})
+			}
+			for _, sp := range qualitySamplers() {
+				sp := sp
+				us = append(us, Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+					return qualityRun(ctx, cfg, tbName, ok, sp, seed)
+				}})
+			}
+		}
+	}
+	return us, nil
+}
+
+func qualityRun(ctx context.Context, cfg Config, tbName, ok string, sp samplerSpec, seed uint64) ([]Row, error) {
+	tb, err := getTestbed(tbName)
+	if err != nil {
+		return nil, err
+	}
+	den, err := tb.denoiser(ok)
+	if err != nil {
+		return nil, err
+	}
+	n := cfg.Int("samples")
+	L := tb.m.Len()
+	var steps []int
+	for s := 1; s <= L; s++ {
+		steps = append(steps, s)
+	}
+	if sp.family != famHard {
+		for f := 2; f <= cfg.Int("soft-max-factor"); f *= 2 {
+			steps = append(steps, f*L)
+		}
+	}
+	// The exact sampler at the same sample size sets the target.
+	ref, err := tb.exactSamples(ctx, n, splitmix(seed^0xe8ac7), false)
+	if err != nil {
+		return nil, err
+	}
+	target := ref.stats.TV() + cfg.Float("tv-margin")
+	best := math.Inf(1)
+	var rows []Row
+	for si, st := range sp.settings(steps) {
+		set, err := tb.generate(ctx, den, st.alg, st.steps, n, splitmix(seed+uint64(si)), false)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, Row{Table: "quality", Labels: []string{tbName, ok, sp.name, sp.family, st.label}, Values: tb.qualityObs(set)})
+		if tb.small && set.stats.TV() <= target && set.nfe < best {
+			best = set.nfe
+		}
+	}
+	if tb.small {
+		v := map[string]Obs{"reached": Count(0, 1)}
+		if !math.IsInf(best, 1) {
+			v["reached"] = Count(1, 1)
+			v["nfe"] = Scalar(best)
+		}
+		rows = append(rows, Row{Table: "nfe-to-reach", Labels: []string{tbName, ok, sp.name, sp.family}, Values: v})
+	}
+	return rows, nil
+}
+
+func qualityVerdict(r *Result) []string {
+	q, reach := r.Table("quality"), r.Table("nfe-to-reach")
+	if q == nil || reach == nil {
+		return nil
+	}
+	var vs []string
+	for _, tb := range qualityTestbeds {
+		tbm, err := getTestbed(tb)
+		if err != nil {
+			continue
+		}
+		L := tbm.m.Len()
+		floor, _ := q.Get("tv", "testbed="+tb, "sampler=exact-sample")
+		for _, ok := range []string{oracleExact, oracleDegraded} {
+			// Best hard and best soft TV at NFE = L (step-count samplers).
+			bestOf := func(fam string) (string, Estimate) {
+				var name string
+				var best Estimate
+				for _, row := range q.Select("testbed="+tb, "oracle="+ok, "family="+fam, fmt.Sprintf("setting=steps=%d", L)) {
+					e := q.Cell(row, "tv")
+					if e.Valid() && (name == "" || e.Value < best.Value) {
+						name, best = q.Label(row, "sampler"), e
+					}
+				}
+				return name, best
+			}
+			hn, he := bestOf(famHard)
+			sn, se := bestOf(famSoft)
+			if hn != "" && sn != "" {
+				vs = append(vs, fmt.Sprintf("%s, %s oracle, NFE = L = %d: best soft %s; exact-sampling floor %s.", tb, ok, L,
+					compare("TV of "+sn, se, "best hard "+hn, he, 3), Format(floor, 3)))
+			}
+			var reached, missed []string
+			for _, row := range reach.Select("testbed="+tb, "oracle="+ok) {
+				rate := reach.Cell(row, "reached")
+				nfe := reach.Cell(row, "nfe")
+				name := reach.Label(row, "sampler")
+				if rate.Valid() && rate.K == rate.N {
+					reached = append(reached, fmt.Sprintf("%s %s", name, Format(nfe, 1)))
+				} else if rate.Valid() && rate.K == 0 {
+					missed = append(missed, name)
+				}
+			}
+			if len(reached) > 0 {
+				vs = append(vs, fmt.Sprintf("%s, %s oracle: NFE to reach the target on every seed: %s.", tb, ok, strings.Join(reached, "; ")))
+			}
+			if len(missed) > 0 {
+				vs = append(vs, fmt.Sprintf("%s, %s oracle: never reached the target: %s.", tb, ok, strings.Join(missed, ", ")))
+			}
+		}
+	}
+	return vs
+}

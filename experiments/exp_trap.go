@@ -1,0 +1,165 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+)
+
+func init() { Register(marginalTrap) }
+
+var trapTestbeds = []string{"two-sentence", "agreement"}
+
+var marginalTrap = &Experiment{
+	Name:  "marginal-trap",
+	Title: "invalid combinations against tokens committed per step",
+	Hypothesis: "Committing several dependent positions in one parallel step from independent " +
+		"per-position marginals produces combinations the data never contains: on the two-sentence " +
+		"corpus one fully parallel step is invalid with probability exactly 0.75, and the rate falls " +
+		"to 0 only at one token per step (exact oracle). A soft sampler that delays commitment " +
+		"(stochastic localisation) should approach validity as its NFE grows without committing one " +
+		"token per call, and under a degraded oracle neither family is exact.",
+	Params: []Param{
+		{Name: "samples", Doc: "sequences per seed and setting", Default: 4000, Quick: 1000, Int: true, Min: 10},
+		{Name: "soft-max-nfe", Doc: "largest NFE of the soft samplers (powers of 2 up to it)", Default: 32, Quick: 16, Int: true, Min: 1, Max: 1024},
+	},
+	Tables: []TableSpec{{
+		Name:   "invalid",
+		Title:  "Invalid-combination rate",
+		Labels: []string{"testbed", "oracle", "sampler", "family", "steps", "tokens/step"},
+		Metrics: []MetricSpec{
+			{Name: "invalid", Kind: Rate, Doc: "fraction of generated sequences outside the corpus"},
+			{Name: "exact", Kind: Exact, Doc: "closed-form invalid probability of random-order parallel decoding (LLaDA-random, and every hard sampler at one step)"},
+			{Name: "nfe", Kind: Mean, Digits: 2, Doc: "mean denoiser calls per sequence"},
+		},
+		Plots: []PlotSpec{
+			{Name: "invalid-two-sentence", Title: "two-sentence corpus, exact oracle", X: "nfe", Y: "invalid", Series: []string{"sampler"}, Filter: map[string]string{"testbed": "two-sentence", "oracle": oracleExact}, LogX: true, XLabel: "NFE (denoiser calls)", YLabel: "invalid rate"},
+			{Name: "invalid-two-sentence-degraded", Title: "two-sentence corpus, degraded oracle", X: "nfe", Y: "invalid", Series: []string{"sampler"}, Filter: map[string]string{"testbed": "two-sentence", "oracle": oracleDegraded}, LogX: true, XLabel: "NFE (denoiser calls)", YLabel: "invalid rate"},
+			{Name: "invalid-agreement", Title: "agreement corpus, exact oracle", X: "nfe", Y: "invalid", Series: []string{"sampler"}, Filter: map[string]string{"testbed": "agreement", "oracle": oracleExact}, LogX: true, XLabel: "NFE (denoiser calls)", YLabel: "invalid rate"},
+			{Name: "invalid-agreement-degraded", Title: "agreement corpus, degraded oracle", X: "nfe", Y: "invalid", Series: []string{"sampler"}, Filter: map[string]string{"testbed": "agreement", "oracle": oracleDegraded}, LogX: true, XLabel: "NFE (denoiser calls)", YLabel: "invalid rate"},
+		},
+		Note: "Hard samplers run at 1..L steps (tokens/step = L/steps); soft samplers at NFE 1, 2, 4, …; all sample at temperature 1. " +
+			"`exact` is computed by enumerating every commit order and token draw (random order, LLaDA's per-step counts).",
+	}},
+	Units: func(cfg Config) ([]Unit, error) {
+		var us []Unit
+		n := cfg.Int("samples")
+		var softSteps []int
+		for s := 1; s <= cfg.Int("soft-max-nfe"); s *= 2 {
+			softSteps = append(softSteps, s)
+		}
+		hard := []string{"LLaDA-random", "LLaDA-lowconf", "MDLM", "Dream-entropy"}
+		soft := []string{"SL-uniform", "SL-geometric"}
+		for _, tbName := range trapTestbeds {
+			for _, ok := range []string{oracleExact, oracleDegraded} {
+				for _, sp := range append(pick(hardSamplers(), hard...), pick(softSamplers(), soft...)...) {
+					tbName, ok, sp := tbName, ok, sp
+					us = append(us, Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+						tb, err := getTestbed(tbName)
+						if err != nil {
+							return nil, err
+						}
+						den, err := tb.denoiser(ok)
+						if err != nil {
+							return nil, err
+						}
+						L := tb.m.Len()
+						steps := softSteps
+						if sp.family == famHard {
+							steps = nil
+							for s := 1; s <= L; s++ {
+								steps = append(steps, s)
+							}
+						}
+						var rows []Row
+						for si, st := range sp.settings(steps) {
+							set, err := tb.generate(ctx, den, st.alg, st.steps, n, splitmix(seed+uint64(si)), false)
+							if err != nil {
+								return nil, err
+							}
+							v := map[string]Obs{
+								"invalid": Count(set.stats.Invalid, set.stats.N),
+								"nfe":     Scalar(set.nfe),
+							}
+							if sp.name == "LLaDA-random" || st.steps == 1 {
+								p, err := randomOrderValid(tb, den, lladaCounts(L, st.steps))
+								if err != nil {
+									return nil, err
+								}
+								v["exact"] = Scalar(1 - p)
+							}
+							rows = append(rows, Row{Table: "invalid", Labels: []string{tbName, ok, sp.name, sp.family, strconv.Itoa(st.steps), ftoa(roundTo(float64(L)/float64(st.steps), 2))}, Values: v})
+						}
+						return rows, nil
+					}})
+				}
+			}
+		}
+		return us, nil
+	},
+	Verdict: trapVerdict,
+}
+
+func roundTo(x float64, d int) float64 {
+	p := 1.0
+	for i := 0; i < d; i++ {
+		p *= 10
+	}
+	return float64(int64(x*p+0.5)) / p
+}
+
+// pick returns the specs with the given names, in that order.
+func pick(specs []samplerSpec, names ...string) []samplerSpec {
+	var out []samplerSpec
+	for _, n := range names {
+		for _, s := range specs {
+			if s.name == n {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+func trapVerdict(r *Result) []string {
+	t := r.Table("invalid")
+	if t == nil {
+		return nil
+	}
+	var vs []string
+	if m, ok := t.Get("invalid", "testbed=two-sentence", "oracle=exact", "sampler=LLaDA-random", "steps=1"); ok {
+		e, _ := t.Get("exact", "testbed=two-sentence", "oracle=exact", "sampler=LLaDA-random", "steps=1")
+		cover := "covers"
+		if !m.Contains(e.Value) {
+			cover = "does NOT cover"
+		}
+		vs = append(vs, fmt.Sprintf("Two-sentence corpus, one parallel step: measured invalid rate %s %s the closed form %.4f.", Format(m, 3), cover, e.Value))
+	}
+	soft := r.Config.Int("soft-max-nfe")
+	for _, tb := range trapTestbeds {
+		for _, ok := range []string{oracleExact, oracleDegraded} {
+			h1, ok1 := t.Get("invalid", "testbed="+tb, "oracle="+ok, "sampler=LLaDA-random", "steps=1")
+			s, ok2 := t.Get("invalid", "testbed="+tb, "oracle="+ok, "sampler=SL-uniform", "steps="+strconv.Itoa(soft))
+			if ok1 && ok2 {
+				vs = append(vs, fmt.Sprintf("%s, %s oracle: %s.", tb, ok, compare(fmt.Sprintf("soft SL-uniform at %d NFE", soft), s, "hard at 1 step", h1, 3)))
+			}
+			// Equal NFE = L: one token per step (hard) against soft.
+			tbm, err := getTestbed(tb)
+			if err != nil {
+				continue
+			}
+			L := tbm.m.Len()
+			hL, ok3 := t.Get("invalid", "testbed="+tb, "oracle="+ok, "sampler=LLaDA-random", "steps="+strconv.Itoa(L))
+			// The soft grid has powers of two; take the largest ≤ L.
+			p := 1
+			for p*2 <= L {
+				p *= 2
+			}
+			sL, ok4 := t.Get("invalid", "testbed="+tb, "oracle="+ok, "sampler=SL-uniform", "steps="+strconv.Itoa(p))
+			if ok3 && ok4 {
+				vs = append(vs, fmt.Sprintf("%s, %s oracle, near-equal NFE: %s.", tb, ok, compare(fmt.Sprintf("soft SL-uniform at %d NFE", p), sL, fmt.Sprintf("hard one-token-per-step at %d NFE", L), hL, 3)))
+			}
+		}
+	}
+	return vs
+}

@@ -1,0 +1,165 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/softdiff/softdiff/decode"
+	"github.com/softdiff/softdiff/oracle"
+	"github.com/softdiff/softdiff/soft"
+)
+
+// model is what the experiments need of a testbed: an exact oracle with a
+// validity test and the data's unigram distribution.
+type model interface {
+	oracle.Model
+	Valid(x []int32) bool
+	Unigram(dst []float64)
+}
+
+// testbed is a named exact model with its precomputed facts.
+type testbed struct {
+	name    string
+	m       model
+	unigram []float64
+	entropy float64 // exact (or Monte-Carlo) entropy in nats
+	exactH  bool
+	small   bool // support small enough for a meaningful sample TV
+}
+
+var (
+	tbMu    sync.Mutex
+	tbCache = map[string]*testbed{}
+)
+
+// getTestbed returns the testbed called name, built once.
+func getTestbed(name string) (*testbed, error) {
+	tbMu.Lock()
+	defer tbMu.Unlock()
+	if tb, ok := tbCache[name]; ok {
+		return tb, nil
+	}
+	var m model
+	small := false
+	var err error
+	switch name {
+	case "two-sentence":
+		m, small = oracle.TwoSentence(), true
+	case "agreement":
+		m, small = oracle.Agreement(), true
+	case "sticky3":
+		m, small = oracle.Sticky3(), true
+	case "agreement-hmm":
+		m, err = oracle.AgreementHMM(6)
+	default:
+		return nil, fmt.Errorf("unknown testbed %q", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("testbed %s: %w", name, err)
+	}
+	tb := &testbed{name: name, m: m, small: small}
+	tb.unigram = make([]float64, m.Vocab().Size())
+	m.Unigram(tb.unigram)
+	h, err := oracle.EntropyOf(m, oracle.EntropyOptions{Samples: 1 << 15, Seed: 7, Workers: 1})
+	if err != nil {
+		return nil, fmt.Errorf("testbed %s: entropy: %w", name, err)
+	}
+	tb.entropy, tb.exactH = h.Nats, h.Exact
+	tbCache[name] = tb
+	return tb, nil
+}
+
+// Oracle kinds: the exact testbed, or the testbed behind Degraded.
+const (
+	oracleExact    = "exact"
+	oracleDegraded = "degraded"
+)
+
+// denoiser returns the testbed's denoiser of the given kind.
+func (tb *testbed) denoiser(kind string) (decode.Denoiser, error) {
+	switch kind {
+	case oracleExact:
+		return tb.m, nil
+	case oracleDegraded:
+		return NewDegraded(tb.m, tb.unigram, tb.m.Vocab().Mask(), DefaultDegrade)
+	}
+	return nil, fmt.Errorf("unknown oracle kind %q", kind)
+}
+
+// sampleSet draws n sequences with gen(j) and accumulates their metrics. gen
+// returns the tokens and the NFE it used.
+type sampleSet struct {
+	stats   *SampleStats
+	samples [][]int32
+	nfe     float64 // mean NFE per sequence
+}
+
+func (tb *testbed) collect(ctx context.Context, n int, keep bool, gen func(j int) ([]int32, int, error)) (*sampleSet, error) {
+	s := &sampleSet{stats: NewSampleStats()}
+	skip := tb.m.Vocab().EOS()
+	var nfe float64
+	for j := 0; j < n; j++ {
+		if j%64 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		x, used, err := gen(j)
+		if err != nil {
+			return nil, err
+		}
+		lp, err := tb.m.LogProb(x)
+		if err != nil {
+			return nil, err
+		}
+		s.stats.Add(x, lp, skip)
+		nfe += float64(used)
+		if keep {
+			s.samples = append(s.samples, append([]int32(nil), x...))
+		}
+	}
+	s.nfe = nfe / float64(n)
+	return s, nil
+}
+
+// exactSamples draws n exact samples (the noise floor of every metric).
+func (tb *testbed) exactSamples(ctx context.Context, n int, seed uint64, keep bool) (*sampleSet, error) {
+	x := make([]int32, tb.m.Len())
+	return tb.collect(ctx, n, keep, func(j int) ([]int32, int, error) {
+		tb.m.Sample(x, soft.BlockRand(seed, j))
+		return x, 0, nil
+	})
+}
+
+// generate draws n sequences from den with the sampler; a run the denoiser
+// ends early (exact oracle, marginal trap) is completed from its last
+// beliefs by decode.Options.CompleteOnError.
+func (tb *testbed) generate(ctx context.Context, den decode.Denoiser, alg decode.Algorithm, steps, n int, seed uint64, keep bool) (*sampleSet, error) {
+	return tb.collect(ctx, n, keep, func(j int) ([]int32, int, error) {
+		res, err := decode.Generate(ctx, den, tb.m.Vocab(), tb.m.Len(), alg, decode.Options{
+			Steps: steps, Rand: soft.BlockRand(seed, j), Workers: 1, CompleteOnError: true,
+		})
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s, %d steps: %w", alg.Name(), steps, err)
+		}
+		return res.Tokens, res.NFE, nil
+	})
+}
+
+// qualityObs returns the standard sample metrics of s.
+func (tb *testbed) qualityObs(s *sampleSet) map[string]Obs {
+	st := s.stats
+	v := map[string]Obs{
+		"invalid":  Count(st.Invalid, st.N),
+		"distinct": Scalar(st.Distinct()),
+		"nfe":      Scalar(s.nfe),
+	}
+	if tb.small {
+		v["tv"] = Scalar(st.TV())
+	}
+	if nll := st.NLL(); !math.IsNaN(nll) {
+		v["nll-gap"] = Scalar(nll - tb.entropy)
+	}
+	return v
+}
+

@@ -1,0 +1,28 @@
+package experiments
+
+import "fmt"
+
+// compare states how a and b relate at 95% confidence: "lower than",
+// "higher than" or "not distinguishable from", with both estimates shown.
+func compare(aName string, a Estimate, bName string, b Estimate, d int) string {
+	rel := "is not distinguishable from"
+	switch {
+	case a.Below(b):
+		rel = "is lower than"
+	case b.Below(a):
+		rel = "is higher than"
+	}
+	return fmt.Sprintf("%s (%s) %s %s (%s)", aName, Format(a, d), rel, bName, Format(b, d))
+}
+
+// relation returns -1 if a is below b, +1 if above, 0 if the intervals
+// overlap.
+func relation(a, b Estimate) int {
+	switch {
+	case a.Below(b):
+		return -1
+	case b.Below(a):
+		return 1
+	}
+	return 0
+}
