@@ -162,4 +162,3 @@ func (tb *testbed) qualityObs(s *sampleSet) map[string]Obs {
 	}
 	return v
 }
-
