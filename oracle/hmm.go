@@ -24,6 +24,7 @@ type HMM struct {
 	emit    []float64 // S×K, emit[s*K+v] = p(v | s)
 	emitSum []float64 // S, Σ_v emit[s,v] (1 up to rounding)
 	emit32  []float32 // S×K float32 copy for the token-posterior product
+	emitT32 []float32 // K×S transpose of emit32
 	nfe     atomic.Int64
 	pool    sync.Pool // *hmmScratch
 }
@@ -36,7 +37,7 @@ type hmmScratch struct {
 	q                    []float64 // K
 	w, u                 []float64 // S
 	q32, w32             []float32 // K, S
-	out                  []float64 // L×K (Denoise)
+	q32b, w32b           []float32 // K, S
 }
 
 // NewHMM builds an HMM over v generating length-L sequences. S = len(init);
@@ -94,11 +95,17 @@ func NewHMM(v *soft.Vocab, L int, init, trans, emit []float64) (*HMM, error) {
 		}
 		h.emitSum[s] = sum
 	}
+	h.emitT32 = make([]float32, K*S)
+	for s := 0; s < S; s++ {
+		for v := 0; v < K; v++ {
+			h.emitT32[v*S+s] = h.emit32[s*K+v]
+		}
+	}
 	h.pool.New = func() any {
 		return &hmmScratch{
 			b: make([]float64, L*S), alpha: make([]float64, L*S), pred: make([]float64, L*S), beta: make([]float64, L*S),
 			c: make([]float64, L), m: make([]float64, L), sup: make([]int32, L*K), nsup: make([]int32, L),
-			q: make([]float64, K), w: make([]float64, S), u: make([]float64, S), q32: make([]float32, K), w32: make([]float32, S), out: make([]float64, L*K),
+			q: make([]float64, K), w: make([]float64, S), u: make([]float64, S), q32: make([]float32, K), w32: make([]float32, S), q32b: make([]float32, K), w32b: make([]float32, S),
 		}
 	}
 	return h, nil
@@ -189,8 +196,9 @@ func (h *HMM) forward(ev *soft.Dense, sc *hmmScratch, fast bool) (float64, error
 		if fast && 4*n > K {
 			// Dense row: contiguous float32 dot products with float64
 			// accumulation (emit32's MASK column is 0).
-			for s := 0; s < S; s++ {
-				b[s] = dot32(h.emit32[s*K:(s+1)*K], e) + m*h.emitSum[s]
+			emitDot(b, h.emit32, h.emitT32, e)
+			for s := range b {
+				b[s] += m * h.emitSum[s]
 			}
 		} else {
 			for s := 0; s < S; s++ {
@@ -206,7 +214,7 @@ func (h *HMM) forward(ev *soft.Dense, sc *hmmScratch, fast bool) (float64, error
 		if i == 0 {
 			copy(pred, h.init)
 		} else {
-			gemv64(pred, h.transT, sc.alpha[(i-1)*S:i*S])
+			gemvT64(pred, h.trans, sc.alpha[(i-1)*S:i*S])
 		}
 		alpha := sc.alpha[i*S : (i+1)*S]
 		c := 0.0
@@ -243,14 +251,13 @@ func (h *HMM) forward(ev *soft.Dense, sc *hmmScratch, fast bool) (float64, error
 		for s := range u {
 			u[s] = bn[s] * next[s] * inv
 		}
-		gemv64(beta, h.trans, u)
+		gemvT64(beta, h.transT, u)
 	}
 	return logZ, nil
 }
 
 // posterior writes position i's token posterior into out (len K, float64).
-// fast selects the float32 product for dense rows.
-func (h *HMM) posterior(out []float64, ev *soft.Dense, sc *hmmScratch, i int, fast bool) {
+func (h *HMM) posterior(out []float64, ev *soft.Dense, sc *hmmScratch, i int) {
 	S, K := h.S, h.K
 	e := ev.Data[i*K : (i+1)*K]
 	pred := sc.pred[i*S : (i+1)*S]
@@ -269,16 +276,6 @@ func (h *HMM) posterior(out []float64, ev *soft.Dense, sc *hmmScratch, i int, fa
 				acc += ws * h.emit[s*K+int(v)]
 			}
 			p := acc * float64(e[v])
-			out[v] = p
-			sum += p
-		}
-	} else if fast {
-		for s, ws := range w {
-			sc.w32[s] = float32(ws)
-		}
-		gemvT(sc.q32, sc.w32, h.emit32, S, K)
-		for v, q := range sc.q32 {
-			p := float64(q) * (float64(e[v]) + m)
 			out[v] = p
 			sum += p
 		}
@@ -324,7 +321,7 @@ func (h *HMM) Marginals(dst []float64, ev *soft.Dense) (float64, error) {
 		return 0, err
 	}
 	for i := 0; i < h.L; i++ {
-		h.posterior(dst[i*h.K:(i+1)*h.K], ev, sc, i, false)
+		h.posterior(dst[i*h.K:(i+1)*h.K], ev, sc, i)
 	}
 	return logZ, nil
 }
@@ -344,12 +341,83 @@ func (h *HMM) Denoise(dst, ev *soft.Dense, t float64) error {
 		return err
 	}
 	K := h.K
+	pending := -1
 	for i := 0; i < h.L; i++ {
-		out := sc.out[i*K : (i+1)*K]
-		h.posterior(out, ev, sc, i, true)
-		to32(dst.Data[i*K:(i+1)*K], out)
+		if sc.m[i] == 0 && 4*int(sc.nsup[i]) <= K {
+			h.sparsePosterior(dst.Data[i*K:(i+1)*K], ev.Data[i*K:(i+1)*K], sc, i)
+			continue
+		}
+		if pending < 0 {
+			pending = i
+			continue
+		}
+		// Two dense rows share the loads of the emission matrix.
+		h.weights32(sc.w32, sc, pending)
+		h.weights32(sc.w32b, sc, i)
+		gemvT2(sc.q32, sc.q32b, sc.w32, sc.w32b, h.emit32, h.S, K)
+		finish(dst.Data[pending*K:(pending+1)*K], sc.q32, ev.Data[pending*K:(pending+1)*K], sc.m[pending])
+		finish(dst.Data[i*K:(i+1)*K], sc.q32b, ev.Data[i*K:(i+1)*K], sc.m[i])
+		pending = -1
+	}
+	if pending >= 0 {
+		h.weights32(sc.w32, sc, pending)
+		gemvT(sc.q32, sc.w32, h.emit32, h.S, K)
+		finish(dst.Data[pending*K:(pending+1)*K], sc.q32, ev.Data[pending*K:(pending+1)*K], sc.m[pending])
 	}
 	return nil
+}
+
+// sparsePosterior writes the posterior of a position without MASK mass,
+// whose support is the evidence's support sc.sup.
+func (h *HMM) sparsePosterior(dst, e []float32, sc *hmmScratch, i int) {
+	S, K := h.S, h.K
+	pred := sc.pred[i*S : (i+1)*S]
+	beta := sc.beta[i*S : (i+1)*S]
+	w := sc.w
+	for s := range w {
+		w[s] = pred[s] * beta[s]
+	}
+	clear(dst)
+	sup := sc.sup[i*K : i*K+int(sc.nsup[i])]
+	q := sc.q[:len(sup)]
+	sum := 0.0
+	for j, v := range sup {
+		acc := 0.0
+		for s, ws := range w {
+			acc += ws * h.emit[s*K+int(v)]
+		}
+		q[j] = acc * float64(e[v])
+		sum += q[j]
+	}
+	inv := 1 / sum
+	for j, v := range sup {
+		dst[v] = float32(q[j] * inv)
+	}
+}
+
+// weights32 writes position i's state weights pred·beta in float32.
+func (h *HMM) weights32(w []float32, sc *hmmScratch, i int) {
+	S := h.S
+	pred := sc.pred[i*S : (i+1)*S]
+	beta := sc.beta[i*S : (i+1)*S]
+	for s := range w {
+		w[s] = float32(pred[s] * beta[s])
+	}
+}
+
+// finish writes the normalised posterior q(v)·(e(v)+m) into dst. q is 0 in
+// the MASK column (emit32's MASK column is 0), so dst carries no MASK mass.
+func finish(dst, q, e []float32, m float64) {
+	q = q[:len(dst)]
+	e = e[:len(dst)]
+	sum := 0.0
+	for v, x := range q {
+		sum += float64(x) * (float64(e[v]) + m)
+	}
+	inv := 1 / sum
+	for v, x := range q {
+		dst[v] = float32(float64(x) * (float64(e[v]) + m) * inv)
+	}
 }
 
 // DenoiseBatch runs Denoise on every pair (dst[j], ev[j]) in parallel on up

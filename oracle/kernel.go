@@ -5,12 +5,13 @@ package oracle
 // both compute the same sums up to the order of float64 (or, for gemvT,
 // float32) additions.
 var (
-	gemvT  = gemvTGo  // q[v] = Σ_s w[s]·e[s*K+v], float32 (S-term sums)
-	dot32  = dot32Go  // Σ a[i]·b[i] of float32 inputs, exact products, float64 sum
-	axpy64 = axpy64Go // y += a·x
-	dot64  = dot64Go  // Σ a[i]·b[i]
-	gemv64 = gemv64Go // y = M·x for a len(y)×len(x) row-major M
-	kernel = "go"     // name of the kernels in use
+	gemvT   = gemvTGo   // q[v] = Σ_s w[s]·e[s*K+v], float32 (S-term sums)
+	gemvT2  = gemvT2Go  // two gemvT products sharing e
+	dot32   = dot32Go   // Σ a[i]·b[i] of float32 inputs, exact products, float64 sum
+	axpy64  = axpy64Go  // y += a·x
+	gemvT64 = gemvT64Go // y = Mᵀ·x for a len(x)×len(y) row-major M
+	emitDot = emitDotGo // b[s] = Σ_v emit[s,v]·e[v], float64 sums (emit S×K, emitT K×S)
+	kernel  = "go"      // name of the kernels in use
 )
 
 func gemvTGo(q, w, e []float32, S, K int) {
@@ -61,23 +62,24 @@ func axpy64Go(y []float64, a float64, x []float64) {
 	}
 }
 
-func dot64Go(a, b []float64) float64 {
-	b = b[:len(a)]
-	var s0, s1 float64
-	i := 0
-	for ; i+2 <= len(a); i += 2 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
+func gemvT64Go(y, m, x []float64) {
+	n := len(y)
+	clear(y)
+	for r, a := range x {
+		if a != 0 {
+			axpy64Go(y, a, m[r*n:(r+1)*n])
+		}
 	}
-	if i < len(a) {
-		s0 += a[i] * b[i]
-	}
-	return s0 + s1
 }
 
-func gemv64Go(y, m, x []float64) {
-	n := len(x)
-	for r := range y {
-		y[r] = dot64Go(m[r*n:(r+1)*n], x)
+func gemvT2Go(q0, q1, w0, w1, e []float32, S, K int) {
+	gemvT(q0, w0, e, S, K)
+	gemvT(q1, w1, e, S, K)
+}
+
+func emitDotGo(b []float64, emit, emitT, e []float32) {
+	K := len(e)
+	for s := range b {
+		b[s] = dot32Go(emit[s*K:(s+1)*K], e)
 	}
 }

@@ -17,10 +17,13 @@ func BenchmarkGemvT(b *testing.B) {
 	}
 }
 
-func BenchmarkGemv64(b *testing.B) {
+func BenchmarkGemvT64(b *testing.B) {
 	S := 64
 	y, m, x := make([]float64, S), make([]float64, S*S), make([]float64, S)
+	for i := range x {
+		x[i] = 0.5
+	}
 	for b.Loop() {
-		gemv64(y, m, x)
+		gemvT64(y, m, x)
 	}
 }

@@ -4,47 +4,102 @@ package oracle
 
 import "simd/archsimd"
 
+// The AVX2+FMA kernels. Loads go through fixed-size array pointers so that
+// one bounds check covers a whole chunk. No kernel reduces a vector to a
+// scalar inside its loops: measured on the device machine, a 4-lane float64
+// dot product per row (horizontal sum through memory, then scalar adds) made
+// the S×S products several times slower than scalar Go, so the state
+// recursions use the broadcast-and-accumulate form gemvT64 instead.
+
 func init() {
 	if archsimd.X86.AVX2() && archsimd.X86.FMA() {
-		gemvT, dot32, axpy64, dot64, gemv64 = gemvTAVX2, dot32AVX2, axpy64AVX2, dot64AVX2, gemv64AVX2
+		gemvT, gemvT2, dot32, gemvT64, emitDot = gemvTAVX2, gemvT2AVX2, dot32AVX2, gemvT64AVX2, emitDotAVX2
 		kernel = "avx2"
 	}
 }
 
+func ld8(p *[32]float32, k int) archsimd.Float32x8 {
+	return archsimd.LoadFloat32x8((*[8]float32)(p[8*k : 8*k+8]))
+}
+
 // gemvTAVX2 keeps 32 lanes of q in four registers while it runs down the S
-// rows of e, so each q chunk is loaded and stored once.
+// rows of e, so each q chunk is stored once.
 func gemvTAVX2(q, w, e []float32, S, K int) {
 	q = q[:K]
+	w = w[:S]
 	v := 0
 	for ; v+32 <= K; v += 32 {
 		var a0, a1, a2, a3 archsimd.Float32x8
-		for s := 0; s < S; s++ {
-			ws := archsimd.BroadcastFloat32x8(w[s])
-			row := e[s*K+v : s*K+v+32]
-			a0 = archsimd.LoadFloat32x8Slice(row[0:8]).MulAdd(ws, a0)
-			a1 = archsimd.LoadFloat32x8Slice(row[8:16]).MulAdd(ws, a1)
-			a2 = archsimd.LoadFloat32x8Slice(row[16:24]).MulAdd(ws, a2)
-			a3 = archsimd.LoadFloat32x8Slice(row[24:32]).MulAdd(ws, a3)
+		for s, ws := range w {
+			row := (*[32]float32)(e[s*K+v : s*K+v+32])
+			b := archsimd.BroadcastFloat32x8(ws)
+			a0 = ld8(row, 0).MulAdd(b, a0)
+			a1 = ld8(row, 1).MulAdd(b, a1)
+			a2 = ld8(row, 2).MulAdd(b, a2)
+			a3 = ld8(row, 3).MulAdd(b, a3)
 		}
-		a0.StoreSlice(q[v : v+8])
-		a1.StoreSlice(q[v+8 : v+16])
-		a2.StoreSlice(q[v+16 : v+24])
-		a3.StoreSlice(q[v+24 : v+32])
+		out := (*[32]float32)(q[v : v+32])
+		a0.Store((*[8]float32)(out[0:8]))
+		a1.Store((*[8]float32)(out[8:16]))
+		a2.Store((*[8]float32)(out[16:24]))
+		a3.Store((*[8]float32)(out[24:32]))
 	}
+	gemvTTail(q, w, e, S, K, v)
+}
+
+// gemvTTail finishes columns [v, K) with 8-lane and scalar steps.
+func gemvTTail(q, w, e []float32, S, K, v int) {
 	for ; v+8 <= K; v += 8 {
 		var a0 archsimd.Float32x8
-		for s := 0; s < S; s++ {
-			a0 = archsimd.LoadFloat32x8Slice(e[s*K+v:s*K+v+8]).MulAdd(archsimd.BroadcastFloat32x8(w[s]), a0)
+		for s, ws := range w {
+			a0 = archsimd.LoadFloat32x8((*[8]float32)(e[s*K+v:s*K+v+8])).MulAdd(archsimd.BroadcastFloat32x8(ws), a0)
 		}
-		a0.StoreSlice(q[v : v+8])
+		a0.Store((*[8]float32)(q[v : v+8]))
 	}
 	for ; v < K; v++ {
 		acc := float32(0)
-		for s := 0; s < S; s++ {
-			acc += w[s] * e[s*K+v]
+		for s, ws := range w {
+			acc += ws * e[s*K+v]
 		}
 		q[v] = acc
 	}
+}
+
+// gemvT2AVX2 computes two products sharing each load of e.
+func gemvT2AVX2(q0, q1, w0, w1, e []float32, S, K int) {
+	q0, q1 = q0[:K], q1[:K]
+	w0, w1 = w0[:S], w1[:S]
+	v := 0
+	for ; v+32 <= K; v += 32 {
+		var a0, a1, a2, a3, b0, b1, b2, b3 archsimd.Float32x8
+		for s := range w0 {
+			row := (*[32]float32)(e[s*K+v : s*K+v+32])
+			x := archsimd.BroadcastFloat32x8(w0[s])
+			y := archsimd.BroadcastFloat32x8(w1[s])
+			r0, r1 := ld8(row, 0), ld8(row, 1)
+			a0 = r0.MulAdd(x, a0)
+			b0 = r0.MulAdd(y, b0)
+			a1 = r1.MulAdd(x, a1)
+			b1 = r1.MulAdd(y, b1)
+			r2, r3 := ld8(row, 2), ld8(row, 3)
+			a2 = r2.MulAdd(x, a2)
+			b2 = r2.MulAdd(y, b2)
+			a3 = r3.MulAdd(x, a3)
+			b3 = r3.MulAdd(y, b3)
+		}
+		o0 := (*[32]float32)(q0[v : v+32])
+		o1 := (*[32]float32)(q1[v : v+32])
+		a0.Store((*[8]float32)(o0[0:8]))
+		a1.Store((*[8]float32)(o0[8:16]))
+		a2.Store((*[8]float32)(o0[16:24]))
+		a3.Store((*[8]float32)(o0[24:32]))
+		b0.Store((*[8]float32)(o1[0:8]))
+		b1.Store((*[8]float32)(o1[8:16]))
+		b2.Store((*[8]float32)(o1[16:24]))
+		b3.Store((*[8]float32)(o1[24:32]))
+	}
+	gemvTTail(q0, w0, e, S, K, v)
+	gemvTTail(q1, w1, e, S, K, v)
 }
 
 // dot32AVX2 widens 4 float32 lanes at a time to float64 and accumulates in
@@ -55,13 +110,12 @@ func dot32AVX2(a, b []float32) float64 {
 	var s0, s1, s2, s3 archsimd.Float64x4
 	i := 0
 	for ; i+16 <= n; i += 16 {
-		s0 = archsimd.LoadFloat32x4Slice(a[i:i+4]).ConvertToFloat64().MulAdd(archsimd.LoadFloat32x4Slice(b[i:i+4]).ConvertToFloat64(), s0)
-		s1 = archsimd.LoadFloat32x4Slice(a[i+4:i+8]).ConvertToFloat64().MulAdd(archsimd.LoadFloat32x4Slice(b[i+4:i+8]).ConvertToFloat64(), s1)
-		s2 = archsimd.LoadFloat32x4Slice(a[i+8:i+12]).ConvertToFloat64().MulAdd(archsimd.LoadFloat32x4Slice(b[i+8:i+12]).ConvertToFloat64(), s2)
-		s3 = archsimd.LoadFloat32x4Slice(a[i+12:i+16]).ConvertToFloat64().MulAdd(archsimd.LoadFloat32x4Slice(b[i+12:i+16]).ConvertToFloat64(), s3)
-	}
-	for ; i+4 <= n; i += 4 {
-		s0 = archsimd.LoadFloat32x4Slice(a[i:i+4]).ConvertToFloat64().MulAdd(archsimd.LoadFloat32x4Slice(b[i:i+4]).ConvertToFloat64(), s0)
+		x := (*[16]float32)(a[i : i+16])
+		y := (*[16]float32)(b[i : i+16])
+		s0 = archsimd.LoadFloat32x4((*[4]float32)(x[0:4])).ConvertToFloat64().MulAdd(archsimd.LoadFloat32x4((*[4]float32)(y[0:4])).ConvertToFloat64(), s0)
+		s1 = archsimd.LoadFloat32x4((*[4]float32)(x[4:8])).ConvertToFloat64().MulAdd(archsimd.LoadFloat32x4((*[4]float32)(y[4:8])).ConvertToFloat64(), s1)
+		s2 = archsimd.LoadFloat32x4((*[4]float32)(x[8:12])).ConvertToFloat64().MulAdd(archsimd.LoadFloat32x4((*[4]float32)(y[8:12])).ConvertToFloat64(), s2)
+		s3 = archsimd.LoadFloat32x4((*[4]float32)(x[12:16])).ConvertToFloat64().MulAdd(archsimd.LoadFloat32x4((*[4]float32)(y[12:16])).ConvertToFloat64(), s3)
 	}
 	var lanes [4]float64
 	s0.Add(s1).Add(s2.Add(s3)).Store(&lanes)
@@ -72,67 +126,87 @@ func dot32AVX2(a, b []float32) float64 {
 	return sum
 }
 
-func axpy64AVX2(y []float64, a float64, x []float64) {
+func ld4(p *[32]float64, k int) archsimd.Float64x4 {
+	return archsimd.LoadFloat64x4((*[4]float64)(p[4*k : 4*k+4]))
+}
+
+// gemvT64AVX2 computes y = Mᵀx as Σ_r x[r]·M[r, :], holding 32 lanes of y
+// in eight registers per pass over the rows.
+func gemvT64AVX2(y, m, x []float64) {
 	n := len(y)
-	x = x[:n]
-	av := archsimd.BroadcastFloat64x4(a)
-	i := 0
-	for ; i+8 <= n; i += 8 {
-		archsimd.LoadFloat64x4Slice(x[i:i+4]).MulAdd(av, archsimd.LoadFloat64x4Slice(y[i:i+4])).StoreSlice(y[i : i+4])
-		archsimd.LoadFloat64x4Slice(x[i+4:i+8]).MulAdd(av, archsimd.LoadFloat64x4Slice(y[i+4:i+8])).StoreSlice(y[i+4 : i+8])
+	c := 0
+	for ; c+32 <= n; c += 32 {
+		var a0, a1, a2, a3, a4, a5, a6, a7 archsimd.Float64x4
+		for r, xr := range x {
+			row := (*[32]float64)(m[r*n+c : r*n+c+32])
+			b := archsimd.BroadcastFloat64x4(xr)
+			a0 = ld4(row, 0).MulAdd(b, a0)
+			a1 = ld4(row, 1).MulAdd(b, a1)
+			a2 = ld4(row, 2).MulAdd(b, a2)
+			a3 = ld4(row, 3).MulAdd(b, a3)
+			a4 = ld4(row, 4).MulAdd(b, a4)
+			a5 = ld4(row, 5).MulAdd(b, a5)
+			a6 = ld4(row, 6).MulAdd(b, a6)
+			a7 = ld4(row, 7).MulAdd(b, a7)
+		}
+		out := (*[32]float64)(y[c : c+32])
+		a0.Store((*[4]float64)(out[0:4]))
+		a1.Store((*[4]float64)(out[4:8]))
+		a2.Store((*[4]float64)(out[8:12]))
+		a3.Store((*[4]float64)(out[12:16]))
+		a4.Store((*[4]float64)(out[16:20]))
+		a5.Store((*[4]float64)(out[20:24]))
+		a6.Store((*[4]float64)(out[24:28]))
+		a7.Store((*[4]float64)(out[28:32]))
 	}
-	for ; i < n; i++ {
-		y[i] += a * x[i]
+	for ; c+4 <= n; c += 4 {
+		var a0 archsimd.Float64x4
+		for r, xr := range x {
+			a0 = archsimd.LoadFloat64x4((*[4]float64)(m[r*n+c:r*n+c+4])).MulAdd(archsimd.BroadcastFloat64x4(xr), a0)
+		}
+		a0.Store((*[4]float64)(y[c : c+4]))
+	}
+	for ; c < n; c++ {
+		acc := 0.0
+		for r, xr := range x {
+			acc += xr * m[r*n+c]
+		}
+		y[c] = acc
 	}
 }
 
-func dot64AVX2(a, b []float64) float64 {
-	n := len(a)
-	b = b[:n]
-	var s0, s1 archsimd.Float64x4
-	i := 0
-	for ; i+8 <= n; i += 8 {
-		s0 = archsimd.LoadFloat64x4Slice(a[i:i+4]).MulAdd(archsimd.LoadFloat64x4Slice(b[i:i+4]), s0)
-		s1 = archsimd.LoadFloat64x4Slice(a[i+4:i+8]).MulAdd(archsimd.LoadFloat64x4Slice(b[i+4:i+8]), s1)
-	}
-	var lanes [4]float64
-	s0.Add(s1).Store(&lanes)
-	sum := (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
-	for ; i < n; i++ {
-		sum += a[i] * b[i]
-	}
-	return sum
+func ld4f(p *[16]float32, k int) archsimd.Float64x4 {
+	return archsimd.LoadFloat32x4((*[4]float32)(p[4*k : 4*k+4])).ConvertToFloat64()
 }
 
-// gemv64AVX2 computes two rows at a time with two accumulators each.
-func gemv64AVX2(y, m, x []float64) {
-	n := len(x)
-	r := 0
-	for ; r+2 <= len(y); r += 2 {
-		m0 := m[r*n : (r+1)*n]
-		m1 := m[(r+1)*n : (r+2)*n]
-		var a0, a1, b0, b1 archsimd.Float64x4
-		c := 0
-		for ; c+8 <= n; c += 8 {
-			x0 := archsimd.LoadFloat64x4Slice(x[c : c+4])
-			x1 := archsimd.LoadFloat64x4Slice(x[c+4 : c+8])
-			a0 = archsimd.LoadFloat64x4Slice(m0[c:c+4]).MulAdd(x0, a0)
-			a1 = archsimd.LoadFloat64x4Slice(m0[c+4:c+8]).MulAdd(x1, a1)
-			b0 = archsimd.LoadFloat64x4Slice(m1[c:c+4]).MulAdd(x0, b0)
-			b1 = archsimd.LoadFloat64x4Slice(m1[c+4:c+8]).MulAdd(x1, b1)
+// emitDotAVX2 computes b[s] = Σ_v e[v]·emitT[v, s] with 16 states of b in
+// four float64 registers per pass over the vocabulary: every product of two
+// float32 values is exact in float64 and the vocabulary-length sums
+// accumulate in float64.
+func emitDotAVX2(b []float64, emit, emitT, e []float32) {
+	S := len(b)
+	c := 0
+	for ; c+16 <= S; c += 16 {
+		var a0, a1, a2, a3 archsimd.Float64x4
+		for v, ev := range e {
+			if ev == 0 {
+				continue
+			}
+			row := (*[16]float32)(emitT[v*S+c : v*S+c+16])
+			x := archsimd.BroadcastFloat32x4(ev).ConvertToFloat64()
+			a0 = ld4f(row, 0).MulAdd(x, a0)
+			a1 = ld4f(row, 1).MulAdd(x, a1)
+			a2 = ld4f(row, 2).MulAdd(x, a2)
+			a3 = ld4f(row, 3).MulAdd(x, a3)
 		}
-		var la, lb [4]float64
-		a0.Add(a1).Store(&la)
-		b0.Add(b1).Store(&lb)
-		sa := (la[0] + la[1]) + (la[2] + la[3])
-		sb := (lb[0] + lb[1]) + (lb[2] + lb[3])
-		for ; c < n; c++ {
-			sa += m0[c] * x[c]
-			sb += m1[c] * x[c]
-		}
-		y[r], y[r+1] = sa, sb
+		out := (*[16]float64)(b[c : c+16])
+		a0.Store((*[4]float64)(out[0:4]))
+		a1.Store((*[4]float64)(out[4:8]))
+		a2.Store((*[4]float64)(out[8:12]))
+		a3.Store((*[4]float64)(out[12:16]))
 	}
-	for ; r < len(y); r++ {
-		y[r] = dot64AVX2(m[r*n:(r+1)*n], x)
+	K := len(e)
+	for ; c < S; c++ {
+		b[c] = dot32AVX2(emit[c*K:(c+1)*K], e)
 	}
 }

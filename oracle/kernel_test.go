@@ -21,9 +21,6 @@ func TestKernels(t *testing.T) {
 		if got, want := dot32(a32, b32), dot32Go(a32, b32); !(math.Abs(got-want) <= 1e-13*(1+want)) {
 			t.Fatalf("dot32 n=%d: %v, Go %v", n, got, want)
 		}
-		if got, want := dot64(a64, b64), dot64Go(a64, b64); !(math.Abs(got-want) <= 1e-13*(1+want)) {
-			t.Fatalf("dot64 n=%d: %v, Go %v", n, got, want)
-		}
 		y1, y2 := append([]float64(nil), b64...), append([]float64(nil), b64...)
 		axpy64(y1, 0.3, a64)
 		axpy64Go(y2, 0.3, a64)
@@ -32,17 +29,54 @@ func TestKernels(t *testing.T) {
 				t.Fatalf("axpy64 n=%d at %d: %v, Go %v", n, i, y1[i], y2[i])
 			}
 		}
+		for _, S := range []int{1, 5, 16, 17, 64} {
+			emit, e := make([]float32, S*n), make([]float32, n)
+			emitT := make([]float32, n*S)
+			for s := 0; s < S; s++ {
+				for v := 0; v < n; v++ {
+					emit[s*n+v] = rng.Float32()
+					emitT[v*S+s] = emit[s*n+v]
+				}
+			}
+			for v := range e {
+				if v%3 != 0 {
+					e[v] = rng.Float32()
+				}
+			}
+			b1, b2 := make([]float64, S), make([]float64, S)
+			emitDot(b1, emit, emitT, e)
+			emitDotGo(b2, emit, emitT, e)
+			for s := range b1 {
+				if !(math.Abs(b1[s]-b2[s]) <= 1e-12*(1+b2[s])) {
+					t.Fatalf("emitDot S=%d n=%d at %d: %v, Go %v", S, n, s, b1[s], b2[s])
+				}
+			}
+		}
 		if n > 0 && n <= 100 {
 			m := make([]float64, 3*n)
 			for i := range m {
 				m[i] = rng.Float64()
 			}
-			y1, y2 := make([]float64, 3), make([]float64, 3)
-			gemv64(y1, m, a64)
-			gemv64Go(y2, m, a64)
+			// y = Mᵀx with M 3×n, and the transposed shape n×3.
+			x3 := []float64{0.5, 0.25, 2}
+			y1, y2 := make([]float64, n), make([]float64, n)
+			gemvT64(y1, m, x3)
+			gemvT64Go(y2, m, x3)
 			for i := range y1 {
-				if !(math.Abs(y1[i]-y2[i]) <= 1e-13*(1+y2[i])) {
-					t.Fatalf("gemv64 n=%d row %d: %v, Go %v", n, i, y1[i], y2[i])
+				want := 0.0
+				for r := 0; r < 3; r++ {
+					want += x3[r] * m[r*n+i]
+				}
+				if !(math.Abs(y1[i]-want) <= 1e-13*(1+want)) || !(math.Abs(y2[i]-want) <= 1e-13*(1+want)) {
+					t.Fatalf("gemvT64 n=%d col %d: %v / Go %v, want %v", n, i, y1[i], y2[i], want)
+				}
+			}
+			z1, z2 := make([]float64, 3), make([]float64, 3)
+			gemvT64(z1, m, a64)
+			gemvT64Go(z2, m, a64)
+			for i := range z1 {
+				if !(math.Abs(z1[i]-z2[i]) <= 1e-12*(1+z2[i])) {
+					t.Fatalf("gemvT64 3 cols n=%d col %d: %v, Go %v", n, i, z1[i], z2[i])
 				}
 			}
 		}
@@ -61,6 +95,19 @@ func TestKernels(t *testing.T) {
 			for i := range q2 {
 				if !(math.Abs(float64(q1[i]-q2[i])) <= 1e-5*float64(S)) {
 					t.Fatalf("gemvT S=%d n=%d at %d: %v, Go %v", S, n, i, q1[i], q2[i])
+				}
+			}
+			q5 := append([]float32(nil), q1[:n]...) // gemvT2 must match gemvT exactly
+			q3, q4 := make([]float32, n), make([]float32, n)
+			w2 := make([]float32, S)
+			for i := range w2 {
+				w2[i] = rng.Float32()
+			}
+			gemvT2(q3, q4, w, w2, e, S, n)
+			gemvTGo(q1[:n], w2, e, S, n)
+			for i := range q2 {
+				if q3[i] != q5[i] || !(math.Abs(float64(q4[i]-q1[i])) <= 1e-5*float64(S)) {
+					t.Fatalf("gemvT2 S=%d n=%d at %d", S, n, i)
 				}
 			}
 			if q1[n] != 7 {
