@@ -120,3 +120,36 @@ func TestClaimDegradedBreaksExactness(t *testing.T) {
 		t.Fatalf("degraded one-token-per-step invalid %v [%v, %v], closed form %v", w.Value, w.Lo, w.Hi, 1-p)
 	}
 }
+
+// Kernel smoothness: every kernel starts with no information lost and ends
+// with (almost) all of it lost: ρ(0) = 0, ρ(1) ≥ 0.99 (the log-linear
+// schedule stops at α(1) = 10⁻³, so exactly 1 is not reached).
+func TestClaimRhoEndpoints(t *testing.T) {
+	cfg := kernelSmoothness.Config(true)
+	cfg.Params["grid"] = 2
+	for _, name := range kernelNames {
+		rows, err := kernelRun(context.Background(), cfg, name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var sum map[string]Obs
+		for _, r := range rows {
+			if r.Table == "summary" {
+				sum = r.Values
+			}
+		}
+		r0, r1 := sum["rho(0)"].X, sum["rho(1)"].X
+		if !(math.Abs(r0) <= 1e-9) || !(r1 >= 0.99 && r1 <= 1+1e-9) {
+			t.Errorf("%s: ρ(0) = %v, ρ(1) = %v", name, r0, r1)
+		}
+		// The information-warped kernel loses information linearly: half
+		// of it at t = 1/2.
+		if name == "uniform, info-warped time" && !(math.Abs(sum["t(rho=0.5)"].X-0.5) <= 0.01) {
+			t.Errorf("warped kernel reaches ρ = 0.5 at t = %v", sum["t(rho=0.5)"].X)
+		}
+		// Graded kernels move tokens to similar tokens: locality below 1.
+		if name == "graph kNN" && !(sum["locality"].X < 0.8) {
+			t.Errorf("graph kernel locality %v, want < 0.8", sum["locality"].X)
+		}
+	}
+}

@@ -29,6 +29,9 @@ type Experiment struct {
 	// Verdict states, from the pooled tables, what the CIs support. It may be
 	// nil.
 	Verdict func(r *Result) []string
+	// Deterministic marks an experiment whose units compute exact quantities
+	// with no randomness: only seed 0 is run, whatever Config.Seeds says.
+	Deterministic bool
 }
 
 // Param is one configurable setting of an experiment.

@@ -108,9 +108,13 @@ func Run(ctx context.Context, e *Experiment, cfg Config, prog Progress) (*Result
 	}
 	type item struct{ u, s int }
 	var items []item
+	seeds := cfg.Seeds
+	if e.Deterministic {
+		seeds = 1
+	}
 	for u := range units {
-		for s := 0; s < cfg.Seeds; s++ {
-			if (u*cfg.Seeds+s)%cfg.Shard.N == cfg.Shard.I {
+		for s := 0; s < seeds; s++ {
+			if (u*seeds+s)%cfg.Shard.N == cfg.Shard.I {
 				items = append(items, item{u, s})
 			}
 		}

@@ -231,6 +231,9 @@ func (t *Table) ciNote() string {
 	if rate {
 		parts = append(parts, "rate [95% Wilson interval] of counts pooled over seeds")
 	}
+	if len(parts) == 0 {
+		return "exact values: no sampling, no interval"
+	}
 	return fmt.Sprintf("%d seeds; %s", t.seeds(), strings.Join(parts, "; "))
 }
 
