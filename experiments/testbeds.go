@@ -53,6 +53,10 @@ func getTestbed(name string) (*testbed, error) {
 		m, small = oracle.Sticky3(), true
 	case "agreement-hmm":
 		m, err = oracle.AgreementHMM(6)
+	case "kjv-hmm":
+		m, err = kjvHMM(6)
+	case "agreement-pcfg":
+		m, err = oracle.AgreementPCFG(7)
 	default:
 		return nil, fmt.Errorf("unknown testbed %q", name)
 	}

@@ -1,0 +1,296 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/softdiff/softdiff/decode"
+	"github.com/softdiff/softdiff/soft"
+)
+
+func init() { Register(jointDecode) }
+
+var jointTestbeds = []string{"two-sentence", "agreement", "sticky3", "kjv-hmm"}
+
+var jointDecoders = []string{"sample", "argmax", "beam", "MAP", "IR"}
+
+var jointDecode = &Experiment{
+	Name:  "joint-decode",
+	Title: "final decoders that score whole configurations",
+	Hypothesis: "From the same beliefs (the same NFE), choosing the final configuration per position " +
+		"(a parallel sample, or the marginal argmax) falls into the marginal trap, while decoders that " +
+		"score whole sequences with a joint scorer (beam search, exact MAP over the top-k lattice, " +
+		"importance resampling) avoid invalid combinations at a stated scoring cost; MAP and beam " +
+		"trade diversity for likelihood, importance resampling keeps sampling the distribution.",
+	Params: []Param{
+		{Name: "samples", Doc: "decodes per seed and setting", Default: 1000, Quick: 300, Int: true, Min: 10},
+		{Name: "k", Doc: "candidates per position in the lattice (beam, MAP)", Default: 4, Quick: 4, Int: true, Min: 1, Max: 64},
+		{Name: "width", Doc: "beam width B", Default: 4, Quick: 4, Int: true, Min: 1, Max: 256},
+		{Name: "particles", Doc: "importance-resampling candidates N", Default: 8, Quick: 8, Int: true, Min: 1, Max: 4096},
+	},
+	Tables: []TableSpec{{
+		Name:   "joint",
+		Title:  "Joint decoders at equal NFE",
+		Labels: []string{"testbed", "oracle", "nfe", "decoder"},
+		Metrics: []MetricSpec{
+			{Name: "invalid", Kind: Rate, Doc: "fraction of decoded sequences of probability zero"},
+			{Name: "nll", Kind: Mean, Doc: "mean −log p(x) over valid decoded sequences"},
+			{Name: "entropy", Kind: Exact, Doc: "H(p): the mean NLL of exact samples"},
+			{Name: "distinct", Kind: Mean, Doc: "distinct sequences / decodes"},
+			{Name: "evals", Kind: Mean, Digits: 1, Doc: "joint-scorer calls per decode"},
+		},
+		Note: "Beliefs come from the soft sampler SL-uniform run for `nfe` denoiser calls without committing (nfe = 1: the marginals). " +
+			"`sample` draws every position from its belief in parallel; `argmax` takes each position's mode; `beam` is decode.Beam " +
+			"(width B over the top-k lattice); `MAP` is the exact maximiser of log p over the top-k lattice (decode.MAP for HMMs, " +
+			"enumeration for corpora); `IR` is importance resampling of N parallel samples weighted by p/q (decode.ImportanceResample). " +
+			"The joint scorer is the exact log p of the testbed for both oracles: an ideal external scorer, so under the degraded " +
+			"oracle joint decoding also corrects model error.",
+		Plots: []PlotSpec{
+			{Name: "joint-invalid", Title: "invalid rate by decoder (agreement corpus)", X: "nfe", Y: "invalid", Series: []string{"decoder", "oracle"}, Filter: map[string]string{"testbed": "agreement"}, XLabel: "NFE before the final decode", YLabel: "invalid rate"},
+			{Name: "joint-nll", Title: "NLL by decoder (KJV HMM, L = 6)", X: "nfe", Y: "nll", Series: []string{"decoder", "oracle"}, Filter: map[string]string{"testbed": "kjv-hmm"}, XLabel: "NFE before the final decode", YLabel: "mean −log p(x)"},
+		},
+	}},
+	Units: func(cfg Config) ([]Unit, error) {
+		var us []Unit
+		for _, tbName := range jointTestbeds {
+			for _, ok := range []string{oracleExact, oracleDegraded} {
+				for _, nfeL := range []bool{false, true} {
+					tbName, ok, nfeL := tbName, ok, nfeL
+					key := tbName + "/" + ok + "/nfe=1"
+					if nfeL {
+						key = tbName + "/" + ok + "/nfe=L"
+					}
+					us = append(us, Unit{Key: key, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+						return jointRun(ctx, cfg, tbName, ok, nfeL, seed)
+					}})
+				}
+			}
+		}
+		return us, nil
+	},
+	Verdict: jointVerdict,
+}
+
+// enumMAP returns the most probable sequence over the lattice by
+// enumeration, and the number of scorer calls; if no candidate has positive
+// probability, the top-1 candidates.
+func enumMAP(tb *testbed, lat *decode.Lattice) ([]int32, int, error) {
+	L := lat.L
+	x := make([]int32, L)
+	best := make([]int32, L)
+	for i := 0; i < L; i++ {
+		best[i], _ = lat.Cand(i, 0)
+	}
+	bestLP := math.Inf(-1)
+	evals := 0
+	var rec func(i int) error
+	rec = func(i int) error {
+		if i == L {
+			evals++
+			lp, err := tb.m.LogProb(x)
+			if err != nil {
+				return err
+			}
+			if lp > bestLP {
+				bestLP = lp
+				copy(best, x)
+			}
+			return nil
+		}
+		for j := 0; j < lat.N[i]; j++ {
+			x[i], _ = lat.Cand(i, j)
+			if err := rec(i + 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return best, evals, rec(0)
+}
+
+func jointRun(ctx context.Context, cfg Config, tbName, ok string, nfeL bool, seed uint64) ([]Row, error) {
+	tb, err := getTestbed(tbName)
+	if err != nil {
+		return nil, err
+	}
+	den, err := tb.denoiser(ok)
+	if err != nil {
+		return nil, err
+	}
+	L := tb.m.Len()
+	nfe := 1
+	if nfeL {
+		nfe = L
+	}
+	n, k := cfg.Int("samples"), cfg.Int("k")
+	stats := map[string]*SampleStats{}
+	evals := map[string]float64{}
+	for _, d := range jointDecoders {
+		stats[d] = NewSampleStats()
+	}
+	hmm, isHMM := tb.m.(decode.HMMScorer)
+	mapCache := map[string][]int32{}
+	mapEvals := map[string]int{}
+	skip := tb.m.Vocab().EOS()
+	add := func(d string, x []int32, ev int) error {
+		lp, err := tb.m.LogProb(x)
+		if err != nil {
+			return err
+		}
+		stats[d].Add(x, lp, skip)
+		evals[d] += float64(ev)
+		return nil
+	}
+	argmax := make([]int32, L)
+	for j := 0; j < n; j++ {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		res, err := decode.Generate(ctx, den, tb.m.Vocab(), L, decode.SoftSL{}, decode.Options{
+			Steps: nfe, Rand: soft.BlockRand(seed, 2*j), Workers: 1, CompleteOnError: true})
+		if err != nil {
+			return nil, err
+		}
+		bel := res.Beliefs
+		if err := add("sample", res.Tokens, 0); err != nil {
+			return nil, err
+		}
+		trng := soft.BlockRand(seed^0xa5a5, j)
+		for i := 0; i < L; i++ {
+			argmax[i] = argmaxRandomTies(bel.Row(i), trng)
+		}
+		if err := add("argmax", argmax, 0); err != nil {
+			return nil, err
+		}
+		lat, err := decode.NewLattice(bel, k)
+		if err != nil {
+			return nil, err
+		}
+		bm, err := decode.Beam(ctx, tb.m, lat, decode.BeamOptions{Width: cfg.Int("width")})
+		if err != nil {
+			return nil, fmt.Errorf("beam: %w", err)
+		}
+		if err := add("beam", bm.Tokens, bm.Evals); err != nil {
+			return nil, err
+		}
+		lk := latticeKey(lat)
+		mx, hit := mapCache[lk]
+		if !hit {
+			if isHMM {
+				d, err := decode.MAP(ctx, hmm, lat, decode.MAPOptions{})
+				if err != nil {
+					return nil, fmt.Errorf("MAP: %w", err)
+				}
+				mx, mapEvals[lk] = d.Tokens, d.Evals
+			} else {
+				var ev int
+				mx, ev, err = enumMAP(tb, lat)
+				if err != nil {
+					return nil, err
+				}
+				mapEvals[lk] = ev
+			}
+			if len(mapCache) < 1<<14 {
+				mapCache[lk] = mx
+			}
+		}
+		if err := add("MAP", mx, mapEvals[lk]); err != nil {
+			return nil, err
+		}
+		ir, err := decode.ImportanceResample(soft.BlockRand(seed, 2*j+1), tb.m, bel, decode.ResampleOptions{N: cfg.Int("particles")})
+		if err != nil {
+			return nil, fmt.Errorf("importance resampling: %w", err)
+		}
+		if err := add("IR", ir.Tokens, ir.Evals); err != nil {
+			return nil, err
+		}
+	}
+	var rows []Row
+	for _, d := range jointDecoders {
+		st := stats[d]
+		v := map[string]Obs{
+			"invalid":  Count(st.Invalid, st.N),
+			"distinct": Scalar(st.Distinct()),
+			"evals":    Scalar(evals[d] / float64(n)),
+			"entropy":  Scalar(tb.entropy),
+		}
+		if nll := st.NLL(); !math.IsNaN(nll) {
+			v["nll"] = Scalar(nll)
+		}
+		rows = append(rows, Row{Table: "joint", Labels: []string{tbName, ok, strconv.Itoa(nfe), d}, Values: v})
+	}
+	return rows, nil
+}
+
+// argmaxRandomTies returns a mode of p, breaking ties (entries within 1e-6
+// of the maximum) uniformly at random: exact marginals often tie, and a
+// smallest-id rule would make the argmax valid or invalid by the accident of
+// the vocabulary's order.
+func argmaxRandomTies(p []float32, rng interface{ IntN(int) int }) int32 {
+	m := p[soft.Argmax(p)]
+	var n int
+	pick := int32(-1)
+	for v, x := range p {
+		if x >= m-1e-6 {
+			n++
+			if rng.IntN(n) == 0 {
+				pick = int32(v)
+			}
+		}
+	}
+	return pick
+}
+
+func latticeKey(l *decode.Lattice) string {
+	b := make([]byte, 0, 4*len(l.IDs)+8*len(l.N))
+	for i := 0; i < l.L; i++ {
+		for j := 0; j < l.N[i]; j++ {
+			id, _ := l.Cand(i, j)
+			u := uint32(id)
+			b = append(b, byte(u), byte(u>>8), byte(u>>16), byte(u>>24))
+		}
+		b = append(b, 0xff)
+	}
+	return string(b)
+}
+
+func jointVerdict(r *Result) []string {
+	t := r.Table("joint")
+	if t == nil {
+		return nil
+	}
+	var vs []string
+	for _, tb := range jointTestbeds {
+		for _, ok := range []string{oracleExact, oracleDegraded} {
+			for _, row := range t.Select("testbed="+tb, "oracle="+ok, "decoder=sample") {
+				nfe := t.Label(row, "nfe")
+				sel := []string{"testbed=" + tb, "oracle=" + ok, "nfe=" + nfe}
+				metric := "invalid"
+				if s := t.Cell(row, "invalid"); !s.Valid() || s.K == 0 {
+					metric = "nll" // no invalid samples: compare likelihood
+				}
+				s := t.Cell(row, metric)
+				parts := []string{fmt.Sprintf("parallel sample %s", Format(s, 3))}
+				for _, d := range []string{"argmax", "beam", "MAP", "IR"} {
+					e, found := t.Get(metric, append(sel, "decoder="+d)...)
+					if !found {
+						continue
+					}
+					rel := "≈"
+					switch relation(e, s) {
+					case -1:
+						rel = "lower"
+					case 1:
+						rel = "higher"
+					}
+					parts = append(parts, fmt.Sprintf("%s %s (%s)", d, Format(e, 3), rel))
+				}
+				vs = append(vs, fmt.Sprintf("%s, %s oracle, NFE %s, %s: %s.", tb, ok, nfe, metric, strings.Join(parts, "; ")))
+			}
+		}
+	}
+	return vs
+}
