@@ -1,23 +1,45 @@
 #!/usr/bin/env bash
 # Oracle HMM benchmark (docs/perf.md "## oracle"): forward–backward with
 # token posteriors, S=64, V=1000, L=64, a batch of 256 sequences, for two
-# kinds of evidence. Go (default build and GOEXPERIMENT=simd build) against
-# numpy float32 (bench/hmm.py) on the same model and evidence; hmm.py also
-# checks that its posteriors match Go's.
+# kinds of evidence ("masked": each position all-MASK or a one-hot commit;
+# "soft": every row dense with MASK mass ½). Go (default build and
+# GOEXPERIMENT=simd build of oracle/cmd/hmmbench) against numpy float32
+# (bench/hmm.py) on the same model and evidence; hmm.py also checks that its
+# posteriors match Go's.
 #
 #   bash bench/hmm.sh
+#
+# Environment: BENCH_PY (Python with numpy; default Debian's
+# /usr/bin/python3, python3-numpy installed with apt when missing);
+# HMMBENCH_CPUS (a taskset CPU list such as 0-1; Go and OpenBLAS then use
+# that many threads); HMMBENCH_GO and HMMBENCH_SIMD (prebuilt hmmbench
+# binaries, for a machine without Go: go build -o X ./oracle/cmd/hmmbench and
+# GOEXPERIMENT=simd go build -o Y ./oracle/cmd/hmmbench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+PY="${BENCH_PY:-/usr/bin/python3}"
+if ! env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PY" -c 'import numpy' 2>/dev/null; then
+	if [ "$PY" != /usr/bin/python3 ]; then
+		echo "bench/hmm.sh: $PY lacks numpy" >&2
+		exit 1
+	fi
 	apt-get update && apt-get install -y python3-numpy
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-go build -o "$tmp/hmmbench" ./oracle/cmd/hmmbench
-GOEXPERIMENT=simd go build -o "$tmp/hmmbench-simd" ./oracle/cmd/hmmbench
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+GO_BIN="${HMMBENCH_GO:-$tmp/hmmbench}"
+SIMD_BIN="${HMMBENCH_SIMD:-$tmp/hmmbench-simd}"
+[ -n "${HMMBENCH_GO:-}" ] || go build -o "$GO_BIN" ./oracle/cmd/hmmbench
+[ -n "${HMMBENCH_SIMD:-}" ] || GOEXPERIMENT=simd go build -o "$SIMD_BIN" ./oracle/cmd/hmmbench
+pin=()
+threads=$(nproc)
+if [ -n "${HMMBENCH_CPUS:-}" ]; then
+	pin=(taskset -c "$HMMBENCH_CPUS")
+	threads=$("${pin[@]}" nproc)
+fi
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $threads of $(nproc) CPUs used, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for ev in masked soft; do
-	"$tmp/hmmbench" -evidence "$ev" -dump "$tmp/$ev"
-	"$tmp/hmmbench-simd" -evidence "$ev" | sed 's/^go:/go+simd:/'
-	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/hmm.py "$tmp/$ev"
+	"${pin[@]}" "$GO_BIN" -evidence "$ev" -dump "$tmp/$ev"
+	"${pin[@]}" "$SIMD_BIN" -evidence "$ev" | sed 's/^go:/go+simd:/'
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$threads" "${pin[@]}" "$PY" bench/hmm.py "$tmp/$ev"
 done
