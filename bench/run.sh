@@ -9,10 +9,13 @@
 # A section is a shell function named section_<name>; add one per area.
 # Environment: BENCH_COUNT (repetitions of each Go benchmark, default 5; the
 # median is reported), BENCH_OUT (directory for raw output, default a
-# temporary one).
+# temporary one), BENCH_PY (Python with numpy and torch, default Debian's
+# /usr/bin/python3, installed with apt when missing). For a machine without
+# Go, SOFT_TEST_SIMD and SOFT_TEST_PLAIN name prebuilt test binaries of ./soft
+# (GOEXPERIMENT=simd go test -c, and go test -c).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=/usr/bin/python3
+PY="${BENCH_PY:-/usr/bin/python3}"
 BENCH_COUNT="${BENCH_COUNT:-5}"
 BENCH_OUT="${BENCH_OUT:-$(mktemp -d)}"
 mkdir -p "$BENCH_OUT"
@@ -21,13 +24,17 @@ mkdir -p "$BENCH_OUT"
 # tuning variables from the environment are dropped for this command only.
 need_python() {
 	if ! env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PY" -c 'import numpy, torch' 2>/dev/null; then
+		if [ "$PY" != /usr/bin/python3 ]; then
+			echo "bench/run.sh: $PY lacks numpy or torch" >&2
+			exit 1
+		fi
 		echo "== installing python3-numpy python3-torch" >&2
 		apt-get install -y python3-numpy python3-torch >/dev/null
 	fi
 }
 
 machine() {
-	echo "machine: $(lscpu | grep 'Model name' | sed 's/.*: *//'), $(nproc) CPUs; $(go version)"
+	echo "machine: $(lscpu | grep 'Model name' | sed 's/.*: *//'), $(nproc) CPUs; $(go version 2>/dev/null || echo 'prebuilt Go test binaries')"
 }
 
 # median_go FILE: "name median-ns/op" per benchmark name over the -count runs.
@@ -45,11 +52,23 @@ section_soft() {
 	need_python
 	local out="$BENCH_OUT/soft"
 	mkdir -p "$out"
+	local simd="${SOFT_TEST_SIMD:-}" plain="${SOFT_TEST_PLAIN:-}"
+	if [ -z "$simd" ]; then
+		simd="$out/simd.test"
+		GOEXPERIMENT=simd go test -c -o "$simd" ./soft
+	fi
+	if [ -z "$plain" ]; then
+		plain="$out/plain.test"
+		go test -c -o "$plain" ./soft
+	fi
+	simd=$(realpath "$simd")
+	plain=$(realpath "$plain")
 	echo "== go (GOEXPERIMENT=simd build: kernels avx2 when the CPU has AVX2+FMA)"
-	GOEXPERIMENT=simd go test -run '^$' -bench 'SoftmaxEntropyRows|Stream|MixRows|KLRows|SparseTopK' \
-		-benchtime 5x -count "$BENCH_COUNT" ./soft | tee "$out/go_simd.txt"
+	(cd soft && "$simd" -test.run '^$' -test.bench 'SoftmaxEntropyRows|Stream|MixRows|KLRows|SparseTopK' \
+		-test.benchtime 5x -test.count "$BENCH_COUNT") | tee "$out/go_simd.txt"
 	echo "== go (plain build: pure-Go kernels)"
-	go test -run '^$' -bench 'SoftmaxEntropyRows' -benchtime 3x -count "$BENCH_COUNT" ./soft | tee "$out/go_plain.txt"
+	(cd soft && "$plain" -test.run '^$' -test.bench 'SoftmaxEntropyRows' -test.benchtime 3x \
+		-test.count "$BENCH_COUNT") | tee "$out/go_plain.txt"
 	echo "== numpy and torch (bench/softmax.py)"
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PY" bench/softmax.py | tee "$out/py.txt"
 	median_go "$out/go_simd.txt" >"$out/go_simd.med"
@@ -95,6 +114,25 @@ print("Targets (issue 2): torch / Go simd >= 1.5x at equal threads; stream / Go 
 PYEOF
 }
 
+# kernels: the graph kernel's action exp(τR) on 64 one-hot rows of the
+# K = 32768, D = 256, k = 16 kNN graph at τ = 0.1, 1, 10, against
+# scipy.sparse.linalg.expm_multiply on the same graph and rows (bench/expm.py),
+# both scored against a tight Go reference (series tol 1e-16); best of 7 runs
+# each. Then the float32 Transition benchmark of the same graph.
+section_kernels() {
+	echo "## kernels: graph-kernel action of the matrix exponential"
+	machine
+	echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+	local out="$BENCH_OUT/kernels"
+	mkdir -p "$out"
+	go build -o "$out/expmbench" ./kernels/internal/expmbench
+	"$out/expmbench" -out "$out" -reps 7
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE REPS=7 "$PY" bench/expm.py "$out"
+	echo "== go test -bench GraphTransition (float32 rows through Transition)"
+	go test -run '^$' -bench 'GraphTransition' -benchtime 3x -count 1 ./kernels
+	echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
 sections() { declare -F | awk '{print $3}' | sed -n 's/^section_//p'; }
 
 case "${1:-}" in
@@ -105,7 +143,7 @@ list)
 	sections
 	;;
 "" | -h | --help)
-	sed -n '2,13p' "$0"
+	sed -n '2,18p' "$0"
 	exit 2
 	;;
 *)

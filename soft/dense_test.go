@@ -236,6 +236,13 @@ func TestRowsOps(t *testing.T) {
 			t.Fatalf("row %d: SoftmaxEntropyRows differs from SoftmaxEntropy (%g vs %g, %v)", i, h[i], hi, err)
 		}
 	}
+	// In place (dst aliasing the logits) gives the same result.
+	inPlace := &Dense{L: L, K: K, Data: slices.Clone(logits)}
+	h2 := make([]float64, L)
+	if err := SoftmaxEntropyRows(inPlace, h2, inPlace.Data, 2); err != nil ||
+		!slices.Equal(inPlace.Data, d.Data) || !slices.Equal(h2, h) {
+		t.Fatalf("in-place SoftmaxEntropyRows differs (%v)", err)
+	}
 	u := Uniform(L, K)
 	m := NewDense(L, K)
 	MixRows(m, d, u, 0.25, 2)
