@@ -179,7 +179,9 @@ func Generate(ctx context.Context, den Denoiser, v *soft.Vocab, L int, alg Algor
 	if r.steps == 0 {
 		r.steps = max(len(r.free), 1)
 	}
-	r.res = &Result{}
+	// room for every step of every algorithm (fixed-step ones use r.steps,
+	// rule-stopped ones at most one step per free position, plus a final one)
+	r.res = &Result{Steps: make([]StepInfo, 0, r.steps+len(r.free)+1)}
 	st, err := alg.start(r)
 	if err != nil {
 		return nil, fmt.Errorf("decode.Generate %s: %w", alg.Name(), err)

@@ -67,7 +67,8 @@ type mdlmRun struct {
 	MDLM
 	r     *run
 	sched kernels.Schedule
-	fresh bool // r.bel matches r.ev
+	fresh bool    // r.bel matches r.ev
+	lastH float64 // mean entropy of the last fresh beliefs
 }
 
 func (m MDLM) start(r *run) (stepper, error) {
@@ -84,10 +85,10 @@ func (s *mdlmRun) step(k int) (bool, error) {
 		if err := r.denoise(t); err != nil {
 			return false, err
 		}
-		r.meanEntropyMasked()
+		s.lastH = r.meanEntropyMasked()
 	} else {
 		r.info.T = t
-		r.info.MeanEntropy = math.NaN()
+		r.info.MeanEntropy = s.lastH // cached beliefs, unchanged state
 	}
 	at, _ := s.sched.Alpha(t)
 	as, _ := s.sched.Alpha(u)

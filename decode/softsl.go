@@ -80,7 +80,10 @@ const (
 // true token and another is N(τ, 2τ), so τ ≫ 4 log V localises. TMin 0
 // means TMax/100. RateStrength 0 means 1.
 type SoftSL struct {
-	Grid            Grid
+	Grid Grid
+	// Times, if set, is an explicit grid τ_1 < … < τ_n (n = Options.Steps −
+	// 1) overriding Grid, e.g. from InfoGrid; TMax is then τ_n.
+	Times           []float64
 	TMax, TMin      float64
 	Rate            Rate
 	RateStrength    float64
@@ -156,7 +159,22 @@ func (m SoftSL) newRun(r *run) (*slRun, error) {
 		}
 	}
 	s.grid = make([]float64, s.n+1)
+	if m.Times != nil {
+		if len(m.Times) != s.n {
+			return nil, fmt.Errorf("len(Times)=%d, want Steps−1 = %d", len(m.Times), s.n)
+		}
+		for k, tau := range m.Times {
+			if !(tau > s.grid[k]) || math.IsInf(tau, 1) {
+				return nil, fmt.Errorf("Times[%d]=%v is not above the previous time %v", k, tau, s.grid[k])
+			}
+			s.grid[k+1] = tau
+		}
+		s.TMax = s.grid[s.n]
+	}
 	for k := range s.grid {
+		if m.Times != nil {
+			break
+		}
 		switch m.Grid {
 		case GridGeometric:
 			switch {
@@ -352,7 +370,7 @@ func (s *slRun) step(k int) (bool, error) {
 		}
 		return true, nil
 	}
-	if k == 0 && s.Grid == GridInfo {
+	if k == 0 && s.Grid == GridInfo && s.Times == nil {
 		s.info.grid(s.grid, s.TMax, r, r.rng.Uint64())
 	}
 	s.applyCommitPolicy()
@@ -362,94 +380,139 @@ func (s *slRun) step(k int) (bool, error) {
 
 // infoCurve estimates I(τ) = H(x) − E H(x | y(τ)) for one position's
 // Gaussian channel y = τ·onehot(x) + sqrt(τ)·ε with prior p, averaged over a
-// few positions' first beliefs, truncated to their top tokens.
+// few positions' first beliefs, truncated to their top tokens. The draws of
+// x and ε are shared by every τ (common random numbers), so the estimated
+// curve is smooth in τ.
 type infoCurve struct {
 	ids   []int32
 	vals  []float32
+	logp  []float64
 	prior []float64
-	post  []float64
+	xs    []int     // infoDraws draws of x
+	eps   []float64 // infoDraws × k normals
 	tau   []float64
 	I     []float64
 }
 
 const (
 	infoTop   = 32 // tokens per prior
-	infoPos   = 8  // positions sampled
-	infoDraws = 32 // Monte Carlo draws per τ and position
-	infoGrid  = 64 // fine τ grid
+	infoPos   = 4  // positions sampled
+	infoDraws = 32 // Monte Carlo draws per position
+	infoGrid  = 32 // fine τ grid
 )
 
 func newInfoCurve(K int) infoCurve {
 	k := min(infoTop, K-1)
-	return infoCurve{ids: make([]int32, k), vals: make([]float32, k), prior: make([]float64, k),
-		post: make([]float64, k), tau: make([]float64, infoGrid+1), I: make([]float64, infoGrid+1)}
+	return infoCurve{ids: make([]int32, k), vals: make([]float32, k), logp: make([]float64, k), prior: make([]float64, k),
+		xs: make([]int, infoDraws), eps: make([]float64, infoDraws*k), tau: make([]float64, infoGrid+1), I: make([]float64, infoGrid+1)}
 }
 
 // grid overwrites g (τ_0..τ_n, τ_n = tmax) with the information-equalising
 // grid computed from r.bel.
 func (c *infoCurve) grid(g []float64, tmax float64, r *run, seed uint64) {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	var pos [infoPos]int
+	var rows [infoPos][]float32
 	np := 0
+	nm := 0 // spread the sampled positions over the masked free positions
 	for _, i := range r.free {
-		if r.x[i] == r.mask && np < infoPos {
-			pos[np] = i
-			np++
+		if r.x[i] == r.mask {
+			nm++
 		}
 	}
+	j := 0
+	for _, i := range r.free {
+		if r.x[i] != r.mask {
+			continue
+		}
+		if np < infoPos && j*infoPos >= np*nm {
+			rows[np] = r.bel.Row(i)
+			np++
+		}
+		j++
+	}
+	c.gridFromRows(g, tmax, rows[:np], seed)
+}
+
+// InfoGrid returns the information-equalising SNR grid τ_1 < … < τ_n = tmax
+// that GridInfo computes inside a run, from the beliefs bel (a few rows,
+// evenly spaced, serve as priors). Pass it as SoftSL.Times to reuse one grid
+// across runs that start from the same beliefs.
+func InfoGrid(bel *soft.Dense, n int, tmax float64, seed uint64) []float64 {
+	if n < 1 || !(tmax > 0) {
+		panic(fmt.Sprintf("decode.InfoGrid: n=%d, tmax=%v", n, tmax))
+	}
+	c := newInfoCurve(bel.K)
+	var rows [][]float32
+	for j := 0; j < min(infoPos, bel.L); j++ {
+		rows = append(rows, bel.Row(j*bel.L/min(infoPos, bel.L)))
+	}
+	g := make([]float64, n+1)
+	for k := range g {
+		g[k] = tmax * float64(k) / float64(n)
+	}
+	c.gridFromRows(g, tmax, rows, seed)
+	return g[1:]
+}
+
+func (c *infoCurve) gridFromRows(g []float64, tmax float64, rows [][]float32, seed uint64) {
+	np := len(rows)
 	if np == 0 {
 		return
 	}
+	rng := rand.New(rand.NewPCG(seed, 1))
+	k := len(c.prior)
 	clear(c.I)
 	for gi := range c.tau {
 		c.tau[gi] = tmax * float64(gi) / infoGrid
 	}
-	for _, i := range pos[:np] {
-		p := r.bel.Row(i)
-		soft.TopK(c.ids, c.vals, p)
+	for _, row := range rows {
+		soft.TopK(c.ids, c.vals, row)
 		var z float64
 		for a, v := range c.vals {
-			c.prior[a] = float64(v)
 			z += float64(v)
+			c.prior[a] = float64(v)
 		}
 		var h0 float64
 		for a := range c.prior {
 			c.prior[a] /= z
+			c.logp[a] = math.Inf(-1)
 			if c.prior[a] > 0 {
-				h0 -= c.prior[a] * math.Log(c.prior[a])
+				c.logp[a] = math.Log(c.prior[a])
+				h0 -= c.prior[a] * c.logp[a]
 			}
+		}
+		for d := range c.xs {
+			c.xs[d] = sampleF64(rng, c.prior)
+		}
+		for e := range c.eps {
+			c.eps[e] = rng.NormFloat64()
 		}
 		for gi := 1; gi <= infoGrid; gi++ {
 			tau := c.tau[gi]
 			sd := math.Sqrt(tau)
 			var hsum float64
-			for range infoDraws {
-				x := sampleF64(rng, c.prior)
+			for d, x := range c.xs {
+				ep := c.eps[d*k : (d+1)*k]
+				// log posterior up to a constant: log p_a + y_a, y_a = τ·[a=x] + sd·ε_a
 				mx := math.Inf(-1)
-				for a := range c.post {
-					y := sd * rng.NormFloat64()
-					if a == x {
-						y += tau
-					}
-					if c.prior[a] > 0 {
-						c.post[a] = math.Log(c.prior[a]) + y
-					} else {
-						c.post[a] = math.Inf(-1)
-					}
-					mx = max(mx, c.post[a])
+				for a := range ep {
+					mx = max(mx, c.logp[a]+sd*ep[a]+tau*b2f(a == x))
 				}
 				var zz, s float64
-				for a := range c.post {
-					e := math.Exp(c.post[a] - mx)
+				for a := range ep {
+					if math.IsInf(c.logp[a], -1) {
+						continue
+					}
+					l := c.logp[a] + sd*ep[a] + tau*b2f(a == x) - mx
+					e := math.Exp(l)
 					zz += e
-					s += e * (c.post[a] - mx)
+					s += e * l
 				}
 				hsum += math.Log(zz) - s/zz
 			}
 			c.I[gi] += (h0 - hsum/infoDraws) / float64(np)
 		}
 	}
-	// make I non-decreasing (Monte Carlo noise), then invert linearly.
+	// make I non-decreasing, then invert it linearly.
 	for gi := 1; gi <= infoGrid; gi++ {
 		c.I[gi] = max(c.I[gi], c.I[gi-1])
 	}
@@ -472,9 +535,16 @@ func (c *infoCurve) grid(g []float64, tmax float64, r *run, seed uint64) {
 		g[k] = c.tau[gi] + f*(c.tau[min(gi+1, infoGrid)]-c.tau[gi])
 	}
 	g[n] = tmax
-	for k := 1; k <= n; k++ { // strictly increasing
+	for k := 1; k <= n; k++ { // non-decreasing
 		g[k] = max(g[k], g[k-1])
 	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // sampleF64 draws an index from the normalised float64 distribution p.
