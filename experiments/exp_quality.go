@@ -13,7 +13,8 @@ var qualityTestbeds = []string{"sticky3", "agreement"}
 
 // qualitySamplers are the samplers of quality-vs-NFE, hard then soft.
 func qualitySamplers() []samplerSpec {
-	return append(hardSamplers(), pick(softSamplers(), "SL-uniform", "SL-geometric", "SL-geometric-entropyrate", "LRD")...)
+	out := append(hardSamplers(), pick(softSamplers(), "SL-uniform", "SL-geometric", "SL-geometric-entropyrate", "LRD")...)
+	return append(out, hybridSamplers()...)
 }
 
 var qualityVsNFE = &Experiment{

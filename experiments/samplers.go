@@ -1,7 +1,11 @@
 package experiments
 
 import (
+	"context"
+	"math/rand/v2"
+
 	"github.com/softdiff/softdiff/decode"
+	"github.com/softdiff/softdiff/soft"
 )
 
 // Sampler families.
@@ -25,6 +29,9 @@ type samplerSpec struct {
 	name, family string
 	alg          decode.Algorithm // for step-count samplers
 	adaptive     []setting        // for adaptive samplers
+	// custom, if set, generates instead of decode.Generate (the samplers of
+	// planners.go).
+	custom func(ctx context.Context, den decode.Denoiser, v *soft.Vocab, L, steps int, rng *rand.Rand) ([]int32, int, error)
 }
 
 func (s samplerSpec) settings(steps []int) []setting {
@@ -67,5 +74,15 @@ func softSamplers() []samplerSpec {
 		{name: "SL-geometric-entropyrate", family: famSoft, alg: decode.SoftSL{Grid: decode.GridGeometric, Rate: decode.RateEntropy}},
 		{name: "SL-info", family: famSoft, alg: decode.SoftSL{Grid: decode.GridInfo}},
 		{name: "LRD", family: famSoft, alg: decode.LRD{Temperature: 1}},
+	}
+}
+
+// hybridSamplers are softdiff's hybrid samplers: soft refinement that
+// commits a position once its evidence is localised, plus a corrector.
+func hybridSamplers() []samplerSpec {
+	base := decode.SoftSL{Grid: decode.GridGeometric, Commit: decode.CommitLocalised, CommitThreshold: 0.05}
+	return []samplerSpec{
+		{name: "Hybrid-commit", family: famHybrid, alg: decode.Hybrid{SoftSL: base}},
+		{name: "Hybrid-gibbs", family: famHybrid, alg: decode.Hybrid{SoftSL: base, Corrector: decode.CorrectGibbs, Moves: 1}},
 	}
 }

@@ -55,6 +55,10 @@ func getTestbed(name string) (*testbed, error) {
 		m, err = oracle.AgreementHMM(6)
 	case "kjv-hmm":
 		m, err = kjvHMM(6)
+	case "kjv-hmm-16":
+		m, err = kjvHMM(16)
+	case "agreement-hmm-12":
+		m, err = oracle.AgreementHMM(12)
 	case "agreement-pcfg":
 		m, err = oracle.AgreementPCFG(7)
 	default:
@@ -147,6 +151,20 @@ func (tb *testbed) generate(ctx context.Context, den decode.Denoiser, alg decode
 			return nil, 0, fmt.Errorf("%s, %d steps: %w", alg.Name(), steps, err)
 		}
 		return res.Tokens, res.NFE, nil
+	})
+}
+
+// generateSpec draws n sequences with sampler sp at the given step count.
+func (tb *testbed) generateSpec(ctx context.Context, den decode.Denoiser, sp samplerSpec, st setting, n int, seed uint64, keep bool) (*sampleSet, error) {
+	if sp.custom == nil {
+		return tb.generate(ctx, den, st.alg, st.steps, n, seed, keep)
+	}
+	return tb.collect(ctx, n, keep, func(j int) ([]int32, int, error) {
+		x, nfe, err := sp.custom(ctx, den, tb.m.Vocab(), tb.m.Len(), st.steps, soft.BlockRand(seed, j))
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s, %d steps: %w", sp.name, st.steps, err)
+		}
+		return x, nfe, nil
 	})
 }
 

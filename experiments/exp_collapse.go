@@ -1,0 +1,372 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+
+	"github.com/softdiff/softdiff/decode"
+	"github.com/softdiff/softdiff/kernels"
+	"github.com/softdiff/softdiff/soft"
+)
+
+func init() { Register(frequencyCollapse) }
+
+var collapseTestbeds = []string{"kjv-hmm-16", "agreement-hmm-12"}
+
+// maxDist is the last distance bucket of the belief table (it holds d ≥ maxDist).
+const maxDist = 8
+
+// infoKernelSampler returns the reverse process of the information-aware
+// absorbing kernel over tb's vocabulary: rare tokens are masked first
+// (InformationWeights, γ = 1), so in generation frequent tokens appear early
+// and rare ones late; or, with frequentFirst, FrequencyWeights γ = 0.5.
+func infoKernelSampler(name string, frequentFirst bool) samplerSpec {
+	return samplerSpec{name: name, family: famHard, custom: func(ctx context.Context, den decode.Denoiser, v *soft.Vocab, L, steps int, rng *rand.Rand) ([]int32, int, error) {
+		k, err := infoKernelFor(den, v, frequentFirst)
+		if err != nil {
+			return nil, 0, err
+		}
+		return kernelAncestral(ctx, den, v, L, k, steps, rng)
+	}}
+}
+
+// infoKernelFor builds the information-aware kernel from the unigram
+// distribution of the testbed behind den (the data's token frequencies).
+func infoKernelFor(den decode.Denoiser, v *soft.Vocab, frequentFirst bool) (*kernels.InfoAbsorbing, error) {
+	var uni []float64
+	switch m := den.(type) {
+	case model:
+		uni = make([]float64, v.Size())
+		m.Unigram(uni)
+	case *Degraded:
+		uni = make([]float64, len(m.uni))
+		for i, x := range m.uni {
+			uni[i] = float64(x)
+		}
+	default:
+		return nil, fmt.Errorf("information-aware kernel: no unigram distribution for %T", den)
+	}
+	w := make([]float64, v.Size())
+	var err error
+	if frequentFirst {
+		err = kernels.FrequencyWeights(w, uni, 0.5)
+	} else {
+		err = kernels.InformationWeights(w, uni, 1)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// As in kernel-smoothness: the slowest token at the absorbing rate.
+	wmin := math.Inf(1)
+	for t, x := range w {
+		if int32(t) != v.Mask() && uni[t] > 0 {
+			wmin = math.Min(wmin, x)
+		}
+	}
+	for t := range w {
+		w[t] /= wmin
+	}
+	w[v.Mask()] = 1
+	return kernels.NewInfoAbsorbing(v.Size(), v.Mask(), w, nil)
+}
+
+func collapseSamplers() []samplerSpec {
+	return []samplerSpec{
+		{name: "MDLM (uniform masking)", family: famHard, alg: decode.MDLM{}},
+		{name: "LLaDA-lowconf", family: famHard, alg: decode.LLaDA{Remasking: decode.LowConfidence, Temperature: 1}},
+		{name: "CART order", family: famHard, custom: cartOrder},
+		infoKernelSampler("info kernel (rare first)", false),
+		infoKernelSampler("info kernel (frequent first)", true),
+		{name: "SL-uniform", family: famSoft, alg: decode.SoftSL{Grid: decode.GridUniform}},
+	}
+}
+
+var frequencyCollapse = &Experiment{
+	Name:  "frequency-collapse",
+	Title: "predictions far from context collapse to frequent tokens",
+	Hypothesis: "Far from any visible token a position's prediction flattens towards the unigram " +
+		"distribution: its entropy rises and its most likely token is a frequent one. A denoiser " +
+		"that over-does this (the degraded oracle) makes generated text over-use frequent tokens " +
+		"(unigram KL to the data grows); decoding orders that fill positions next to context first " +
+		"(CART) or information-aware kernels should reduce the damage, and confidence ordering " +
+		"should amplify it.",
+	Params: []Param{
+		{Name: "contexts", Doc: "masked data sequences per seed for the belief statistics", Default: 400, Quick: 100, Int: true, Min: 1},
+		{Name: "mask-rate", Doc: "probability that a position is masked in those sequences", Default: 0.85, Quick: 0.85, Min: 0, Max: 1},
+		{Name: "samples", Doc: "generated sequences per seed and setting", Default: 400, Quick: 100, Int: true, Min: 10},
+	},
+	Tables: []TableSpec{
+		{
+			Name: "beliefs", Title: "Beliefs against distance to the nearest visible token",
+			Labels: []string{"testbed", "oracle", "distance"},
+			Metrics: []MetricSpec{
+				{Name: "entropy", Kind: Mean, Doc: "mean belief entropy (nats)"},
+				{Name: "argmax-rank", Kind: Mean, Digits: 1, Doc: "mean frequency rank of the belief's argmax (1 = most frequent token)"},
+				{Name: "kl-unigram", Kind: Mean, Doc: "mean KL(belief ‖ unigram)"},
+				{Name: "positions", Kind: Mean, Digits: 0, Doc: "masked positions at this distance per seed"},
+			},
+			Note: fmt.Sprintf("Data sequences x ~ p with each position masked independently; distance = |i − j| to the nearest visible j (the last bucket holds d ≥ %d; sequences with nothing visible are skipped).", maxDist),
+			Plots: []PlotSpec{
+				{Name: "entropy-kjv", Title: "KJV HMM (L = 16): belief entropy against distance", X: "distance", Y: "entropy", Series: []string{"oracle"}, Filter: map[string]string{"testbed": "kjv-hmm-16"}, XLabel: "distance to nearest visible token", YLabel: "entropy (nats)"},
+				{Name: "rank-kjv", Title: "KJV HMM (L = 16): frequency rank of the predicted token", X: "distance", Y: "argmax-rank", Series: []string{"oracle"}, Filter: map[string]string{"testbed": "kjv-hmm-16"}, XLabel: "distance to nearest visible token", YLabel: "frequency rank of argmax (1 = most frequent)"},
+			},
+		},
+		{
+			Name: "generation", Title: "Unigram statistics of generated text",
+			Labels: []string{"testbed", "oracle", "sampler", "steps"},
+			Metrics: []MetricSpec{
+				{Name: "unigram-kl", Kind: Mean, Doc: "KL(generated unigram ‖ data unigram), plug-in"},
+				{Name: "top10-share", Kind: Mean, Doc: "share of generated tokens among the 10 most frequent"},
+				{Name: "nll-gap", Kind: Mean, Doc: "mean −log p(x) minus H(p) (Monte-Carlo H for these testbeds)"},
+				{Name: "nfe", Kind: Mean, Digits: 1},
+			},
+			Note: "`exact-sample` rows are exact samples of the same size: the plug-in KL's noise floor and the data's own top-10 share.",
+		},
+	},
+	Units: func(cfg Config) ([]Unit, error) {
+		var us []Unit
+		for _, tbName := range collapseTestbeds {
+			tbName := tbName
+			us = append(us, Unit{Key: tbName + "/exact-sample", Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+				tb, err := getTestbed(tbName)
+				if err != nil {
+					return nil, err
+				}
+				set, err := tb.exactSamples(ctx, cfg.Int("samples"), seed, true)
+				if err != nil {
+					return nil, err
+				}
+				return []Row{{Table: "generation", Labels: []string{tbName, "—", "exact-sample", "—"}, Values: collapseObs(tb, set)}}, nil
+			}})
+			for _, ok := range []string{oracleExact, oracleDegraded} {
+				ok := ok
+				us = append(us, Unit{Key: tbName + "/" + ok + "/beliefs", Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+					return beliefRun(ctx, cfg, tbName, ok, seed)
+				}})
+				for _, sp := range collapseSamplers() {
+					sp := sp
+					us = append(us, Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+						tb, err := getTestbed(tbName)
+						if err != nil {
+							return nil, err
+						}
+						den, err := tb.denoiser(ok)
+						if err != nil {
+							return nil, err
+						}
+						L := tb.m.Len()
+						var rows []Row
+						for si, st := range sp.settings([]int{L / 4, L}) {
+							set, err := tb.generateSpec(ctx, den, sp, st, cfg.Int("samples"), splitmix(seed+uint64(si)), true)
+							if err != nil {
+								return nil, err
+							}
+							rows = append(rows, Row{Table: "generation", Labels: []string{tbName, ok, sp.name, strconv.Itoa(st.steps)}, Values: collapseObs(tb, set)})
+						}
+						return rows, nil
+					}})
+				}
+			}
+		}
+		return us, nil
+	},
+	Verdict: collapseVerdict,
+}
+
+// topTokens returns the n most frequent tokens of tb.
+func (tb *testbed) topTokens(n int) map[int32]bool {
+	ids := make([]int, len(tb.unigram))
+	for i := range ids {
+		ids[i] = i
+	}
+	sort.SliceStable(ids, func(a, b int) bool { return tb.unigram[ids[a]] > tb.unigram[ids[b]] })
+	top := map[int32]bool{}
+	for _, v := range ids[:min(n, len(ids))] {
+		top[int32(v)] = true
+	}
+	return top
+}
+
+// ranks returns each token's frequency rank (1 = most frequent).
+func (tb *testbed) ranks() []int {
+	ids := make([]int, len(tb.unigram))
+	for i := range ids {
+		ids[i] = i
+	}
+	sort.SliceStable(ids, func(a, b int) bool { return tb.unigram[ids[a]] > tb.unigram[ids[b]] })
+	r := make([]int, len(ids))
+	for k, v := range ids {
+		r[v] = k + 1
+	}
+	return r
+}
+
+func collapseObs(tb *testbed, s *sampleSet) map[string]Obs {
+	skip := tb.m.Vocab().EOS()
+	top := tb.topTokens(10)
+	var in, all float64
+	for _, x := range s.samples {
+		for _, v := range x {
+			if v == skip {
+				continue
+			}
+			all++
+			if top[v] {
+				in++
+			}
+		}
+	}
+	o := map[string]Obs{
+		"unigram-kl":  Scalar(UnigramKL(s.samples, tb.unigram, skip)),
+		"top10-share": Scalar(in / all),
+		"nfe":         Scalar(s.nfe),
+	}
+	if nll := s.stats.NLL(); !math.IsNaN(nll) {
+		o["nll-gap"] = Scalar(nll - tb.entropy)
+	}
+	return o
+}
+
+func beliefRun(ctx context.Context, cfg Config, tbName, ok string, seed uint64) ([]Row, error) {
+	tb, err := getTestbed(tbName)
+	if err != nil {
+		return nil, err
+	}
+	den, err := tb.denoiser(ok)
+	if err != nil {
+		return nil, err
+	}
+	L, K := tb.m.Len(), tb.m.Vocab().Size()
+	mask := tb.m.Vocab().Mask()
+	rank := tb.ranks()
+	uni := make([]float32, K)
+	for v, p := range tb.unigram {
+		uni[v] = float32(p)
+	}
+	type acc struct{ h, r, kl, n float64 }
+	buckets := make([]acc, maxDist+1)
+	x := make([]int32, L)
+	vis := make([]bool, L)
+	bel := soft.NewDense(L, K)
+	rate := cfg.Float("mask-rate")
+	for j := 0; j < cfg.Int("contexts"); j++ {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		rng := soft.BlockRand(seed, j)
+		tb.m.Sample(x, rng)
+		ev := soft.AllMask(L, K, mask)
+		any := false
+		for i := range x {
+			vis[i] = rng.Float64() >= rate
+			if vis[i] {
+				any = true
+				row := ev.Row(i)
+				clear(row)
+				row[x[i]] = 1
+			}
+		}
+		if !any {
+			continue
+		}
+		if err := den.Denoise(bel, ev, rate); err != nil {
+			return nil, err
+		}
+		for i := range x {
+			if vis[i] {
+				continue
+			}
+			d := L
+			for k := range x {
+				if vis[k] && abs(k-i) < d {
+					d = abs(k - i)
+				}
+			}
+			d = min(d, maxDist)
+			b := bel.Row(i)
+			a := &buckets[d]
+			a.h += soft.Entropy(b)
+			a.r += float64(rank[soft.Argmax(b)])
+			a.kl += soft.KL(b, uni)
+			a.n++
+		}
+	}
+	var rows []Row
+	for d := 1; d <= maxDist; d++ {
+		a := buckets[d]
+		if a.n == 0 {
+			continue
+		}
+		rows = append(rows, Row{Table: "beliefs", Labels: []string{tbName, ok, strconv.Itoa(d)}, Values: map[string]Obs{
+			"entropy": Scalar(a.h / a.n), "argmax-rank": Scalar(a.r / a.n), "kl-unigram": Scalar(a.kl / a.n), "positions": Scalar(a.n),
+		}})
+	}
+	return rows, nil
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func collapseVerdict(r *Result) []string {
+	b, g := r.Table("beliefs"), r.Table("generation")
+	if b == nil || g == nil {
+		return nil
+	}
+	var vs []string
+	for _, tb := range collapseTestbeds {
+		for _, ok := range []string{oracleExact, oracleDegraded} {
+			h1, ok1 := b.Get("entropy", "testbed="+tb, "oracle="+ok, "distance=1")
+			var hf Estimate
+			var df string
+			for d := maxDist; d >= 2; d-- {
+				if e, found := b.Get("entropy", "testbed="+tb, "oracle="+ok, "distance="+strconv.Itoa(d)); found && e.Valid() {
+					hf, df = e, strconv.Itoa(d)
+					break
+				}
+			}
+			r1, _ := b.Get("argmax-rank", "testbed="+tb, "oracle="+ok, "distance=1")
+			rf, _ := b.Get("argmax-rank", "testbed="+tb, "oracle="+ok, "distance="+df)
+			if ok1 && df != "" {
+				vs = append(vs, fmt.Sprintf("%s, %s oracle: %s; argmax frequency rank %s at distance 1, %s at distance %s.", tb, ok,
+					compare("belief entropy at distance 1", h1, "at distance "+df, hf, 3), Format(r1, 1), Format(rf, 1), df))
+			}
+		}
+		floor, _ := g.Get("unigram-kl", "testbed="+tb, "sampler=exact-sample")
+		for _, ok := range []string{oracleExact, oracleDegraded} {
+			tbm, err := getTestbed(tb)
+			if err != nil {
+				continue
+			}
+			L := strconv.Itoa(tbm.m.Len())
+			base, found := g.Get("unigram-kl", "testbed="+tb, "oracle="+ok, "sampler=MDLM (uniform masking)", "steps="+L)
+			if !found {
+				continue
+			}
+			line := fmt.Sprintf("%s, %s oracle, %s steps: unigram KL of MDLM (uniform masking) %s (exact-sample floor %s)", tb, ok, L, Format(base, 3), Format(floor, 3))
+			for _, sp := range collapseSamplers()[1:] {
+				e, found := g.Get("unigram-kl", "testbed="+tb, "oracle="+ok, "sampler="+sp.name, "steps="+L)
+				if !found {
+					continue
+				}
+				rel := "≈"
+				switch relation(e, base) {
+				case -1:
+					rel = "lower"
+				case 1:
+					rel = "higher"
+				}
+				line += fmt.Sprintf("; %s %s (%s)", sp.name, Format(e, 3), rel)
+			}
+			vs = append(vs, line+".")
+		}
+	}
+	return vs
+}

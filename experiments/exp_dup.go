@@ -1,0 +1,157 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/softdiff/softdiff/decode"
+)
+
+func init() { Register(duplication) }
+
+var dupTestbeds = []string{"kjv-hmm-16", "agreement-hmm-12"}
+
+func dupSamplers() []samplerSpec {
+	hard := pick(hardSamplers(), "MDLM", "LLaDA-random", "LLaDA-lowconf", "Dream-entropy")
+	hard = append(hard,
+		samplerSpec{name: "Fast-dLLM (τ=0.9)", family: famHard, adaptive: []setting{{label: "τ=0.9", alg: decode.FastDLLM{Threshold: 0.9, Temperature: 1}}}},
+		samplerSpec{name: "CART order", family: famHard, custom: cartOrder})
+	out := append(hard, pick(softSamplers(), "SL-uniform", "LRD")...)
+	return append(out, pick(hybridSamplers(), "Hybrid-gibbs")...)
+}
+
+var duplication = &Experiment{
+	Name:  "duplication",
+	Title: "adjacent repeats against the data's own rate",
+	Hypothesis: "Neighbouring positions decoded in the same parallel step from independent marginals " +
+		"repeat each other (\"the the\", \"brain brain\") more often than the data does, because each " +
+		"position's marginal holds the token that belongs to the other; one token per step with an " +
+		"exact oracle reproduces the data's rate, and soft or hybrid states should stay close to it " +
+		"at fewer NFE.",
+	Params: []Param{
+		{Name: "samples", Doc: "generated sequences per seed and setting", Default: 500, Quick: 150, Int: true, Min: 10},
+	},
+	Tables: []TableSpec{{
+		Name: "repeats", Title: "Adjacent-repeat rate",
+		Labels: []string{"testbed", "oracle", "sampler", "family", "setting"},
+		Metrics: []MetricSpec{
+			{Name: "repeat-rate", Kind: Rate, Doc: "adjacent pairs (x_i, x_i+1) with x_i = x_i+1, over all adjacent pairs"},
+			{Name: "ratio-to-data", Kind: Mean, Digits: 2, Doc: "repeat rate / the data's repeat rate at the same seed"},
+			{Name: "nfe", Kind: Mean, Digits: 1},
+		},
+		Note: "`data` rows are exact samples of the same size (the data's own rate). Settings: steps = L/4 and L for step-count samplers.",
+		Plots: []PlotSpec{
+			{Name: "repeats-kjv", Title: "KJV HMM (L = 16): adjacent repeats / data's rate", X: "nfe", Y: "ratio-to-data", Series: []string{"sampler", "oracle"}, Filter: map[string]string{"testbed": "kjv-hmm-16"}, LogX: true, XLabel: "NFE", YLabel: "repeat rate / data's repeat rate"},
+		},
+	}},
+	Units: func(cfg Config) ([]Unit, error) {
+		var us []Unit
+		n := cfg.Int("samples")
+		for _, tbName := range dupTestbeds {
+			tbName := tbName
+			us = append(us, Unit{Key: tbName + "/data", Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+				tb, err := getTestbed(tbName)
+				if err != nil {
+					return nil, err
+				}
+				set, err := tb.exactSamples(ctx, n, dataSeed(seed), false)
+				if err != nil {
+					return nil, err
+				}
+				return []Row{{Table: "repeats", Labels: []string{tbName, "—", "data", "reference", "—"}, Values: map[string]Obs{
+					"repeat-rate": Count(set.stats.Repeats, set.stats.Pairs), "ratio-to-data": Scalar(1), "nfe": Scalar(0)}}}, nil
+			}})
+			for _, ok := range []string{oracleExact, oracleDegraded} {
+				for _, sp := range dupSamplers() {
+					ok, sp := ok, sp
+					us = append(us, Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+						tb, err := getTestbed(tbName)
+						if err != nil {
+							return nil, err
+						}
+						den, err := tb.denoiser(ok)
+						if err != nil {
+							return nil, err
+						}
+						// The data's rate at the same seed, for the ratio.
+						ref, err := tb.exactSamples(ctx, n, dataSeed(seed), false)
+						if err != nil {
+							return nil, err
+						}
+						dataRate := float64(ref.stats.Repeats) / float64(ref.stats.Pairs)
+						L := tb.m.Len()
+						var rows []Row
+						for si, st := range sp.settings([]int{L / 4, L}) {
+							set, err := tb.generateSpec(ctx, den, sp, st, n, splitmix(seed+uint64(si)), false)
+							if err != nil {
+								return nil, err
+							}
+							rate := float64(set.stats.Repeats) / float64(set.stats.Pairs)
+							v := map[string]Obs{"repeat-rate": Count(set.stats.Repeats, set.stats.Pairs), "nfe": Scalar(set.nfe)}
+							if dataRate > 0 {
+								v["ratio-to-data"] = Scalar(rate / dataRate)
+							}
+							rows = append(rows, Row{Table: "repeats", Labels: []string{tbName, ok, sp.name, sp.family, st.label}, Values: v})
+						}
+						return rows, nil
+					}})
+				}
+			}
+		}
+		return us, nil
+	},
+	Verdict: dupVerdict,
+}
+
+// dataSeed is the seed of the data sample a unit compares with: the same for
+// every unit at a seed index would need the index; a fixed function of the
+// unit's seed is used instead, so each unit has its own reference sample.
+func dataSeed(seed uint64) uint64 { return splitmix(seed ^ 0xda7a) }
+
+func dupVerdict(r *Result) []string {
+	t := r.Table("repeats")
+	if t == nil {
+		return nil
+	}
+	var vs []string
+	for _, tb := range dupTestbeds {
+		data, ok := t.Get("repeat-rate", "testbed="+tb, "sampler=data")
+		if !ok {
+			continue
+		}
+		tbm, err := getTestbed(tb)
+		if err != nil {
+			continue
+		}
+		L := tbm.m.Len()
+		for _, o := range []string{oracleExact, oracleDegraded} {
+			var above, same, below []string
+			for _, row := range t.Select("testbed="+tb, "oracle="+o) {
+				set := t.Label(row, "setting")
+				if set != "steps="+strconv.Itoa(L/4) && set != "τ=0.9" {
+					continue
+				}
+				e := t.Cell(row, "repeat-rate")
+				name := fmt.Sprintf("%s %s", t.Label(row, "sampler"), Format(e, 4))
+				switch relation(e, data) {
+				case 1:
+					above = append(above, name)
+				case -1:
+					below = append(below, name)
+				default:
+					same = append(same, name)
+				}
+			}
+			j := func(xs []string) string {
+				if len(xs) == 0 {
+					return "none"
+				}
+				return strings.Join(xs, ", ")
+			}
+			vs = append(vs, fmt.Sprintf("%s, %s oracle, L/4 = %d steps (Fast-dLLM: τ = 0.9), data's rate %s. Above the data: %s. Not distinguishable: %s. Below: %s.", tb, o, L/4, Format(data, 4), j(above), j(same), j(below)))
+		}
+	}
+	return vs
+}
