@@ -275,7 +275,7 @@ func (r *run) meanEntropyMasked() float64 {
 	n := 0
 	for _, i := range r.free {
 		if r.x[i] == r.mask {
-			s += soft.Entropy(r.bel.Row(i))
+			s += entropy(r.bel.Row(i))
 			n++
 		}
 	}

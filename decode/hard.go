@@ -403,7 +403,7 @@ func (s *dreamRun) step(k int) (bool, error) {
 			_, gap := soft.Margin(q)
 			s.h.key[i] = float64(gap)
 		case DreamEntropy:
-			s.h.key[i] = -soft.Entropy(q)
+			s.h.key[i] = -entropy(q)
 		}
 	}
 	if s.Alg == DreamOrigin {
@@ -741,7 +741,7 @@ func (s *ebRun) step(k int) (bool, error) {
 	}
 	var hs float64
 	for _, i := range idx {
-		h := soft.Entropy(r.bel.Row(i))
+		h := entropy(r.bel.Row(i))
 		s.h.key[i] = -h // selectTopK wants the largest key first
 		hs += h
 	}

@@ -233,7 +233,7 @@ func (s *slRun) beliefsStep(t float64) error {
 	n := 0
 	for _, i := range r.free {
 		if r.x[i] == r.mask {
-			s.ent[i] = soft.Entropy(r.bel.Row(i))
+			s.ent[i] = entropy(r.bel.Row(i))
 			hs += s.ent[i]
 			n++
 		}
@@ -627,7 +627,7 @@ func (s *lrdRun) softInput(i int, p []float32) {
 	r := s.r
 	row := r.ev.Row(i)
 	clear(row)
-	h := soft.Entropy(p)
+	h := entropy(p)
 	alpha := s.RF * max(0, 1-h/math.Log(float64(r.K-1)))
 	// nucleus: the smallest set of top tokens with mass ≥ TopP.
 	for v := range s.ord {
@@ -709,7 +709,7 @@ func (s *lrdRun) step(k int) (bool, error) {
 		best, bh := -1, math.Inf(1)
 		for _, i := range r.free {
 			if r.x[i] == r.mask {
-				if h := soft.Entropy(r.bel.Row(i)); h < bh {
+				if h := entropy(r.bel.Row(i)); h < bh {
 					best, bh = i, h
 				}
 			}
