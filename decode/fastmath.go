@@ -16,7 +16,7 @@ func init() {
 // log32 returns log(x) for a positive normal float32 x by linear
 // interpolation in a 4096-entry table of log(1 + i/4096) over the mantissa:
 // x = (1 + (i + f)/4096)·2^e, log x ≈ e·ln 2 + T_i + f·(T_{i+1} − T_i), with
-// absolute error below h²/8·max|log''| = 2^−27 ≈ 7.5e-9 (h = 1/4096). It is
+// absolute error below h²/8·max|log”| = 2^−27 ≈ 7.5e-9 (h = 1/4096). It is
 // several times cheaper than math.Log and serves the per-step entropies,
 // where float32 beliefs carry 6e-8 relative error anyway.
 func log32(x float32) float64 {
