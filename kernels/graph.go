@@ -56,7 +56,13 @@ type Graph struct {
 	deg   []float64
 	comp  []int32 // connected component of each node
 	csize []float64
-	pool  sync.Pool
+
+	// Scratch panels live on a free list owned by the kernel rather than
+	// in a sync.Pool: a pool is emptied by every GC, and re-allocating
+	// (and page-faulting) megabytes per call costs more than a short
+	// series. The list holds at most one entry per concurrent caller.
+	mu   sync.Mutex
+	free []*graphScratch
 }
 
 // NewGraph returns the graph kernel on adjacency adj (validated) with an
@@ -180,15 +186,35 @@ func (g *Graph) Tau(s, t float64) (tau, keep float64) {
 const panel = 16
 
 type graphScratch struct {
-	a, b, c, coef []float64
+	a, b, c []float64 // Chebyshev panels (node-major)
+	rows    []float64 // row-major staging for Transition and Posterior
+	coef    []float64
 }
 
 func (g *Graph) scratch() *graphScratch {
-	sc, _ := g.pool.Get().(*graphScratch)
-	if sc == nil {
-		n := g.adj.N * panel
-		sc = &graphScratch{a: make([]float64, n), b: make([]float64, n), c: make([]float64, n)}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if n := len(g.free); n > 0 {
+		sc := g.free[n-1]
+		g.free = g.free[:n-1]
+		return sc
 	}
+	return &graphScratch{}
+}
+
+func (g *Graph) release(sc *graphScratch) {
+	g.mu.Lock()
+	g.free = append(g.free, sc)
+	g.mu.Unlock()
+}
+
+// rowScratch returns a float64 buffer of n·rows entries from the free list.
+func (g *Graph) rowScratch(size int) *graphScratch {
+	sc := g.scratch()
+	if cap(sc.rows) < size {
+		sc.rows = make([]float64, size)
+	}
+	sc.rows = sc.rows[:size]
 	return sc
 }
 
@@ -230,13 +256,13 @@ func (g *Graph) Action(dst, src []float64, rows int, tau, tol float64) int {
 		copy(dst, src)
 		return 1
 	}
-	cp := getF64(0)
-	defer f64Pool.Put(cp)
-	c := chebExpCoeffs(*cp, tau*g.h, tol)
-	*cp = c
+	cs := g.scratch()
+	defer g.release(cs)
+	c := chebExpCoeffs(cs.coef, tau*g.h, tol)
+	cs.coef = c
 	soft.ForBlocks(rows, panel, g.opt.Workers, func(_, lo, hi int) {
 		sc := g.scratch()
-		defer g.pool.Put(sc)
+		defer g.release(sc)
 		g.panelAction(dst, src, lo, hi, c, sc)
 	})
 	return len(c)
@@ -245,6 +271,9 @@ func (g *Graph) Action(dst, src []float64, rows int, tau, tol float64) int {
 // panelAction runs the Chebyshev recurrence for rows [lo, hi) (≤ panel).
 func (g *Graph) panelAction(dst, src []float64, lo, hi int, c []float64, sc *graphScratch) {
 	n := g.adj.N
+	if len(sc.a) != n*panel {
+		sc.a, sc.b, sc.c = make([]float64, n*panel), make([]float64, n*panel), make([]float64, n*panel)
+	}
 	prev, cur, out := sc.a, sc.b, sc.c
 	m := hi - lo
 	for i := 0; i < n; i++ {
@@ -327,12 +356,12 @@ func (g *Graph) Transition(dst, src *soft.Dense, s, t float64) {
 	checkPair("Graph.Transition", g.k, dst, src)
 	tau, keep := g.Tau(s, t)
 	n := g.adj.N
-	bp := getF64(soft.BlockRows * n)
-	defer f64Pool.Put(bp)
+	bs := g.rowScratch(min(src.L, soft.BlockRows) * n)
+	defer g.release(bs)
 	for lo := 0; lo < src.L; lo += soft.BlockRows {
 		hi := min(src.L, lo+soft.BlockRows)
 		rows := hi - lo
-		buf := (*bp)[:rows*n]
+		buf := bs.rows[:rows*n]
 		for r := 0; r < rows; r++ {
 			row := src.Row(lo + r)
 			for v, x := range row {
@@ -389,10 +418,10 @@ func (g *Graph) Posterior(dst, xt, x0 []float32, s, t float64) error {
 	tau, keep := g.Tau(s, t)
 	tau0, keep0 := g.Tau(0, s)
 	n := g.adj.N
-	bp := getF64(n)
-	defer f64Pool.Put(bp)
+	bs := g.rowScratch(n)
+	defer g.release(bs)
 	act := func(out []float64, in []float32, tau, keep float64, back bool) {
-		buf := (*bp)[:n]
+		buf := bs.rows[:n]
 		for v, x := range in {
 			if i := g.node(v); i >= 0 {
 				buf[i] = float64(x)
