@@ -27,3 +27,34 @@ func BenchmarkGemvT64(b *testing.B) {
 		gemvT64(y, m, x)
 	}
 }
+
+func BenchmarkEmitDot(b *testing.B) {
+	S, K := 64, 1001
+	bb, e, emit, emitT := make([]float64, S), make([]float32, K), make([]float32, S*K), make([]float32, K*S)
+	for i := range emit {
+		emit[i] = 0.001
+		emitT[i] = 0.001
+	}
+	for i := range e {
+		e[i] = 0.5
+	}
+	for b.Loop() {
+		emitDot(bb, emit, emitT, e)
+	}
+}
+
+func BenchmarkDot32Rows(b *testing.B) {
+	S, K := 64, 1001
+	bb, e, emit := make([]float64, S), make([]float32, K), make([]float32, S*K)
+	for i := range emit {
+		emit[i] = 0.001
+	}
+	for i := range e {
+		e[i] = 0.5
+	}
+	for b.Loop() {
+		for s := range bb {
+			bb[s] = dot32(emit[s*K:(s+1)*K], e)
+		}
+	}
+}

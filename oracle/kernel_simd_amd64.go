@@ -189,9 +189,6 @@ func emitDotAVX2(b []float64, emit, emitT, e []float32) {
 	for ; c+16 <= S; c += 16 {
 		var a0, a1, a2, a3 archsimd.Float64x4
 		for v, ev := range e {
-			if ev == 0 {
-				continue
-			}
 			row := (*[16]float32)(emitT[v*S+c : v*S+c+16])
 			x := archsimd.BroadcastFloat32x4(ev).ConvertToFloat64()
 			a0 = ld4f(row, 0).MulAdd(x, a0)
