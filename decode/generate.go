@@ -242,6 +242,17 @@ func (r *run) denoise(t float64) error {
 		r.denoiserFailed = true
 		return err
 	}
+	// Beliefs are outside data: check the rows the samplers read (free
+	// positions) are distributions, so a faulty denoiser gives an error
+	// naming the call and position rather than a panic or NaN downstream.
+	for _, i := range r.free {
+		if err := soft.ValidateRow(r.spare.Row(i)); err != nil {
+			return fmt.Errorf("denoiser call %d returned an invalid belief at position %d: %w", r.nfe, i, err)
+		}
+		if m := r.spare.Row(i)[r.mask]; m != 0 {
+			return fmt.Errorf("denoiser call %d returned MASK mass %v at position %d", r.nfe, m, i)
+		}
+	}
 	r.bel, r.spare = r.spare, r.bel
 	return nil
 }

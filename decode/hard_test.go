@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/softdiff/softdiff/decode"
 	"github.com/softdiff/softdiff/oracle"
+	"github.com/softdiff/softdiff/soft"
 )
 
 // key packs a short token sequence into a map key.
@@ -134,5 +136,36 @@ func TestHardSamplersRun(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// faulty is a denoiser that writes a fixed bad value into one belief entry
+// after a correct oracle call: the samplers must return an error naming
+// the position, not panic or propagate NaN.
+type faulty struct {
+	m   oracle.Model
+	pos int
+	v   float32
+	col int
+}
+
+func (f faulty) Denoise(dst, ev *soft.Dense, t float64) error {
+	if err := f.m.Denoise(dst, ev, t); err != nil {
+		return err
+	}
+	dst.Row(f.pos)[f.col] = f.v
+	return nil
+}
+
+func TestFaultyDenoiserIsAnError(t *testing.T) {
+	m := oracle.Agreement()
+	v := m.Vocab()
+	for _, f := range []faulty{{m, 2, float32(math.NaN()), 0}, {m, 1, 0.5, int(v.Mask())}, {m, 3, -1, 1}} {
+		for _, a := range []decode.Algorithm{decode.MDLM{}, decode.SoftSL{}, decode.EB{}} {
+			_, err := decode.Generate(context.Background(), f, v, m.Len(), a, decode.Options{Seed: 1})
+			if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("position %d", f.pos)) {
+				t.Errorf("%s with a bad belief at position %d: error %v", a.Name(), f.pos, err)
+			}
+		}
 	}
 }
