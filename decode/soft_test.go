@@ -2,11 +2,13 @@ package decode_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/softdiff/softdiff/decode"
+	"github.com/softdiff/softdiff/kernels"
 	"github.com/softdiff/softdiff/oracle"
 )
 
@@ -113,5 +115,38 @@ func TestHybridAndLRDRun(t *testing.T) {
 		if !(inv <= 0.05) {
 			t.Errorf("%s: invalid fraction %.3f > 0.05 at 12 steps", a.Name(), inv)
 		}
+	}
+}
+
+// TestHybridCorrectorKeepsLaw: the hybrid sampler's corrector moves target
+// the conditional of a committed token given everything else, so they leave
+// the joint invariant; with commits (entropy policy) and two kernel-MH moves
+// per step (uniform kernel proposal) or Gibbs moves and releases, the
+// sampler still reaches the exact-sample floor on the sticky HMM.
+func TestHybridCorrectorKeepsLaw(t *testing.T) {
+	m := oracle.Sticky3()
+	sup := enumerate(t, m)
+	const n = 3000
+	floor := exactNoiseFloor(m, sup, n, 4)
+	K := m.Vocab().Size()
+	sl := decode.SoftSL{Grid: decode.GridGeometric, Commit: decode.CommitEntropy, CommitThreshold: 0.3}
+	for _, a := range []decode.Hybrid{
+		{SoftSL: sl, Corrector: decode.CorrectKernel, Kernel: kernels.NewUniform(K, m.Vocab().Mask(), kernels.LogLinear{}), JumpTime: 0.5, Moves: 2},
+		{SoftSL: sl, Corrector: decode.CorrectGibbs, Moves: 2, ReleaseBelow: 0.2},
+	} {
+		tv, _, nfe := empiricalTV(t, m, sup, a, decode.Options{Steps: 32}, n, 5)
+		t.Logf("%s: NFE %.1f TV %.3f (floor %.3f)", a.Name(), nfe, tv, floor)
+		if !(tv <= 1.3*floor) {
+			t.Errorf("%s: TV %.3f above 1.3 × floor %.3f", a.Name(), tv, floor)
+		}
+	}
+}
+
+// TestMaxNFE: a run stops with ErrNFEBudget at the budget.
+func TestMaxNFE(t *testing.T) {
+	m := oracle.Sticky3()
+	_, err := decode.Generate(context.Background(), m, m.Vocab(), 5, decode.MDLM{NoCache: true}, decode.Options{Steps: 5, MaxNFE: 2, Seed: 1})
+	if !errors.Is(err, decode.ErrNFEBudget) {
+		t.Fatalf("error %v, want ErrNFEBudget", err)
 	}
 }
