@@ -294,7 +294,8 @@ type dreamRun struct {
 	r    *run
 	h    hardScratch
 	q    []float32 // filtered distribution of one row
-	ord  []int32   // sort scratch
+	ord  []int32   // top-p scratch: ids
+	oval []float32 // top-p scratch: values
 	kids []int32
 	kval []float32
 }
@@ -312,6 +313,7 @@ func (m Dream) start(r *run) (stepper, error) {
 	d := &dreamRun{Dream: m, r: r, h: newHardScratch(r.L), q: make([]float32, r.K)}
 	if m.TopP > 0 && m.TopP < 1 {
 		d.ord = make([]int32, r.K)
+		d.oval = make([]float32, r.K)
 	}
 	if m.TopK > 0 && m.TopK < r.K {
 		d.kids = make([]int32, m.TopK)
@@ -330,25 +332,36 @@ func (d *dreamRun) filtered(p []float32) {
 	}
 	changed := false
 	if d.ord != nil {
-		for v := range d.ord {
-			d.ord[v] = int32(v)
-		}
-		slices.SortFunc(d.ord, func(a, b int32) int {
-			switch {
-			case q[a] > q[b]:
-				return -1
-			case q[a] < q[b]:
-				return 1
+		// Top-p: keep tokens in decreasing order while the mass before them
+		// is ≤ TopP. The kept set is found by top-k with doubling k, which is
+		// far cheaper than a full sort when the nucleus is small.
+		K := len(q)
+		for k := min(16, K); ; k = min(2*k, K) {
+			ids, vals := d.ord[:k], d.oval[:k]
+			soft.TopK(ids, vals, q)
+			var c float64
+			keep := -1
+			for j, x := range vals {
+				if c > d.TopP {
+					keep = j
+					break
+				}
+				c += float64(x)
 			}
-			return int(a - b)
-		})
-		var c float64
-		for _, v := range d.ord {
-			if c > d.TopP {
-				q[v] = 0
+			if keep < 0 && k < K {
+				continue
+			}
+			if keep < 0 {
+				keep = K
+			}
+			if keep < K {
+				clear(q)
+				for j, v := range ids[:keep] {
+					q[v] = vals[j]
+				}
 				changed = true
 			}
-			c += float64(q[v]) // mass before the next token (0 once zeroed, when c > TopP already)
+			break
 		}
 	}
 	if d.kids != nil {
