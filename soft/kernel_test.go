@@ -178,3 +178,44 @@ func TestSoftmaxAgainstFloat64(t *testing.T) {
 		}
 	}
 }
+
+// TestWholeOpBothKernels runs SoftmaxEntropyRows and MixRows with the Go
+// kernels and with the active ones (avx2 under GOEXPERIMENT=simd on an
+// AVX2 machine) and requires agreement within 1e-5 relative, the issue's
+// bound for the two paths. Not parallel: it swaps the package's kernel
+// table and restores it.
+func TestWholeOpBothKernels(t *testing.T) {
+	active := kern
+	defer func() { kern = active }()
+	rng := rand.New(rand.NewPCG(17, 18))
+	const L, K = 70, 1003
+	logits := make([]float32, L*K)
+	for i := range logits {
+		logits[i] = float32(6 * rng.NormFloat64())
+	}
+	run := func(k kernels) (*Dense, []float64, *Dense) {
+		kern = k
+		d := NewDense(L, K)
+		h := make([]float64, L)
+		if err := SoftmaxEntropyRows(d, h, logits, 2); err != nil {
+			t.Fatal(err)
+		}
+		m := NewDense(L, K)
+		MixRows(m, d, Uniform(L, K), 0.4, 2)
+		return d, h, m
+	}
+	dg, hg, mg := run(goKernels)
+	da, ha, ma := run(active)
+	for i := range hg {
+		if !relClose(ha[i], hg[i], 1e-5, 0) {
+			t.Fatalf("%s: row %d entropy %g vs Go %g", active.name, i, ha[i], hg[i])
+		}
+	}
+	for i := range dg.Data {
+		if !relClose(float64(da.Data[i]), float64(dg.Data[i]), 1e-5, 1e-37) ||
+			!relClose(float64(ma.Data[i]), float64(mg.Data[i]), 1e-5, 1e-37) {
+			t.Fatalf("%s: entry %d: p %g vs Go %g, mix %g vs Go %g", active.name, i,
+				da.Data[i], dg.Data[i], ma.Data[i], mg.Data[i])
+		}
+	}
+}
