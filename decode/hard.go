@@ -499,6 +499,13 @@ func (s *fastRun) step(k int) (bool, error) {
 	r := s.r
 	lo, hi := s.b.span(r, s.blk)
 	idx := s.h.masked(r, lo, hi)
+	for len(idx) == 0 { // a finished block (cannot happen at a block's start, kept for safety)
+		if s.blk++; s.blk >= s.b.n {
+			return true, nil
+		}
+		lo, hi = s.b.span(r, s.blk)
+		idx = s.h.masked(r, lo, hi)
+	}
 	masked := 0
 	for _, i := range r.free {
 		if r.x[i] == r.mask {
