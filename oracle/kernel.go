@@ -72,9 +72,37 @@ func gemvT64Go(y, m, x []float64) {
 	}
 }
 
+// gemvT2Go shares each load of four rows of e between the two products.
 func gemvT2Go(q0, q1, w0, w1, e []float32, S, K int) {
-	gemvT(q0, w0, e, S, K)
-	gemvT(q1, w1, e, S, K)
+	q0, q1 = q0[:K], q1[:K]
+	clear(q0)
+	clear(q1)
+	s := 0
+	for ; s+4 <= S; s += 4 {
+		a0, a1, a2, a3 := w0[s], w0[s+1], w0[s+2], w0[s+3]
+		b0, b1, b2, b3 := w1[s], w1[s+1], w1[s+2], w1[s+3]
+		r0 := e[s*K : (s+1)*K]
+		r1 := e[(s+1)*K : (s+2)*K]
+		r2 := e[(s+2)*K : (s+3)*K]
+		r3 := e[(s+3)*K : (s+4)*K]
+		r0, r1, r2, r3 = r0[:len(q0)], r1[:len(q0)], r2[:len(q0)], r3[:len(q0)]
+		q1 := q1[:len(q0)]
+		for v := range q0 {
+			x0, x1, x2, x3 := r0[v], r1[v], r2[v], r3[v]
+			q0[v] += a0*x0 + a1*x1 + a2*x2 + a3*x3
+			q1[v] += b0*x0 + b1*x1 + b2*x2 + b3*x3
+		}
+	}
+	for ; s < S; s++ {
+		a, b := w0[s], w1[s]
+		row := e[s*K : (s+1)*K]
+		row = row[:len(q0)]
+		q1 := q1[:len(q0)]
+		for v := range q0 {
+			q0[v] += a * row[v]
+			q1[v] += b * row[v]
+		}
+	}
 }
 
 func emitDotGo(b []float64, emit, emitT, e []float32) {

@@ -58,3 +58,17 @@ func BenchmarkDot32Rows(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkGemvT2(b *testing.B) {
+	S, K := 64, 1001
+	q0, q1, w, e := make([]float32, K), make([]float32, K), make([]float32, S), make([]float32, S*K)
+	for i := range e {
+		e[i] = float32(i%7) * 0.1
+	}
+	for i := range w {
+		w[i] = 0.01
+	}
+	for b.Loop() {
+		gemvT2(q0, q1, w, w, e, S, K)
+	}
+}

@@ -180,9 +180,12 @@ func ld4f(p *[16]float32, k int) archsimd.Float64x4 {
 }
 
 // emitDotAVX2 computes b[s] = Σ_v e[v]·emitT[v, s] with 16 states of b in
-// four float64 registers per pass over the vocabulary: every product of two
-// float32 values is exact in float64 and the vocabulary-length sums
-// accumulate in float64.
+// four float64 registers per pass over the vocabulary, then 4 at a time:
+// every product of two float32 values is exact in float64 and the
+// vocabulary-length sums accumulate in float64. The loops hold no scalar
+// float work: a scalar compare there cost 20× on the device machine. (Eight
+// accumulators, 32 states a pass, measured no faster: 12.8 µs against
+// 10.9 µs for S = 64, K = 1001.)
 func emitDotAVX2(b []float64, emit, emitT, e []float32) {
 	S := len(b)
 	c := 0
@@ -201,6 +204,13 @@ func emitDotAVX2(b []float64, emit, emitT, e []float32) {
 		a1.Store((*[4]float64)(out[4:8]))
 		a2.Store((*[4]float64)(out[8:12]))
 		a3.Store((*[4]float64)(out[12:16]))
+	}
+	for ; c+4 <= S; c += 4 {
+		var a0 archsimd.Float64x4
+		for v, ev := range e {
+			a0 = archsimd.LoadFloat32x4((*[4]float32)(emitT[v*S+c:v*S+c+4])).ConvertToFloat64().MulAdd(archsimd.BroadcastFloat32x4(ev).ConvertToFloat64(), a0)
+		}
+		a0.Store((*[4]float64)(b[c : c+4]))
 	}
 	K := len(e)
 	for ; c < S; c++ {

@@ -29,7 +29,7 @@ func TestKernels(t *testing.T) {
 				t.Fatalf("axpy64 n=%d at %d: %v, Go %v", n, i, y1[i], y2[i])
 			}
 		}
-		for _, S := range []int{1, 5, 16, 17, 64} {
+		for _, S := range []int{1, 5, 16, 17, 20, 32, 52, 64} {
 			emit, e := make([]float32, S*n), make([]float32, n)
 			emitT := make([]float32, n*S)
 			for s := 0; s < S; s++ {
