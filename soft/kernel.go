@@ -78,6 +78,8 @@ type kernels struct {
 	scale func(dst, src []float32, a float32)
 	// mix writes dst[i] = u·a[i] + v·b[i]. dst may alias a or b.
 	mix func(dst, a, b []float32, u, v float32)
+	// nextAbove returns the smallest i ≥ j with p[i] > t, or len(p).
+	nextAbove func(p []float32, j int, t float32) int
 }
 
 var goKernels = kernels{
@@ -89,8 +91,9 @@ var goKernels = kernels{
 		nm, err := maxLogitGo(next)
 		return s, t, nm, err
 	},
-	scale: scaleGo,
-	mix:   mixGo,
+	scale:     scaleGo,
+	mix:       mixGo,
+	nextAbove: nextAboveGo,
 }
 
 // kern is the active kernel set; simd_amd64.go's init replaces it when the
@@ -137,6 +140,15 @@ func scaleGo(dst, src []float32, a float32) {
 	for i, x := range src {
 		dst[i] = a * x
 	}
+}
+
+func nextAboveGo(p []float32, j int, t float32) int {
+	for ; j < len(p); j++ {
+		if p[j] > t {
+			return j
+		}
+	}
+	return len(p)
 }
 
 func mixGo(dst, a, b []float32, u, v float32) {

@@ -219,3 +219,49 @@ func TestWholeOpBothKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestNextAboveAndTopK checks the vector skip of TopK against the Go kernel
+// at every start and several thresholds (NaN entries never count as above),
+// and TopK on long rows with ties against a brute-force sort in this test.
+func TestNextAboveAndTopK(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	p := make([]float32, 203)
+	for i := range p {
+		p[i] = float32(rng.IntN(50)) / 50
+	}
+	p[77] = nan
+	for _, thr := range []float32{-1, 0, 0.5, 0.97, 0.98, 2} {
+		for j := 0; j <= len(p); j++ {
+			if g, k := nextAboveGo(p, j, thr), kern.nextAbove(p, j, thr); g != k {
+				t.Fatalf("nextAbove(j=%d, t=%g): %s %d, Go %d", j, thr, kern.name, k, g)
+			}
+		}
+	}
+	for _, n := range []int{17, 1000, 5003} {
+		q := make([]float32, n)
+		for i := range q {
+			q[i] = float32(rng.IntN(300)) / 300 // many ties
+		}
+		order := make([]int32, n)
+		for i := range order {
+			order[i] = int32(i)
+		}
+		slices.SortStableFunc(order, func(a, b int32) int {
+			switch {
+			case q[a] > q[b]:
+				return -1
+			case q[a] < q[b]:
+				return 1
+			}
+			return 0
+		})
+		for _, k := range []int{1, 5, min(64, n), n} {
+			ids := make([]int32, k)
+			vals := make([]float32, k)
+			TopK(ids, vals, q)
+			if !slices.Equal(ids, order[:k]) {
+				t.Fatalf("n=%d k=%d: TopK ids differ from the stable sort", n, k)
+			}
+		}
+	}
+}

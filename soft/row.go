@@ -245,10 +245,15 @@ func TopK(ids []int32, vals []float32, p []float32) {
 		return
 	}
 	n := 0
-	for j, x := range p {
-		if n == k && !(x > vals[k-1]) {
-			continue
+	for j := 0; j < len(p); j++ {
+		if n == k {
+			// Skip, in vector steps where available, the entries that
+			// cannot enter: not above the current k-th value.
+			if j = kern.nextAbove(p, j, vals[k-1]); j == len(p) {
+				break
+			}
 		}
+		x := p[j]
 		// Insert (j, x) after every kept value ≥ x, keeping earlier ids first.
 		pos := n
 		if n == k {

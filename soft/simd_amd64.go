@@ -4,6 +4,7 @@ package soft
 
 import (
 	"math"
+	"math/bits"
 	"simd/archsimd"
 )
 
@@ -23,6 +24,7 @@ var avx2Kernels = kernels{
 	expSumMax: expSumMaxAVX2,
 	scale:     scaleAVX2,
 	mix:       mixAVX2,
+	nextAbove: nextAboveAVX2,
 }
 
 func maxLogitAVX2(logits []float32) (float32, error) {
@@ -233,4 +235,25 @@ func mixAVX2(dst, a, b []float32, u, v float32) {
 	for ; i < n; i++ {
 		dst[i] = u*a[i] + v*b[i]
 	}
+}
+
+func nextAboveAVX2(p []float32, j int, t float32) int {
+	n := len(p)
+	vt := archsimd.BroadcastFloat32x8(t)
+	for ; j+16 <= n; j += 16 {
+		m0 := archsimd.LoadFloat32x8Slice(p[j : j+8]).Greater(vt).ToBits()
+		m1 := archsimd.LoadFloat32x8Slice(p[j+8 : j+16]).Greater(vt).ToBits()
+		if m0|m1 != 0 {
+			if m0 != 0 {
+				return j + bits.TrailingZeros8(m0)
+			}
+			return j + 8 + bits.TrailingZeros8(m1)
+		}
+	}
+	for ; j < n; j++ {
+		if p[j] > t {
+			return j
+		}
+	}
+	return n
 }
