@@ -7,8 +7,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
+	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/image/font/opentype"
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -110,6 +114,29 @@ rows:
 
 func hasPoints(t *Table, p PlotSpec) bool { return len(plotSeries(t, p)) > 0 }
 
+// goFont is the Go Regular typeface (golang.org/x/image/font/gofont),
+// embedded in every SVG: about 130 kB against 400 kB for gonum's default
+// Liberation Serif, with the same glyph coverage for our labels.
+var goFont = font.Font{Typeface: "Go"}
+
+var fontOnce sync.Once
+var fontErr error
+
+// useGoFont registers Go Regular with gonum's font cache and makes it the
+// default plot font (plot.DefaultFont is global; only this package plots).
+func useGoFont() error {
+	fontOnce.Do(func() {
+		f, err := opentype.Parse(goregular.TTF)
+		if err != nil {
+			fontErr = err
+			return
+		}
+		font.DefaultCache.Add(font.Collection{{Font: goFont, Face: f}})
+		plot.DefaultFont = goFont
+	})
+	return fontErr
+}
+
 type xyErr struct {
 	plotter.XYs
 	plotter.YErrors
@@ -119,9 +146,27 @@ type xyErr struct {
 // series with 95% CI error bars. It returns nil and no error when no row has
 // a numeric x and a value.
 func PlotSVG(t *Table, p PlotSpec) ([]byte, error) {
+	pl, err := buildPlot(t, p)
+	if pl == nil || err != nil {
+		return nil, err
+	}
+	c := vgsvg.NewWith(vgsvg.UseWH(6*vg.Inch, 4*vg.Inch), vgsvg.EmbedFonts(true))
+	pl.Draw(draw.New(c))
+	var b bytes.Buffer
+	if _, err := c.WriteTo(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// buildPlot builds the plot of p from t; nil if it has no points.
+func buildPlot(t *Table, p PlotSpec) (*plot.Plot, error) {
 	ss := plotSeries(t, p)
 	if len(ss) == 0 {
 		return nil, nil
+	}
+	if err := useGoFont(); err != nil {
+		return nil, err
 	}
 	pl := plot.New()
 	pl.Title.Text = p.Title
@@ -181,11 +226,5 @@ func PlotSVG(t *Table, p PlotSpec) ([]byte, error) {
 	if math.IsInf(pl.Y.Max, 0) || math.IsNaN(pl.Y.Max) {
 		return nil, nil
 	}
-	c := vgsvg.NewWith(vgsvg.UseWH(6*vg.Inch, 4*vg.Inch), vgsvg.EmbedFonts(true))
-	pl.Draw(draw.New(c))
-	var b bytes.Buffer
-	if _, err := c.WriteTo(&b); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	return pl, nil
 }
