@@ -405,21 +405,6 @@ func (h *HMM) weights32(w []float32, sc *hmmScratch, i int) {
 	}
 }
 
-// finish writes the normalised posterior q(v)·(e(v)+m) into dst. q is 0 in
-// the MASK column (emit32's MASK column is 0), so dst carries no MASK mass.
-func finish(dst, q, e []float32, m float64) {
-	q = q[:len(dst)]
-	e = e[:len(dst)]
-	sum := 0.0
-	for v, x := range q {
-		sum += float64(x) * (float64(e[v]) + m)
-	}
-	inv := 1 / sum
-	for v, x := range q {
-		dst[v] = float32(float64(x) * (float64(e[v]) + m) * inv)
-	}
-}
-
 // DenoiseBatch runs Denoise on every pair (dst[j], ev[j]) in parallel on up
 // to workers goroutines (≤ 0: GOMAXPROCS), one NFE per sequence. Results do
 // not depend on workers. It returns the error of the first failing

@@ -11,6 +11,7 @@ var (
 	axpy64  = axpy64Go  // y += a·x
 	gemvT64 = gemvT64Go // y = Mᵀ·x for a len(x)×len(y) row-major M
 	emitDot = emitDotGo // b[s] = Σ_v emit[s,v]·e[v], float64 sums (emit S×K, emitT K×S)
+	finish  = finishGo  // dst = q·(e+m) / Σ q·(e+m), float64 arithmetic
 	kernel  = "go"      // name of the kernels in use
 )
 
@@ -109,5 +110,21 @@ func emitDotGo(b []float64, emit, emitT, e []float32) {
 	K := len(e)
 	for s := range b {
 		b[s] = dot32Go(emit[s*K:(s+1)*K], e)
+	}
+}
+
+// finishGo writes the normalised posterior q(v)·(e(v)+m) into dst. q is 0
+// in the MASK column (emit32's MASK column is 0), so dst carries no MASK
+// mass.
+func finishGo(dst, q, e []float32, m float64) {
+	q = q[:len(dst)]
+	e = e[:len(dst)]
+	sum := 0.0
+	for v, x := range q {
+		sum += float64(x) * (float64(e[v]) + m)
+	}
+	inv := 1 / sum
+	for v, x := range q {
+		dst[v] = float32(float64(x) * (float64(e[v]) + m) * inv)
 	}
 }

@@ -13,7 +13,7 @@ import "simd/archsimd"
 
 func init() {
 	if archsimd.X86.AVX2() && archsimd.X86.FMA() {
-		gemvT, gemvT2, dot32, gemvT64, emitDot = gemvTAVX2, gemvT2AVX2, dot32AVX2, gemvT64AVX2, emitDotAVX2
+		gemvT, gemvT2, dot32, gemvT64, emitDot, finish = gemvTAVX2, gemvT2AVX2, dot32AVX2, gemvT64AVX2, emitDotAVX2, finishAVX2
 		kernel = "avx2"
 	}
 }
@@ -215,5 +215,40 @@ func emitDotAVX2(b []float64, emit, emitT, e []float32) {
 	K := len(e)
 	for ; c < S; c++ {
 		b[c] = dot32AVX2(emit[c*K:(c+1)*K], e)
+	}
+}
+
+// finishAVX2 is finishGo in 4-lane float64 arithmetic: one pass for the
+// sum (one horizontal reduction a call), one for the scaled output.
+func finishAVX2(dst, q, e []float32, m float64) {
+	n := len(dst)
+	q = q[:n]
+	e = e[:n]
+	mv := archsimd.BroadcastFloat64x4(m)
+	var s0, s1 archsimd.Float64x4
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		qa := (*[8]float32)(q[i : i+8])
+		ea := (*[8]float32)(e[i : i+8])
+		s0 = archsimd.LoadFloat32x4((*[4]float32)(qa[0:4])).ConvertToFloat64().MulAdd(archsimd.LoadFloat32x4((*[4]float32)(ea[0:4])).ConvertToFloat64().Add(mv), s0)
+		s1 = archsimd.LoadFloat32x4((*[4]float32)(qa[4:8])).ConvertToFloat64().MulAdd(archsimd.LoadFloat32x4((*[4]float32)(ea[4:8])).ConvertToFloat64().Add(mv), s1)
+	}
+	var lanes [4]float64
+	s0.Add(s1).Store(&lanes)
+	sum := (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
+	for j := i; j < n; j++ {
+		sum += float64(q[j]) * (float64(e[j]) + m)
+	}
+	inv := 1 / sum
+	iv := archsimd.BroadcastFloat64x4(inv)
+	for j := 0; j+8 <= n; j += 8 {
+		qa := (*[8]float32)(q[j : j+8])
+		ea := (*[8]float32)(e[j : j+8])
+		da := (*[8]float32)(dst[j : j+8])
+		archsimd.LoadFloat32x4((*[4]float32)(qa[0:4])).ConvertToFloat64().Mul(archsimd.LoadFloat32x4((*[4]float32)(ea[0:4])).ConvertToFloat64().Add(mv)).Mul(iv).ConvertToFloat32().Store((*[4]float32)(da[0:4]))
+		archsimd.LoadFloat32x4((*[4]float32)(qa[4:8])).ConvertToFloat64().Mul(archsimd.LoadFloat32x4((*[4]float32)(ea[4:8])).ConvertToFloat64().Add(mv)).Mul(iv).ConvertToFloat32().Store((*[4]float32)(da[4:8]))
+	}
+	for j := i; j < n; j++ {
+		dst[j] = float32(float64(q[j]) * (float64(e[j]) + m) * inv)
 	}
 }

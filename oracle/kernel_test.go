@@ -52,6 +52,20 @@ func TestKernels(t *testing.T) {
 				}
 			}
 		}
+		if n > 0 {
+			q, e := make([]float32, n), make([]float32, n)
+			for v := range q {
+				q[v], e[v] = rng.Float32(), rng.Float32()
+			}
+			d1, d2 := make([]float32, n), make([]float32, n)
+			finish(d1, q, e, 0.25)
+			finishGo(d2, q, e, 0.25)
+			for v := range d1 {
+				if !(math.Abs(float64(d1[v]-d2[v])) <= 1e-7*float64(d2[v])+1e-12) {
+					t.Fatalf("finish n=%d at %d: %v, Go %v", n, v, d1[v], d2[v])
+				}
+			}
+		}
 		if n > 0 && n <= 100 {
 			m := make([]float64, 3*n)
 			for i := range m {
