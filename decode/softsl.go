@@ -115,6 +115,9 @@ type slRun struct {
 	delta float64
 	ntok  int
 	upd   func(b, lo, hi int) // bound once: no allocation per step
+	evFn  func(b, lo, hi int)
+	entFn func(b, lo, hi int)
+	errs  []error // per block
 	info  infoCurve
 }
 
@@ -194,7 +197,8 @@ func (m SoftSL) newRun(r *run) (*slRun, error) {
 		s.pcg = append(s.pcg, p)
 		s.rngs = append(s.rngs, rand.New(p))
 	}
-	s.upd = s.updateBlock
+	s.upd, s.evFn, s.entFn = s.updateBlock, s.evidenceBlock, s.entropyBlock
+	s.errs = make([]error, nb)
 	if m.Grid == GridInfo {
 		s.info = newInfoCurve(r.K)
 	}
@@ -203,14 +207,39 @@ func (m SoftSL) newRun(r *run) (*slRun, error) {
 
 // writeEvidence writes the evidence row of every uncommitted free position.
 func (s *slRun) writeEvidence() error {
-	for _, i := range s.r.free {
-		if s.r.x[i] == s.r.mask {
-			if err := s.st.EvidenceRow(s.r.ev.Row(i), i); err != nil {
-				return err
-			}
+	soft.ForBlocks(s.r.L, slBlock, s.r.opts.Workers, s.evFn)
+	for _, err := range s.errs {
+		if err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// evidenceBlock writes the evidence rows of the uncommitted free positions
+// in [lo, hi), recording the first error of the block.
+func (s *slRun) evidenceBlock(b, lo, hi int) {
+	r := s.r
+	s.errs[b] = nil
+	for i := lo; i < hi; i++ {
+		if !r.fixed[i] && r.x[i] == r.mask {
+			if err := s.st.EvidenceRow(r.ev.Row(i), i); err != nil {
+				s.errs[b] = err
+				return
+			}
+		}
+	}
+}
+
+// entropyBlock computes the belief entropies of the uncommitted free
+// positions in [lo, hi).
+func (s *slRun) entropyBlock(b, lo, hi int) {
+	r := s.r
+	for i := lo; i < hi; i++ {
+		if !r.fixed[i] && r.x[i] == r.mask {
+			s.ent[i] = entropy(r.bel.Row(i))
+		}
+	}
 }
 
 // commit gives position i the identity v (a token drawn from its belief).
@@ -229,11 +258,11 @@ func (s *slRun) beliefsStep(t float64) error {
 	if err := r.denoise(t); err != nil {
 		return err
 	}
+	soft.ForBlocks(r.L, slBlock, r.opts.Workers, s.entFn)
 	var hs float64
 	n := 0
 	for _, i := range r.free {
 		if r.x[i] == r.mask {
-			s.ent[i] = entropy(r.bel.Row(i))
 			hs += s.ent[i]
 			n++
 		}
