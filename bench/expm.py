@@ -42,7 +42,8 @@ def relerr(x, ref):
     return float(np.linalg.norm(x - ref) / np.linalg.norm(ref))
 
 
-print(f"graph: N={n}, D={go['D']}, k={go['K']}, {A.nnz} directed edges, max degree {go['max_degree']:.4f}; "
+print(f"graph: N={n}, D={go['D']}, k={go['K']}, {A.nnz} directed edges, max degree {go['max_degree']:.4f}, "
+      f"spectral half-width {go['half_width']:.4f}; "
       f"{rows.shape[0]} one-hot rows; kNN build {go['knn_seconds']:.1f} s (Go, GOMAXPROCS={go['GOMAXPROCS']}, {go['AVX']})")
 print(f"numpy {np.__version__}, scipy {scipy.__version__}; reference: Go Chebyshev series at tol 1e-16")
 print()

@@ -36,10 +36,12 @@ const DefaultExpmTol = 1e-10
 // independently: the token block of Q is e^{−MaskRate Δσ}·exp(τR).
 //
 // exp(τR) is never formed: its action on blocks of rows is a Chebyshev
-// series in X = (R + hI)/h, h = max degree (spectrum of R in [−2h, 0]),
-// with coefficients 2e^{−τh}I_k(τh) (modified Bessel functions), in float64
-// with three-term recurrence, truncated at tolerance Tol. About
-// √(2τh·log(1/Tol)) sparse products are needed.
+// series in X = (R + hI)/h, where [−2h, 0] contains the spectrum of R (h is
+// half the smaller of Gershgorin's 2·max degree and a degree-scaled
+// Gershgorin bound; see
+// SpectralHalfWidth), with coefficients 2e^{−τh}I_k(τh) (modified Bessel
+// functions), in float64 with the three-term recurrence, truncated at
+// tolerance Tol. About √(2τh·log(1/Tol)) sparse products are needed.
 //
 // Prior: MASK one-hot, or (no MASK) uniform over tokens, the stationary law
 // of a connected symmetric graph, reached at the spectral-gap rate (a
@@ -51,6 +53,7 @@ type Graph struct {
 	sched Schedule
 	opt   GraphOptions
 	h     float64   // max degree
+	hw    float64   // half-width of the spectral interval [−2hw, 0] ⊇ spec(R)
 	w     []float64 // A_ij / h
 	g     []float64 // (h − d_i)/h
 	deg   []float64
@@ -103,18 +106,40 @@ func NewGraph(adj *Adjacency, mask int32, s Schedule, opt GraphOptions) (*Graph,
 		}
 		g.h = math.Max(g.h, g.deg[i])
 	}
+	g.hw = g.spectralHalfWidth()
 	g.w = make([]float64, len(adj.Weights))
 	g.g = make([]float64, adj.N)
-	if g.h > 0 {
+	if g.hw > 0 {
 		for p, x := range adj.Weights {
-			g.w[p] = x / g.h
+			g.w[p] = x / g.hw
 		}
 		for i, d := range g.deg {
-			g.g[i] = (g.h - d) / g.h
+			g.g[i] = (g.hw - d) / g.hw
 		}
 	}
 	g.components()
 	return g, nil
+}
+
+// spectralHalfWidth returns B/2 for a rigorous bound B ≥ λ_max(−R) of the
+// Laplacian −R = D − A: the smaller of Gershgorin's 2·max degree and
+// Gershgorin applied to the similar matrix S⁻¹(D − A)S with S = diag(√d):
+// max_i (d_i + Σ_j a_ij √(d_j/d_i)), which is smaller when the
+// largest-degree nodes (kNN hubs) have ordinary neighbours.
+func (g *Graph) spectralHalfWidth() float64 {
+	adj := g.adj
+	var scaled float64
+	for i := 0; i < adj.N; i++ {
+		if g.deg[i] == 0 {
+			continue
+		}
+		var r float64
+		for p := adj.Indptr[i]; p < adj.Indptr[i+1]; p++ {
+			r += adj.Weights[p] * math.Sqrt(g.deg[adj.Indices[p]])
+		}
+		scaled = math.Max(scaled, g.deg[i]+r/math.Sqrt(g.deg[i]))
+	}
+	return math.Min(2*g.h, scaled) / 2
 }
 
 // components labels the connected components (for τ = ∞).
@@ -159,8 +184,12 @@ func (g *Graph) States() int { return g.k }
 // Nodes returns the number of graph nodes (token states).
 func (g *Graph) Nodes() int { return g.adj.N }
 
-// MaxDegree returns h, the largest weighted degree.
+// MaxDegree returns the largest weighted degree.
 func (g *Graph) MaxDegree() float64 { return g.h }
+
+// SpectralHalfWidth returns h with spec(R) ⊆ [−2h, 0], the scale of the
+// Chebyshev series (z = τh).
+func (g *Graph) SpectralHalfWidth() float64 { return g.hw }
 
 // Tau returns the CTMC time τ(s,t) = Scale·(σ(t) − σ(s)) and the MASK
 // survival e^{−MaskRate(σ(t) − σ(s))} (1 without MASK).
@@ -252,13 +281,13 @@ func (g *Graph) Action(dst, src []float64, rows int, tau, tol float64) int {
 		}
 		return 0
 	}
-	if tau == 0 || g.h == 0 {
+	if tau == 0 || g.hw == 0 {
 		copy(dst, src)
 		return 1
 	}
 	cs := g.scratch()
 	defer g.release(cs)
-	c := chebExpCoeffs(cs.coef, tau*g.h, tol)
+	c := chebExpCoeffs(cs.coef, tau*g.hw, tol)
 	cs.coef = c
 	soft.ForBlocks(rows, panel, g.opt.Workers, func(_, lo, hi int) {
 		sc := g.scratch()

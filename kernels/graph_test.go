@@ -129,3 +129,33 @@ func TestGraphActionMatchesDense(t *testing.T) {
 		}
 	}
 }
+
+func TestSpectralHalfWidthBound(t *testing.T) {
+	// The edge bound must contain the spectrum: λ_max(−R) ≤ 2·hw, checked
+	// by dense eigendecomposition on random kNN graphs with uneven degrees.
+	rapid.Check(t, func(t *rapid.T) {
+		adj, _, _ := genGraph(t)
+		g, err := NewGraph(adj, soft.NoToken, nil, GraphOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := adj.N
+		r := mat.NewSymDense(n, nil)
+		for i := 0; i < n; i++ {
+			var d float64
+			for p := adj.Indptr[i]; p < adj.Indptr[i+1]; p++ {
+				r.SetSym(i, int(adj.Indices[p]), adj.Weights[p])
+				d += adj.Weights[p]
+			}
+			r.SetSym(i, i, -d)
+		}
+		var e mat.EigenSym
+		e.Factorize(r, false)
+		if lo := e.Values(nil)[0]; !(-lo <= 2*g.SpectralHalfWidth()*(1+1e-12)) {
+			t.Fatalf("λ_min(R) = %v outside [−2hw, 0], hw = %v", lo, g.SpectralHalfWidth())
+		}
+		if !(g.SpectralHalfWidth() <= g.MaxDegree()) {
+			t.Fatalf("hw %v > max degree %v", g.SpectralHalfWidth(), g.MaxDegree())
+		}
+	})
+}

@@ -37,6 +37,7 @@ type report struct {
 	KNNSeconds    float64 `json:"knn_seconds"`
 	Edges         int
 	MaxDegree     float64 `json:"max_degree"`
+	HalfWidth     float64 `json:"half_width"`
 	GOMAXPROCS    int
 	AVX           string
 	Results       []result
@@ -72,8 +73,8 @@ func main() {
 		log.Fatal(err)
 	}
 	rep := report{N: *n, D: *d, K: *k, Rows: *rows, Seed: *seed, KNNSeconds: knnSec, Edges: len(adj.Indices),
-		MaxDegree: g.MaxDegree(), GOMAXPROCS: runtime.GOMAXPROCS(0), AVX: avx()}
-	fmt.Printf("kNN n=%d d=%d k=%d: %.2f s on GOMAXPROCS=%d, %d directed edges, max degree %.4f\n", *n, *d, *k, knnSec, rep.GOMAXPROCS, len(adj.Indices), g.MaxDegree())
+		MaxDegree: g.MaxDegree(), HalfWidth: g.SpectralHalfWidth(), GOMAXPROCS: runtime.GOMAXPROCS(0), AVX: avx()}
+	fmt.Printf("kNN n=%d d=%d k=%d: %.2f s on GOMAXPROCS=%d, %d directed edges, max degree %.4f, spectral half-width %.4f\n", *n, *d, *k, knnSec, rep.GOMAXPROCS, len(adj.Indices), g.MaxDegree(), g.SpectralHalfWidth())
 	indptr := make([]int64, len(adj.Indptr))
 	for i, x := range adj.Indptr {
 		indptr[i] = int64(x)
