@@ -14,7 +14,11 @@ var qualityTestbeds = []string{"sticky3", "agreement"}
 // qualitySamplers are the samplers of quality-vs-NFE, hard then soft.
 func qualitySamplers() []samplerSpec {
 	out := append(hardSamplers(), pick(softSamplers(), "SL-uniform", "SL-geometric", "SL-geometric-entropyrate", "LRD")...)
-	return append(out, hybridSamplers()...)
+	out = append(out, hybridSamplers()...)
+	return append(out,
+		withJoint(pick(hardSamplers(), "LLaDA-random")[0]),
+		withJoint(pick(softSamplers(), "SL-uniform")[0]),
+		withJoint(pick(hybridSamplers(), "Hybrid-gibbs")[0]))
 }
 
 var qualityVsNFE = &Experiment{
@@ -120,7 +124,7 @@ func qualityRun(ctx context.Context, cfg Config, tbName, ok string, sp samplerSp
 	for s := 1; s <= L; s++ {
 		steps = append(steps, s)
 	}
-	if sp.family != famHard {
+	if !strings.HasPrefix(sp.family, famHard) {
 		for f := 2; f <= cfg.Int("soft-max-factor"); f *= 2 {
 			steps = append(steps, f*L)
 		}
@@ -134,7 +138,7 @@ func qualityRun(ctx context.Context, cfg Config, tbName, ok string, sp samplerSp
 	best := math.Inf(1)
 	var rows []Row
 	for si, st := range sp.settings(steps) {
-		set, err := tb.generate(ctx, den, st.alg, st.steps, n, splitmix(seed+uint64(si)), false)
+		set, err := tb.generateSpec(ctx, den, sp, st, n, splitmix(seed+uint64(si)), false)
 		if err != nil {
 			return nil, err
 		}
@@ -168,7 +172,7 @@ func qualityVerdict(r *Result) []string {
 		L := tbm.m.Len()
 		floor, _ := q.Get("tv", "testbed="+tb, "sampler=exact-sample")
 		for _, ok := range []string{oracleExact, oracleDegraded} {
-			// Best hard and best soft TV at NFE = L (step-count samplers).
+			// Best of each family at NFE = L (step-count samplers).
 			bestOf := func(fam string) (string, Estimate) {
 				var name string
 				var best Estimate
@@ -181,10 +185,23 @@ func qualityVerdict(r *Result) []string {
 				return name, best
 			}
 			hn, he := bestOf(famHard)
-			sn, se := bestOf(famSoft)
-			if hn != "" && sn != "" {
-				vs = append(vs, fmt.Sprintf("%s, %s oracle, NFE = L = %d: best soft %s; exact-sampling floor %s.", tb, ok, L,
-					compare("TV of "+sn, se, "best hard "+hn, he, 3), Format(floor, 3)))
+			line := fmt.Sprintf("%s, %s oracle, NFE = L = %d, TV (exact-sampling floor %s): best hard %s %s", tb, ok, L, Format(floor, 3), hn, Format(he, 3))
+			for _, fam := range []string{famSoft, famHybrid, famHard + "+joint", famSoft + "+joint", famHybrid + "+joint"} {
+				n, e := bestOf(fam)
+				if n == "" {
+					continue
+				}
+				rel := "≈ best hard"
+				switch relation(e, he) {
+				case -1:
+					rel = "below best hard"
+				case 1:
+					rel = "above best hard"
+				}
+				line += fmt.Sprintf("; best %s %s %s (%s)", fam, n, Format(e, 3), rel)
+			}
+			if hn != "" {
+				vs = append(vs, line+".")
 			}
 			var reached, missed []string
 			for _, row := range reach.Select("testbed="+tb, "oracle="+ok) {

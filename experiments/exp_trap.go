@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
+
+	"github.com/softdiff/softdiff/oracle"
 )
 
 func init() { Register(marginalTrap) }
 
-var trapTestbeds = []string{"two-sentence", "agreement"}
+var trapTestbeds = []string{"two-sentence", "agreement", "agreement-pcfg"}
 
 var marginalTrap = &Experiment{
 	Name:  "marginal-trap",
@@ -53,7 +56,9 @@ var marginalTrap = &Experiment{
 		for _, tbName := range trapTestbeds {
 			for _, ok := range []string{oracleExact, oracleDegraded} {
 				sps := append(pick(hardSamplers(), hard...), pick(softSamplers(), soft...)...)
-				for _, sp := range append(sps, pick(hybridSamplers(), "Hybrid-gibbs")...) {
+				sps = append(sps, pick(hybridSamplers(), "Hybrid-gibbs")...)
+				sps = append(sps, withJoint(pick(hardSamplers(), "LLaDA-random")[0]), withJoint(pick(softSamplers(), "SL-uniform")[0]))
+				for _, sp := range sps {
 					tbName, ok, sp := tbName, ok, sp
 					us = append(us, Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
 						tb, err := getTestbed(tbName)
@@ -66,7 +71,7 @@ var marginalTrap = &Experiment{
 						}
 						L := tb.m.Len()
 						steps := softSteps
-						if sp.family == famHard {
+						if strings.HasPrefix(sp.family, famHard) {
 							steps = nil
 							for s := 1; s <= L; s++ {
 								steps = append(steps, s)
@@ -74,7 +79,7 @@ var marginalTrap = &Experiment{
 						}
 						var rows []Row
 						for si, st := range sp.settings(steps) {
-							set, err := tb.generate(ctx, den, st.alg, st.steps, n, splitmix(seed+uint64(si)), false)
+							set, err := tb.generateSpec(ctx, den, sp, st, n, splitmix(seed+uint64(si)), false)
 							if err != nil {
 								return nil, err
 							}
@@ -82,7 +87,7 @@ var marginalTrap = &Experiment{
 								"invalid": Count(set.stats.Invalid, set.stats.N),
 								"nfe":     Scalar(set.nfe),
 							}
-							if sp.name == "LLaDA-random" || st.steps == 1 {
+							if _, isCorpus := tb.m.(*oracle.Corpus); isCorpus && (sp.name == "LLaDA-random" || (st.steps == 1 && !sp.joint)) {
 								p, err := randomOrderValid(tb, den, lladaCounts(L, st.steps))
 								if err != nil {
 									return nil, err

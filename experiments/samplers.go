@@ -32,6 +32,9 @@ type samplerSpec struct {
 	// custom, if set, generates instead of decode.Generate (the samplers of
 	// planners.go).
 	custom func(ctx context.Context, den decode.Denoiser, v *soft.Vocab, L, steps int, rng *rand.Rand) ([]int32, int, error)
+	// joint: replace the final parallel draw by importance resampling
+	// against the testbed's exact joint scorer (withJoint).
+	joint bool
 }
 
 func (s samplerSpec) settings(steps []int) []setting {

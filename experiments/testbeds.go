@@ -156,6 +156,9 @@ func (tb *testbed) generate(ctx context.Context, den decode.Denoiser, alg decode
 
 // generateSpec draws n sequences with sampler sp at the given step count.
 func (tb *testbed) generateSpec(ctx context.Context, den decode.Denoiser, sp samplerSpec, st setting, n int, seed uint64, keep bool) (*sampleSet, error) {
+	if sp.joint {
+		sp.custom = jointFinal(sp.name, sp.alg, tb.m, jointParticles)
+	}
 	if sp.custom == nil {
 		return tb.generate(ctx, den, st.alg, st.steps, n, seed, keep)
 	}
