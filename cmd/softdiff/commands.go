@@ -192,7 +192,10 @@ func writeIndex(dir string) error {
 		return err
 	}
 	var b strings.Builder
-	err = experiments.WriteReport(&b, rs, func(r *experiments.Result) string { return r.Experiment + "/" })
+	err = experiments.WriteReport(&b, rs, experiments.ReportOptions{
+		PlotPrefix: func(r *experiments.Result) string { return r.Experiment + "/" },
+		Command:    "softdiff report " + dir,
+	})
 	if err != nil {
 		return err
 	}
@@ -220,16 +223,19 @@ func printResult(w io.Writer, r *experiments.Result) error {
 	return nil
 }
 
-const reportSynopsis = `report DIR [--out FILE] [--assets DIR]
+const reportSynopsis = `report DIR [--out FILE] [--assets DIR] [--preface FILE]
 
 Writes a Markdown summary of every experiment result in DIR (as written by
-'softdiff run --out DIR' or 'softdiff merge') to stdout or FILE. With
---assets, the SVG plots are copied to ASSETS/NAME/ and linked from FILE.`
+'softdiff run --out DIR' or 'softdiff merge') to stdout or FILE: the commands,
+then per experiment its hypothesis, tables, plots and the verdicts its
+intervals support. With --assets, the SVG plots are copied to ASSETS/NAME/ and
+linked from FILE. --preface inserts a Markdown file after the header.`
 
 func cmdReport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("report", reportSynopsis, stderr)
 	out := fs.String("out", "", "write the report to FILE instead of stdout")
 	assets := fs.String("assets", "", "copy plots into this directory and link them")
+	preface := fs.String("preface", "", "Markdown file to insert after the header")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -264,8 +270,16 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 			return filepath.ToSlash(rel) + "/"
 		}
 	}
+	ro := experiments.ReportOptions{PlotPrefix: prefix, Command: "softdiff " + strings.Join(append([]string{"report"}, args...), " ")}
+	if *preface != "" {
+		data, err := os.ReadFile(*preface)
+		if err != nil {
+			return usagef("report: --preface: %v", err)
+		}
+		ro.Preface = string(data)
+	}
 	var b strings.Builder
-	if err := experiments.WriteReport(&b, rs, prefix); err != nil {
+	if err := experiments.WriteReport(&b, rs, ro); err != nil {
 		return err
 	}
 	if *out == "" {
