@@ -132,3 +132,22 @@ func BenchmarkKernelRow(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTopKRow times TopK (k = 64) on one softmax row of 32768 in
+// cache, with the Go kernels and the active ones.
+func BenchmarkTopKRow(b *testing.B) {
+	p := benchState(1).Row(0)
+	ids := make([]int32, 64)
+	vals := make([]float32, 64)
+	active := kern
+	defer func() { kern = active }()
+	for _, k := range []kernels{goKernels, active} {
+		b.Run(k.name, func(b *testing.B) {
+			kern = k
+			b.SetBytes(4 * benchV)
+			for b.Loop() {
+				TopK(ids, vals, p)
+			}
+		})
+	}
+}

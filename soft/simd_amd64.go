@@ -58,11 +58,13 @@ func finishMax(vmax archsimd.Float32x8, bad archsimd.Int32x8, tail []float32) (f
 	bad.Store(&flags)
 	for _, f := range flags {
 		if f != 0 {
+			archsimd.ClearAVXUpperBits()
 			return 0, ErrNonFinite
 		}
 	}
 	var lanes [8]float32
 	vmax.Store(&lanes)
+	archsimd.ClearAVXUpperBits() // scalar code follows (see nextAboveAVX2)
 	m := float32(math.Inf(-1))
 	for _, x := range lanes {
 		if x > m {
@@ -142,6 +144,7 @@ func expSumAVX2(dst, logits []float32, m float32) (float64, float64) {
 	var a, b [4]float64
 	totS.Store(&a)
 	totT.Store(&b)
+	archsimd.ClearAVXUpperBits()
 	s := (a[0] + a[1]) + (a[2] + a[3])
 	t := (b[0] + b[1]) + (b[2] + b[3])
 	for ; i < n; i++ {
@@ -189,6 +192,7 @@ func expSumMaxAVX2(dst, logits []float32, m float32, next []float32) (float64, f
 	var a, b [4]float64
 	totS.Store(&a)
 	totT.Store(&b)
+	archsimd.ClearAVXUpperBits()
 	s := (a[0] + a[1]) + (a[2] + a[3])
 	t := (b[0] + b[1]) + (b[2] + b[3])
 	nm, nerr := finishMax(nmax, bad, next[i:])
@@ -215,6 +219,7 @@ func scaleAVX2(dst, src []float32, a float32) {
 		x0.Mul(va).StoreSlice(dst[i : i+8])
 		x1.Mul(va).StoreSlice(dst[i+8 : i+16])
 	}
+	archsimd.ClearAVXUpperBits()
 	for ; i < n; i++ {
 		dst[i] = a * src[i]
 	}
@@ -232,6 +237,7 @@ func mixAVX2(dst, a, b []float32, u, v float32) {
 		y := archsimd.LoadFloat32x8Slice(b[i : i+8])
 		x.MulAdd(vu, y.Mul(vv)).StoreSlice(dst[i : i+8])
 	}
+	archsimd.ClearAVXUpperBits()
 	for ; i < n; i++ {
 		dst[i] = u*a[i] + v*b[i]
 	}
@@ -244,12 +250,16 @@ func nextAboveAVX2(p []float32, j int, t float32) int {
 		m0 := archsimd.LoadFloat32x8Slice(p[j : j+8]).Greater(vt).ToBits()
 		m1 := archsimd.LoadFloat32x8Slice(p[j+8 : j+16]).Greater(vt).ToBits()
 		if m0|m1 != 0 {
+			// The caller continues in scalar SSE code: clear the upper
+			// halves (VZEROUPPER) to avoid the AVX–SSE transition cost.
+			archsimd.ClearAVXUpperBits()
 			if m0 != 0 {
 				return j + bits.TrailingZeros8(m0)
 			}
 			return j + 8 + bits.TrailingZeros8(m1)
 		}
 	}
+	archsimd.ClearAVXUpperBits()
 	for ; j < n; j++ {
 		if p[j] > t {
 			return j
