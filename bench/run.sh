@@ -133,6 +133,13 @@ section_kernels() {
 	echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
+# section_oracle: HMM forward–backward, Go (both builds) vs numpy float32;
+# see bench/hmm.sh for its environment variables (BENCH_PY is shared).
+section_oracle() {
+	echo "## oracle"
+	bash bench/hmm.sh
+}
+
 sections() { declare -F | awk '{print $3}' | sed -n 's/^section_//p'; }
 
 case "${1:-}" in

@@ -183,7 +183,8 @@ func ld4f(p *[16]float32, k int) archsimd.Float64x4 {
 // four float64 registers per pass over the vocabulary, then 4 at a time:
 // every product of two float32 values is exact in float64 and the
 // vocabulary-length sums accumulate in float64. The loops hold no scalar
-// float work: a scalar compare there cost 20× on the device machine. (Eight
+// float work: a scalar compare there made it more than ten times slower on
+// the device machine. (Eight
 // accumulators, 32 states a pass, measured no faster: 12.8 µs against
 // 10.9 µs for S = 64, K = 1001.)
 func emitDotAVX2(b []float64, emit, emitT, e []float32) {
