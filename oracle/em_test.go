@@ -131,3 +131,28 @@ func TestShippedKJVModel(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEntropyMonteCarlo forces the Monte-Carlo branch of EntropyOf and
+// compares it with the exact entropy (enumeration of 3^6 sequences):
+// within 4 standard errors, and identical at 1 and 3 workers.
+func TestEntropyMonteCarlo(t *testing.T) {
+	h := oracle.RandomHMM(newRand(31), 3, 3, 6)
+	exact, err := h.Entropy(oracle.EntropyOptions{})
+	if err != nil || !exact.Exact || exact.N != 729 {
+		t.Fatalf("exact: %v, %v", exact, err)
+	}
+	mc1, err := h.Entropy(oracle.EntropyOptions{MaxEnum: 10, Samples: 20000, Seed: 5, Workers: 1})
+	if err != nil || mc1.Exact || mc1.N != 20000 || !(mc1.StdErr > 0) {
+		t.Fatalf("monte carlo: %v, %v", mc1, err)
+	}
+	if !(math.Abs(mc1.Nats-exact.Nats) <= 4*mc1.StdErr) {
+		t.Fatalf("Monte-Carlo entropy %v, exact %v", mc1, exact)
+	}
+	mc3, _ := h.Entropy(oracle.EntropyOptions{MaxEnum: 10, Samples: 20000, Seed: 5, Workers: 3})
+	if mc3 != mc1 {
+		t.Fatalf("Monte-Carlo entropy depends on workers: %v vs %v", mc1, mc3)
+	}
+	if !strings.Contains(mc1.String(), "Monte Carlo, 20000 samples") || !strings.Contains(exact.String(), "exact, 729 sequences") {
+		t.Fatalf("String: %q / %q", mc1, exact)
+	}
+}

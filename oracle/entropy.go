@@ -34,6 +34,7 @@ type Estimate struct {
 	N      int
 }
 
+// String formats the estimate with its kind and size.
 func (e Estimate) String() string {
 	if e.Exact {
 		return fmt.Sprintf("%.6f nats (exact, %d sequences)", e.Nats, e.N)

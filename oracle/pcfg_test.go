@@ -133,6 +133,19 @@ func TestPCFGBrute(t *testing.T) {
 			t.Fatalf("entropy %v (%v), brute force %v", e, err, h0)
 		}
 		checkAgainstBrute(t, p, prob, drawEvidence(t, L, v.Size(), v.Mask()))
+		// Unigram: the average of the no-evidence marginals, by brute force.
+		u := make([]float64, v.Size())
+		p.Unigram(u)
+		marg, _ := bruteMarginals(prob, soft.AllMask(L, v.Size(), v.Mask()), v)
+		for tok := range u {
+			want := 0.0
+			for i := 0; i < L; i++ {
+				want += marg[i*v.Size()+tok] / float64(L)
+			}
+			if !within(u[tok], want, 1e-9) {
+				t.Fatalf("unigram[%d] = %v, brute force %v", tok, u[tok], want)
+			}
+		}
 	})
 }
 
