@@ -38,18 +38,24 @@ Run 'softdiff COMMAND --help' for a command's flags.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := exitCode(run(ctx, os.Args[1:], os.Stdout, os.Stderr), os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// exitCode reports err on stderr and returns the exit status: 0 for success
+// or a served --help, 2 for a bad command line or configuration, 1 otherwise.
+func exitCode(err error, stderr io.Writer) int {
 	var ue usageError
 	switch {
-	case err == nil:
-	case errors.Is(err, errHelp):
+	case err == nil, errors.Is(err, errHelp):
+		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintln(os.Stderr, "softdiff:", err)
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "softdiff:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "softdiff:", err)
+		return 2
 	}
+	fmt.Fprintln(stderr, "softdiff:", err)
+	return 1
 }
 
 // usageError is a bad command line or configuration; main exits with status 2.

@@ -240,3 +240,23 @@ func TestList(t *testing.T) {
 		t.Fatalf("list test-dice: %v %q", err, out)
 	}
 }
+
+func TestExitCodes(t *testing.T) {
+	var b bytes.Buffer
+	_, _, err := runCLI(context.Background(), "run", "test-dice", "--seeds", "x")
+	if c := exitCode(err, &b); c != 2 || !strings.Contains(b.String(), "seeds") {
+		t.Errorf("bad flag: exit %d, stderr %q", c, b.String())
+	}
+	_, _, err = runCLI(context.Background(), "run", "--help")
+	if c := exitCode(err, &b); c != 0 {
+		t.Errorf("--help: exit %d", c)
+	}
+	b.Reset()
+	_, _, err = runCLI(context.Background(), "report", t.TempDir())
+	if c := exitCode(err, &b); c != 1 || !strings.Contains(b.String(), "no experiment results") {
+		t.Errorf("empty results dir: exit %d, stderr %q", c, b.String())
+	}
+	if c := exitCode(nil, &b); c != 0 {
+		t.Errorf("success: exit %d", c)
+	}
+}
