@@ -366,6 +366,23 @@ func collapseVerdict(r *Result) []string {
 				line += fmt.Sprintf("; %s %s (%s)", sp.name, Format(e, 3), rel)
 			}
 			vs = append(vs, line+".")
+			data, _ := g.Get("top10-share", "testbed="+tb, "sampler=exact-sample")
+			share := fmt.Sprintf("%s, %s oracle, %s steps: share of the 10 most frequent tokens (data %s)", tb, ok, L, Format(data, 3))
+			for _, sp := range collapseSamplers() {
+				e, found := g.Get("top10-share", "testbed="+tb, "oracle="+ok, "sampler="+sp.name, "steps="+L)
+				if !found {
+					continue
+				}
+				rel := "≈ data"
+				switch relation(e, data) {
+				case -1:
+					rel = "below data"
+				case 1:
+					rel = "above data"
+				}
+				share += fmt.Sprintf("; %s %s (%s)", sp.name, Format(e, 3), rel)
+			}
+			vs = append(vs, share+".")
 		}
 	}
 	return vs
