@@ -116,6 +116,10 @@ type run struct {
 	nfe   int
 	res   *Result
 
+	ent      []float64 // belief entropies of uncommitted free positions (last call)
+	checkErr []error   // per block of the belief check
+	checkFn  func(b, lo, hi int)
+
 	// per-step counters filled by steppers
 	info           StepInfo
 	denoiserFailed bool
@@ -152,6 +156,9 @@ func Generate(ctx context.Context, den Denoiser, v *soft.Vocab, L int, alg Algor
 	r.ev = soft.AllMask(L, r.K, r.mask)
 	r.bel = soft.NewDense(L, r.K)
 	r.spare = soft.NewDense(L, r.K)
+	r.ent = make([]float64, L)
+	r.checkErr = make([]error, soft.Blocks(L, checkBlock))
+	r.checkFn = r.checkRows
 	for i := range r.x {
 		r.x[i] = r.mask
 	}
@@ -242,15 +249,15 @@ func (r *run) denoise(t float64) error {
 		r.denoiserFailed = true
 		return err
 	}
-	// Beliefs are outside data: check the rows the samplers read (free
-	// positions) are distributions, so a faulty denoiser gives an error
-	// naming the call and position rather than a panic or NaN downstream.
-	for _, i := range r.free {
-		if err := soft.ValidateRow(r.spare.Row(i)); err != nil {
-			return fmt.Errorf("denoiser call %d returned an invalid belief at position %d: %w", r.nfe, i, err)
-		}
-		if m := r.spare.Row(i)[r.mask]; m != 0 {
-			return fmt.Errorf("denoiser call %d returned MASK mass %v at position %d", r.nfe, m, i)
+	// Beliefs are outside data: the rows the samplers read (free positions
+	// uncommitted when the call was made) are checked to be distributions
+	// without MASK mass, in the same pass that computes their entropies,
+	// so a faulty denoiser gives an error naming the call and position
+	// rather than a panic or NaN downstream.
+	soft.ForBlocks(r.L, checkBlock, r.opts.Workers, r.checkFn)
+	for _, err := range r.checkErr {
+		if err != nil {
+			return fmt.Errorf("denoiser call %d: %w", r.nfe, err)
 		}
 	}
 	r.bel, r.spare = r.spare, r.bel
@@ -279,14 +286,58 @@ func (r *run) numCommitted() int {
 	return n
 }
 
-// meanEntropy returns the mean belief entropy over masked positions in
-// [lo, hi) of r.free, and records it.
+// checkBlock is the number of rows per block of the belief check.
+const checkBlock = 16
+
+// checkRows validates the beliefs in r.spare of the uncommitted free rows in
+// [lo, hi) and stores their entropies in r.ent.
+func (r *run) checkRows(b, lo, hi int) {
+	r.checkErr[b] = nil
+	for i := lo; i < hi; i++ {
+		if r.fixed[i] || r.x[i] != r.mask {
+			continue
+		}
+		h, err := checkEntropy(r.spare.Row(i), r.mask)
+		if err != nil {
+			r.checkErr[b] = fmt.Errorf("invalid belief at position %d: %w", i, err)
+			return
+		}
+		r.ent[i] = h
+	}
+}
+
+// checkEntropy checks that p is a distribution (finite, non-negative, sum
+// within soft.RowSumTol of 1) with no mass on mask, and returns its entropy
+// in nats, in one pass.
+func checkEntropy(p []float32, mask int32) (float64, error) {
+	var sum, h float64
+	for v, x := range p {
+		if !(x >= 0 && x <= math.MaxFloat32) {
+			return 0, fmt.Errorf("token %d has probability %v", v, x)
+		}
+		sum += float64(x)
+		if x >= 0x1p-126 {
+			h -= float64(x) * log32(x)
+		}
+	}
+	if m := p[mask]; m != 0 {
+		return 0, fmt.Errorf("MASK has probability %v", m)
+	}
+	if !(math.Abs(sum-1) <= soft.RowSumTol) {
+		return 0, fmt.Errorf("probabilities sum to %v", sum)
+	}
+	return h, nil
+}
+
+// meanEntropyMasked returns the mean belief entropy over the free
+// positions that are uncommitted (as computed by the last denoiser call's
+// check), and records it in the step info.
 func (r *run) meanEntropyMasked() float64 {
 	var s float64
 	n := 0
 	for _, i := range r.free {
 		if r.x[i] == r.mask {
-			s += entropy(r.bel.Row(i))
+			s += r.ent[i]
 			n++
 		}
 	}

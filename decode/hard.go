@@ -323,22 +323,49 @@ func (m Dream) start(r *run) (stepper, error) {
 }
 
 // filtered writes Dream's filtered distribution of p into d.q.
+// plain reports whether the filter is the identity (temperature 0 or 1,
+// no top-p, no top-k), so the belief row is used as it is.
+func (d *dreamRun) plain() bool {
+	return (d.Temperature == 0 || d.Temperature == 1) && d.ord == nil && d.kids == nil
+}
+
 func (d *dreamRun) filtered(p []float32) {
 	q := d.q
 	if d.Temperature > 0 && d.Temperature != 1 {
-		soft.Sharpen(q, p, d.Temperature)
+		sharpen(q, p, d.Temperature)
 	} else {
 		copy(q, p)
 	}
 	changed := false
 	if d.ord != nil {
 		// Top-p: keep tokens in decreasing order while the mass before them
-		// is ≤ TopP. The kept set is found by top-k with doubling k, which is
-		// far cheaper than a full sort when the nucleus is small.
+		// is ≤ TopP. The kept set is found by a top-16 selection, far
+		// cheaper than a full sort when the nucleus is small, else by one
+		// full sort.
 		K := len(q)
-		for k := min(16, K); ; k = min(2*k, K) {
+		for k := min(16, K); ; k = K {
 			ids, vals := d.ord[:k], d.oval[:k]
-			soft.TopK(ids, vals, q)
+			if k < K {
+				soft.TopK(ids, vals, q)
+			} else { // a large nucleus: one full sort
+				k = K
+				ids, vals = d.ord, d.oval
+				for v := range ids {
+					ids[v] = int32(v)
+				}
+				slices.SortFunc(ids, func(a, b int32) int {
+					switch {
+					case q[a] > q[b]:
+						return -1
+					case q[a] < q[b]:
+						return 1
+					}
+					return int(a - b)
+				})
+				for j, v := range ids {
+					vals[j] = q[v]
+				}
+			}
 			var c float64
 			keep := -1
 			for j, x := range vals {
@@ -400,8 +427,12 @@ func (s *dreamRun) step(k int) (bool, error) {
 		frac = 1
 	}
 	for _, i := range idx {
-		s.filtered(r.bel.Row(i))
-		q := s.q
+		q := r.bel.Row(i)
+		plain := s.plain()
+		if !plain {
+			s.filtered(q)
+			q = s.q
+		}
 		var x0 int32
 		if s.Temperature > 0 {
 			x0 = soft.Sample(r.rng, q)
@@ -416,7 +447,11 @@ func (s *dreamRun) step(k int) (bool, error) {
 			_, gap := soft.Margin(q)
 			s.h.key[i] = float64(gap)
 		case DreamEntropy:
-			s.h.key[i] = -entropy(q)
+			if plain {
+				s.h.key[i] = -r.ent[i] // computed with the belief check
+			} else {
+				s.h.key[i] = -entropy(q)
+			}
 		}
 	}
 	if s.Alg == DreamOrigin {
@@ -761,7 +796,7 @@ func (s *ebRun) step(k int) (bool, error) {
 	}
 	var hs float64
 	for _, i := range idx {
-		h := entropy(r.bel.Row(i))
+		h := r.ent[i]
 		s.h.key[i] = -h // selectTopK wants the largest key first
 		hs += h
 	}
@@ -786,4 +821,26 @@ func (s *ebRun) step(k int) (bool, error) {
 		r.setTok(i, sampleTempered(r.rng, r.bel.Row(i), s.Temperature))
 	}
 	return n == len(idx), nil
+}
+
+// sharpen writes dst ∝ p^(1/T), computed as exp((log p − log max p)/T) with
+// the table logarithm (the same law as soft.Sharpen, several times cheaper
+// than math.Pow per entry). Zeros stay zero.
+func sharpen(dst, p []float32, T float64) {
+	lmax := log32(p[soft.Argmax(p)])
+	inv := 1 / T
+	var z float64
+	for v, x := range p {
+		if x < 0x1p-126 {
+			dst[v] = 0
+			continue
+		}
+		e := math.Exp((log32(x) - lmax) * inv)
+		dst[v] = float32(e)
+		z += e
+	}
+	s := float32(1 / z)
+	for v := range dst {
+		dst[v] *= s
+	}
 }

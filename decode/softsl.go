@@ -108,7 +108,6 @@ type slRun struct {
 	n     int       // refinement steps
 	grid  []float64 // τ_0..τ_n
 	w     []float64 // per-position rate weights
-	ent   []float64 // belief entropies
 	pcg   []*rand.PCG
 	rngs  []*rand.Rand
 	seed  uint64
@@ -116,7 +115,6 @@ type slRun struct {
 	ntok  int
 	upd   func(b, lo, hi int) // bound once: no allocation per step
 	evFn  func(b, lo, hi int)
-	entFn func(b, lo, hi int)
 	errs  []error // per block
 	info  infoCurve
 }
@@ -155,7 +153,7 @@ func (m SoftSL) newRun(r *run) (*slRun, error) {
 		return nil, err
 	}
 	s := &slRun{SoftSL: m, r: r, st: hybrid.New(r.L, r.K, r.mask), n: r.steps - 1,
-		w: make([]float64, r.L), ent: make([]float64, r.L), ntok: r.K - 1}
+		w: make([]float64, r.L), ntok: r.K - 1}
 	for i, f := range r.fixed {
 		if f {
 			s.st.Commit(i, r.x[i])
@@ -197,7 +195,7 @@ func (m SoftSL) newRun(r *run) (*slRun, error) {
 		s.pcg = append(s.pcg, p)
 		s.rngs = append(s.rngs, rand.New(p))
 	}
-	s.upd, s.evFn, s.entFn = s.updateBlock, s.evidenceBlock, s.entropyBlock
+	s.upd, s.evFn = s.updateBlock, s.evidenceBlock
 	s.errs = make([]error, nb)
 	if m.Grid == GridInfo {
 		s.info = newInfoCurve(r.K)
@@ -231,17 +229,6 @@ func (s *slRun) evidenceBlock(b, lo, hi int) {
 	}
 }
 
-// entropyBlock computes the belief entropies of the uncommitted free
-// positions in [lo, hi).
-func (s *slRun) entropyBlock(b, lo, hi int) {
-	r := s.r
-	for i := lo; i < hi; i++ {
-		if !r.fixed[i] && r.x[i] == r.mask {
-			s.ent[i] = entropy(r.bel.Row(i))
-		}
-	}
-}
-
 // commit gives position i the identity v (a token drawn from its belief).
 func (s *slRun) commit(i int, v int32) {
 	s.st.Commit(i, v)
@@ -258,18 +245,7 @@ func (s *slRun) beliefsStep(t float64) error {
 	if err := r.denoise(t); err != nil {
 		return err
 	}
-	soft.ForBlocks(r.L, slBlock, r.opts.Workers, s.entFn)
-	var hs float64
-	n := 0
-	for _, i := range r.free {
-		if r.x[i] == r.mask {
-			hs += s.ent[i]
-			n++
-		}
-	}
-	if n > 0 {
-		r.info.MeanEntropy = hs / float64(n)
-	}
+	r.meanEntropyMasked()
 	return nil
 }
 
@@ -279,7 +255,7 @@ func (s *slRun) applyCommitPolicy() {
 	switch s.Commit {
 	case CommitEntropy:
 		for _, i := range r.free {
-			if r.x[i] == r.mask && s.ent[i] < s.CommitThreshold {
+			if r.x[i] == r.mask && r.ent[i] < s.CommitThreshold {
 				s.commit(i, soft.Sample(r.rng, r.bel.Row(i)))
 			}
 		}
@@ -321,7 +297,7 @@ func (s *slRun) rates() {
 		w := 1.0
 		switch s.Rate {
 		case RateEntropy:
-			w = 1 + s.RateStrength*max(0, 1-s.ent[i]/logV)
+			w = 1 + s.RateStrength*max(0, 1-r.ent[i]/logV)
 		case RateConfidence:
 			p := r.bel.Row(i)
 			w = 1 + s.RateStrength*float64(p[soft.Argmax(p)])
@@ -738,7 +714,7 @@ func (s *lrdRun) step(k int) (bool, error) {
 		best, bh := -1, math.Inf(1)
 		for _, i := range r.free {
 			if r.x[i] == r.mask {
-				if h := entropy(r.bel.Row(i)); h < bh {
+				if h := r.ent[i]; h < bh {
 					best, bh = i, h
 				}
 			}
