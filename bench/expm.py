@@ -8,7 +8,12 @@ scipy, and prints one table: time and relative Frobenius error of each side
 against the reference. Uses Debian's /usr/bin/python3 with python3-scipy,
 installed with apt-get when missing.
 
-Usage: bench/expm.py [DIR]   (default bench/out/expm)
+Usage: bench/expm.py [DIR [EXPMBENCH]]   (default DIR bench/out/expm)
+
+With EXPMBENCH (the built expmbench program) the Go timings are re-taken
+here, alternating with scipy's runs (REPS rounds, default 5; Go best of 3
+per round), so that both sides see the same machine load; without it the
+timings in DIR/go.json are used.
 """
 import json
 import os
@@ -45,18 +50,29 @@ def relerr(x, ref):
 print(f"graph: N={n}, D={go['D']}, k={go['K']}, {A.nnz} directed edges, max degree {go['max_degree']:.4f}, "
       f"spectral half-width {go['half_width']:.4f}; "
       f"{rows.shape[0]} one-hot rows; kNN build {go['knn_seconds']:.1f} s (Go, GOMAXPROCS={go['GOMAXPROCS']}, {go['AVX']})")
-print(f"numpy {np.__version__}, scipy {scipy.__version__}; reference: Go Chebyshev series at tol 1e-16")
+print(f"numpy {np.__version__}, scipy {scipy.__version__}; reference: Go Chebyshev series at tol 1e-16; "
+      + ("Go and scipy runs alternate" if len(sys.argv) > 2 else "Go times from go.json"))
 print()
 print("| tau | Go terms | Go time (s) | Go rel. err | scipy time (s) | scipy rel. err | speed-up |")
 print("|---:|---:|---:|---:|---:|---:|---:|")
+gobin = sys.argv[2] if len(sys.argv) > 2 else None
 for r in go["Results"]:
     tau = r["tau"]
     ref = np.load(os.path.join(d, f"ref_tau{tau:g}.npy")).T
     best = float("inf")
-    for _ in range(int(os.environ.get("REPS", "3"))):
+    gobest = None
+    for _ in range(int(os.environ.get("REPS", "5"))):
         t0 = time.perf_counter()
         Y = expm_multiply(tau * R, B)
         best = min(best, time.perf_counter() - t0)
+        if gobin:
+            out = subprocess.run([gobin, "-load", "-out", d, "-taus", f"{tau:g}", "-reps", "3"],
+                                 check=True, capture_output=True, text=True).stdout
+            g = json.loads(out.strip().splitlines()[-1])
+            if gobest is None or g["seconds"] < gobest["seconds"]:
+                gobest = g
+    if gobest is not None:
+        r = gobest
     e = relerr(Y, ref)
     print(f"| {tau:g} | {r['terms']} | {r['seconds']:.4f} | {r['rel_err']:.1e} | {best:.4f} | {e:.1e} | "
           f"{best / r['seconds']:.1f}x |")

@@ -117,8 +117,9 @@ PYEOF
 # kernels: the graph kernel's action exp(τR) on 64 one-hot rows of the
 # K = 32768, D = 256, k = 16 kNN graph at τ = 0.1, 1, 10, against
 # scipy.sparse.linalg.expm_multiply on the same graph and rows (bench/expm.py),
-# both scored against a tight Go reference (series tol 1e-16); best of 7 runs
-# each. Then the float32 Transition benchmark of the same graph.
+# both scored against a tight Go reference (series tol 1e-16); the two sides
+# run alternately (7 rounds) so that they see the same machine load, best
+# time of each reported. Then the float32 Transition benchmark of the graph.
 section_kernels() {
 	echo "## kernels: graph-kernel action of the matrix exponential"
 	machine
@@ -127,7 +128,8 @@ section_kernels() {
 	mkdir -p "$out"
 	go build -o "$out/expmbench" ./kernels/internal/expmbench
 	"$out/expmbench" -out "$out" -reps 7
-	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE REPS=7 "$PY" bench/expm.py "$out"
+	echo "== alternating runs: scipy once, then Go (best of 3), 7 rounds per τ"
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE REPS=7 "$PY" bench/expm.py "$out" "$out/expmbench"
 	echo "== go test -bench GraphTransition (float32 rows through Transition)"
 	go test -run '^$' -bench 'GraphTransition' -benchtime 3x -count 1 ./kernels
 	echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"

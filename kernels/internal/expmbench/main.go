@@ -3,10 +3,13 @@
 // τ ∈ {0.1, 1, 10}, and writes the graph, the rows, a tight reference
 // (series tolerance 1e-16) and the Go timings as .npy/.json files for
 // bench/expm.py, which times scipy.sparse.linalg.expm_multiply on the same
-// data. Usage: go run ./kernels/internal/expmbench -out bench/out/expm
+// data. Usage: go run ./kernels/internal/expmbench -out bench/out/expm;
+// then `expmbench -load -out bench/out/expm -taus 1 -reps 3` re-times the
+// stored graph (bench/expm.py alternates such runs with scipy's).
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"flag"
@@ -17,6 +20,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/softdiff/softdiff/kernels"
@@ -52,7 +57,13 @@ func main() {
 	tol := flag.Float64("tol", 1e-10, "series tolerance of the timed runs")
 	reps := flag.Int("reps", 3, "timed repetitions (best is reported)")
 	seed := flag.Uint64("seed", 1, "seed")
+	load := flag.Bool("load", false, "time only: load the graph, rows and references written earlier to -out and print one JSON line per τ (for bench/expm.py, which alternates Go and scipy runs so that both see the same machine load)")
+	taus := flag.String("taus", "0.1,1,10", "comma-separated τ values for -load")
 	flag.Parse()
+	if *load {
+		timeLoaded(*out, *taus, *tol, *reps)
+		return
+	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		log.Fatal(err)
 	}
@@ -99,18 +110,84 @@ func main() {
 			terms = g.Action(dst, src, *rows, tau, *tol)
 			best = math.Min(best, time.Since(st).Seconds())
 		}
-		var num, den float64
-		for i := range ref {
-			e := dst[i] - ref[i]
-			num += e * e
-			den += ref[i] * ref[i]
-		}
-		r := result{Tau: tau, Terms: terms, Seconds: best, RelErr: math.Sqrt(num / den), Tol: *tol}
+		r := result{Tau: tau, Terms: terms, Seconds: best, RelErr: relErr(dst, ref), Tol: *tol}
 		rep.Results = append(rep.Results, r)
 		fmt.Printf("go τ=%-4g terms=%-4d time=%.4f s rel.err=%.2e\n", tau, terms, best, r.RelErr)
 	}
 	b, _ := json.MarshalIndent(rep, "", " ")
 	must(os.WriteFile(filepath.Join(*out, "go.json"), b, 0o644))
+}
+
+// timeLoaded rebuilds the graph kernel from the CSR arrays in dir, times
+// Action at each τ (best of reps) and prints {"tau","terms","seconds","rel_err"}
+// lines, the error against the stored tight reference.
+func timeLoaded(dir, taus string, tol float64, reps int) {
+	var indptr []int64
+	var indices []int32
+	var weights, src []float64
+	must(readNpy(filepath.Join(dir, "indptr.npy"), &indptr))
+	must(readNpy(filepath.Join(dir, "indices.npy"), &indices))
+	must(readNpy(filepath.Join(dir, "weights.npy"), &weights))
+	must(readNpy(filepath.Join(dir, "rows.npy"), &src))
+	n := len(indptr) - 1
+	adj := &kernels.Adjacency{N: n, Indptr: make([]int, n+1), Indices: indices, Weights: weights}
+	for i, x := range indptr {
+		adj.Indptr[i] = int(x)
+	}
+	g, err := kernels.NewGraph(adj, soft.NoToken, nil, kernels.GraphOptions{})
+	must(err)
+	rows := len(src) / n
+	dst := make([]float64, len(src))
+	for _, f := range strings.Split(taus, ",") {
+		tau, err := strconv.ParseFloat(f, 64)
+		must(err)
+		var ref []float64
+		must(readNpy(filepath.Join(dir, fmt.Sprintf("ref_tau%g.npy", tau)), &ref))
+		best, terms := math.Inf(1), 0
+		for i := 0; i < reps; i++ {
+			st := time.Now()
+			terms = g.Action(dst, src, rows, tau, tol)
+			best = math.Min(best, time.Since(st).Seconds())
+		}
+		b, _ := json.Marshal(result{Tau: tau, Terms: terms, Seconds: best, RelErr: relErr(dst, ref), Tol: tol})
+		fmt.Println(string(b))
+	}
+}
+
+func relErr(x, ref []float64) float64 {
+	var num, den float64
+	for i := range ref {
+		e := x[i] - ref[i]
+		num += e * e
+		den += ref[i] * ref[i]
+	}
+	return math.Sqrt(num / den)
+}
+
+// readNpy reads a file written by writeNpy into *dst (its element type must
+// match the file's; the length comes from the file size).
+func readNpy(path string, dst any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if len(b) < 10 || string(b[:6]) != "\x93NUMPY" {
+		return fmt.Errorf("%s: not an .npy file", path)
+	}
+	body := b[10+int(binary.LittleEndian.Uint16(b[8:10])):]
+	r := bytes.NewReader(body)
+	switch d := dst.(type) {
+	case *[]int64:
+		*d = make([]int64, len(body)/8)
+		return binary.Read(r, binary.LittleEndian, *d)
+	case *[]int32:
+		*d = make([]int32, len(body)/4)
+		return binary.Read(r, binary.LittleEndian, *d)
+	case *[]float64:
+		*d = make([]float64, len(body)/8)
+		return binary.Read(r, binary.LittleEndian, *d)
+	}
+	return fmt.Errorf("readNpy: unsupported destination %T", dst)
 }
 
 func must(err error) {
