@@ -2,6 +2,7 @@ package oracle_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -411,4 +412,26 @@ func TestTestbedHMMs(t *testing.T) {
 	if !within(lp, math.Log(math.Pow(0.8, 4)/3), 1e-12) {
 		t.Fatalf("Sticky3 log p = %v", lp)
 	}
+}
+
+// ExampleSticky3: hard evidence t0 at position 0; position 1 then stays t0
+// with probability 0.8 and moves to each other token with 0.1; at
+// position 2 t0 has 0.8² + 2·0.1² = 0.66.
+func ExampleSticky3() {
+	h := oracle.Sticky3()
+	v := h.Vocab()
+	ev := soft.AllMask(h.Len(), v.Size(), v.Mask())
+	clear(ev.Row(0))
+	ev.Row(0)[0] = 1 // t0
+	beliefs := soft.NewDense(h.Len(), v.Size())
+	if err := h.Denoise(beliefs, ev, 0); err != nil {
+		panic(err)
+	}
+	for i := 1; i <= 2; i++ {
+		r := beliefs.Row(i)
+		fmt.Printf("position %d: t0 %.3f t1 %.3f t2 %.3f [MASK] %.0f\n", i, r[0], r[1], r[2], r[3])
+	}
+	// Output:
+	// position 1: t0 0.800 t1 0.100 t2 0.100 [MASK] 0
+	// position 2: t0 0.660 t1 0.170 t2 0.170 [MASK] 0
 }
