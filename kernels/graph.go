@@ -40,7 +40,7 @@ const DefaultExpmTol = 1e-10
 // half the smaller of Gershgorin's 2·max degree and a degree-scaled
 // Gershgorin bound; see
 // SpectralHalfWidth), with coefficients 2e^{−τh}I_k(τh) (modified Bessel
-// functions), in float64 with the three-term recurrence, truncated at
+// functions), in float64 by Clenshaw's recurrence, truncated at
 // tolerance Tol. About √(2τh·log(1/Tol)) sparse products are needed.
 //
 // Prior: MASK one-hot, or (no MASK) uniform over tokens, the stationary law
@@ -303,28 +303,38 @@ func (g *Graph) panelAction(dst, src []float64, lo, hi int, c []float64, sc *gra
 	if len(sc.a) != n*panel {
 		sc.a, sc.b, sc.c = make([]float64, n*panel), make([]float64, n*panel), make([]float64, n*panel)
 	}
-	prev, cur, out := sc.a, sc.b, sc.c
+	v, b1, b2 := sc.a, sc.b, sc.c
 	m := hi - lo
 	for i := 0; i < n; i++ {
-		ci := (*[panel]float64)(cur[i*panel:])
+		vi := (*[panel]float64)(v[i*panel:])
 		for r := 0; r < m; r++ {
-			ci[r] = src[(lo+r)*n+i]
+			vi[r] = src[(lo+r)*n+i]
 		}
 		for r := m; r < panel; r++ {
-			ci[r] = 0
+			vi[r] = 0
 		}
 	}
-	for j := range out {
-		out[j] = c[0] * cur[j]
-	}
-	if len(c) > 1 {
-		g.step(prev, cur, nil, out, c[1], false) // T_1 = X T_0
-		prev, cur = cur, prev
-		for k := 2; k < len(c); k++ {
-			// T_k = 2 X T_{k−1} − T_{k−2}, written over T_{k−2}.
-			g.step(prev, cur, prev, out, c[k], true)
-			prev, cur = cur, prev
+	// Clenshaw's recurrence for Σ_k c_k T_k(X)·v: b_N = c_N v,
+	// b_k = c_k v + 2X b_{k+1} − b_{k+2} (k = N−1..1), result
+	// c_0 v + X b_1 − b_2. One sparse product per term, like the forward
+	// three-term recurrence, but no separate accumulator to stream.
+	N := len(c) - 1
+	out := b2
+	if N == 0 {
+		for j := range out {
+			out[j] = c[0] * v[j]
 		}
+	} else {
+		for j := range b1 {
+			b1[j] = c[N] * v[j]
+		}
+		clear(b2)
+		for k := N - 1; k >= 1; k-- {
+			g.clenshaw(b2, b1, v, c[k], 2) // b_k over b_{k+2}
+			b1, b2 = b2, b1
+		}
+		g.clenshaw(b2, b1, v, c[0], 1)
+		out = b2
 	}
 	for i := 0; i < n; i++ {
 		oi := (*[panel]float64)(out[i*panel:])
@@ -334,33 +344,23 @@ func (g *Graph) panelAction(dst, src []float64, lo, hi int, c []float64, sc *gra
 	}
 }
 
-// step computes next = X·cur (recur=false) or next = 2X·cur − old
-// (recur=true, next may alias old), and out += c·next, on node-major panels.
-func (g *Graph) step(next, cur, old, out []float64, c float64, recur bool) {
+// clenshaw computes, on node-major panels, old ← c·v + s·X·b − old
+// (element-wise in place, so old's node i is read before it is written).
+func (g *Graph) clenshaw(old, b, v []float64, c, s float64) {
 	adj := g.adj
 	for i := 0; i < adj.N; i++ {
 		var y [panel]float64
 		gi := g.g[i]
-		ci := (*[panel]float64)(cur[i*panel:])
+		bi := (*[panel]float64)(b[i*panel:])
 		for r := range y {
-			y[r] = gi * ci[r]
+			y[r] = gi * bi[r]
 		}
 		lo, hi := adj.Indptr[i], adj.Indptr[i+1]
-		spmvPanel(&y, cur, adj.Indices[lo:hi], g.w[lo:hi])
-		ni := (*[panel]float64)(next[i*panel:])
-		oi := (*[panel]float64)(out[i*panel:])
-		if recur {
-			pi := (*[panel]float64)(old[i*panel:])
-			for r := range y {
-				v := 2*y[r] - pi[r]
-				ni[r] = v
-				oi[r] += c * v
-			}
-		} else {
-			for r := range y {
-				ni[r] = y[r]
-				oi[r] += c * y[r]
-			}
+		spmvPanel(&y, b, adj.Indices[lo:hi], g.w[lo:hi])
+		oi := (*[panel]float64)(old[i*panel:])
+		vi := (*[panel]float64)(v[i*panel:])
+		for r := range y {
+			oi[r] = c*vi[r] + s*y[r] - oi[r]
 		}
 	}
 }
