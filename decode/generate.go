@@ -117,6 +117,7 @@ type run struct {
 	res   *Result
 
 	ent      []float64 // belief entropies of uncommitted free positions (last call)
+	amax     []int32   // their argmax
 	checkErr []error   // per block of the belief check
 	checkFn  func(b, lo, hi int)
 
@@ -157,6 +158,7 @@ func Generate(ctx context.Context, den Denoiser, v *soft.Vocab, L int, alg Algor
 	r.bel = soft.NewDense(L, r.K)
 	r.spare = soft.NewDense(L, r.K)
 	r.ent = make([]float64, L)
+	r.amax = make([]int32, L)
 	r.checkErr = make([]error, soft.Blocks(L, checkBlock))
 	r.checkFn = r.checkRows
 	for i := range r.x {
@@ -297,36 +299,41 @@ func (r *run) checkRows(b, lo, hi int) {
 		if r.fixed[i] || r.x[i] != r.mask {
 			continue
 		}
-		h, err := checkEntropy(r.spare.Row(i), r.mask)
+		h, am, err := checkEntropy(r.spare.Row(i), r.mask)
 		if err != nil {
 			r.checkErr[b] = fmt.Errorf("invalid belief at position %d: %w", i, err)
 			return
 		}
-		r.ent[i] = h
+		r.ent[i], r.amax[i] = h, am
 	}
 }
 
 // checkEntropy checks that p is a distribution (finite, non-negative, sum
 // within soft.RowSumTol of 1) with no mass on mask, and returns its entropy
-// in nats, in one pass.
-func checkEntropy(p []float32, mask int32) (float64, error) {
+// in nats and its argmax (smallest index on ties, as soft.Argmax), in one
+// pass.
+func checkEntropy(p []float32, mask int32) (float64, int32, error) {
 	var sum, h float64
+	am := 0
 	for v, x := range p {
 		if !(x >= 0 && x <= math.MaxFloat32) {
-			return 0, fmt.Errorf("token %d has probability %v", v, x)
+			return 0, 0, fmt.Errorf("token %d has probability %v", v, x)
 		}
 		sum += float64(x)
+		if x > p[am] {
+			am = v
+		}
 		if x >= 0x1p-126 {
 			h -= float64(x) * log32(x)
 		}
 	}
 	if m := p[mask]; m != 0 {
-		return 0, fmt.Errorf("MASK has probability %v", m)
+		return 0, 0, fmt.Errorf("MASK has probability %v", m)
 	}
 	if !(math.Abs(sum-1) <= soft.RowSumTol) {
-		return 0, fmt.Errorf("probabilities sum to %v", sum)
+		return 0, 0, fmt.Errorf("probabilities sum to %v", sum)
 	}
-	return h, nil
+	return h, int32(am), nil
 }
 
 // meanEntropyMasked returns the mean belief entropy over the free
@@ -346,6 +353,15 @@ func (r *run) meanEntropyMasked() float64 {
 	}
 	r.info.MeanEntropy = s
 	return s
+}
+
+// candidate returns the token of masked position i by sampleTempered at
+// temperature T, using the argmax found by the belief check when T ≤ 0.
+func (r *run) candidate(i int, T float64) int32 {
+	if T <= 0 {
+		return r.amax[i]
+	}
+	return sampleTempered(r.rng, r.bel.Row(i), T)
 }
 
 // sampleTempered draws a token from p^(1/T) (normalised) by inverting its

@@ -217,7 +217,7 @@ func (s *lladaRun) step(k int) (bool, error) {
 	r.meanEntropyMasked()
 	for _, i := range idx {
 		p := r.bel.Row(i)
-		x0 := sampleTempered(r.rng, p, s.Temperature)
+		x0 := r.candidate(i, s.Temperature)
 		s.h.cand[i] = x0
 		if s.Remasking == RandomRemasking {
 			s.h.key[i] = r.rng.Float64()
@@ -437,7 +437,11 @@ func (s *dreamRun) step(k int) (bool, error) {
 		if s.Temperature > 0 {
 			x0 = soft.Sample(r.rng, q)
 		} else {
-			x0 = soft.Argmax(q)
+			if plain {
+				x0 = r.amax[i]
+			} else {
+				x0 = soft.Argmax(q)
+			}
 		}
 		s.h.cand[i] = x0
 		switch s.Alg {
@@ -553,7 +557,7 @@ func (s *fastRun) step(k int) (bool, error) {
 	r.meanEntropyMasked()
 	for _, i := range idx {
 		p := r.bel.Row(i)
-		x0 := sampleTempered(r.rng, p, s.Temperature)
+		x0 := r.candidate(i, s.Temperature)
 		s.h.cand[i] = x0
 		s.h.key[i] = float64(p[x0])
 	}
@@ -818,7 +822,7 @@ func (s *ebRun) step(k int) (bool, error) {
 		n++
 	}
 	for _, i := range idx[:n] {
-		r.setTok(i, sampleTempered(r.rng, r.bel.Row(i), s.Temperature))
+		r.setTok(i, r.candidate(i, s.Temperature))
 	}
 	return n == len(idx), nil
 }

@@ -706,7 +706,7 @@ func (s *lrdRun) step(k int) (bool, error) {
 		if kl < s.Tol || r.nfe >= r.steps {
 			for _, i := range r.free {
 				if r.x[i] == r.mask {
-					r.setTok(i, sampleTempered(r.rng, r.bel.Row(i), s.Temperature))
+					r.setTok(i, r.candidate(i, s.Temperature))
 				}
 			}
 			return true, nil
@@ -719,7 +719,7 @@ func (s *lrdRun) step(k int) (bool, error) {
 				}
 			}
 		}
-		r.setTok(best, sampleTempered(r.rng, r.bel.Row(best), s.Temperature))
+		r.setTok(best, r.candidate(best, s.Temperature))
 	}
 	for _, i := range r.free {
 		if r.x[i] == r.mask {
