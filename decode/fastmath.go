@@ -2,40 +2,53 @@ package decode
 
 import "math"
 
-// logTab[i] = log(1 + i/4096) and logDif[i] = logTab[i+1] − logTab[i], for
-// i < 4096: the table of log32.
-var logTab, logDif [4096]float64
+// logTab[i] = log(1 + i/1024) and logDif[i] = logTab[i+1] − logTab[i], for
+// i < 1024: the table of log32, 8 KiB, small enough to stay in L1 cache.
+var logTab, logDif [1024]float32
 
 func init() {
 	for i := range logTab {
-		logTab[i] = math.Log1p(float64(i) / 4096)
-		logDif[i] = math.Log1p(float64(i+1)/4096) - logTab[i]
+		a, b := math.Log1p(float64(i)/1024), math.Log1p(float64(i+1)/1024)
+		logTab[i], logDif[i] = float32(a), float32(b-a)
 	}
 }
 
 // log32 returns log(x) for a positive normal float32 x by linear
-// interpolation in a 4096-entry table of log(1 + i/4096) over the mantissa:
-// x = (1 + (i + f)/4096)·2^e, log x ≈ e·ln 2 + T_i + f·(T_{i+1} − T_i), with
-// absolute error below h²/8·max|log”| = 2^−27 ≈ 7.5e-9 (h = 1/4096). It is
-// several times cheaper than math.Log and serves the per-step entropies,
-// where float32 beliefs carry 6e-8 relative error anyway.
+// interpolation in a 1024-entry table of log(1 + i/1024) over the mantissa:
+// x = (1 + (i + f)/1024)·2^e, log x ≈ e·ln 2 + T_i + f·(T_{i+1} − T_i). The
+// interpolation error is below h²/8·max|log″| = 2^−23 ≈ 1.2e-7 (h = 1/1024)
+// and the float32 table adds at most 6e-8·|T_i| ≤ 4e-8. It is several times
+// cheaper than math.Log and serves the per-step entropies, where float32
+// beliefs carry 6e-8 relative error anyway.
 func log32(x float32) float64 {
 	b := math.Float32bits(x)
 	e := int(b>>23&0xff) - 127
 	m := b & 0x7fffff
-	i := m >> 11
-	f := float64(m&0x7ff) * (1.0 / 2048)
-	return float64(e)*math.Ln2 + logTab[i] + f*logDif[i]
+	i := m >> 13
+	f := float32(m&0x1fff) * (1.0 / 8192)
+	return float64(e)*math.Ln2 + float64(logTab[i]+f*logDif[i])
 }
 
+// plogp returns x·log x with log32. For x = 0 (and subnormal x) log32
+// returns a finite value near −88 that the factor x brings to 0 (below
+// 1e-36), so no branch is needed.
+func plogp(x float32) float64 { return float64(x) * log32(x) }
+
 // entropy returns −Σ p log p in nats for a float32 distribution, with
-// log32; entries below the smallest normal float32 count as 0.
+// log32 and four accumulators (so the additions do not wait on each
+// other). Its error is below 2e-7 nats (Σ p·|log error|).
 func entropy(p []float32) float64 {
-	var h float64
-	for _, x := range p {
-		if x >= 0x1p-126 {
-			h -= float64(x) * log32(x)
-		}
+	var h0, h1, h2, h3 float64
+	n := len(p) &^ 3
+	for j := 0; j < n; j += 4 {
+		q := p[j : j+4 : j+4]
+		h0 += plogp(q[0])
+		h1 += plogp(q[1])
+		h2 += plogp(q[2])
+		h3 += plogp(q[3])
 	}
-	return h
+	for _, x := range p[n:] {
+		h0 += plogp(x)
+	}
+	return -((h0 + h1) + (h2 + h3))
 }

@@ -63,6 +63,11 @@ type Options struct {
 	// Result.Err and returns a nil error. Without beliefs yet, the error is
 	// returned as usual.
 	CompleteOnError bool
+	// NoEntropy skips the per-step mean-entropy statistic for samplers that
+	// do not need entropies for their own rule (MDLM, LLaDA, Fast-dLLM,
+	// ReMDM, Dream other than entropy ordering): StepInfo.MeanEntropy is
+	// then NaN, and a step saves one transcendental pass over the beliefs.
+	NoEntropy bool
 }
 
 // StepInfo holds the statistics of one step.
@@ -118,6 +123,7 @@ type run struct {
 
 	ent      []float64 // belief entropies of uncommitted free positions (last call)
 	amax     []int32   // their argmax
+	needEnt  bool      // compute entropies in the belief check
 	checkErr []error   // per block of the belief check
 	checkFn  func(b, lo, hi int)
 
@@ -191,6 +197,7 @@ func Generate(ctx context.Context, den Denoiser, v *soft.Vocab, L int, alg Algor
 	// room for every step of every algorithm (fixed-step ones use r.steps,
 	// rule-stopped ones at most one step per free position, plus a final one)
 	r.res = &Result{Steps: make([]StepInfo, 0, r.steps+len(r.free)+1)}
+	r.needEnt = !opts.NoEntropy
 	st, err := alg.start(r)
 	if err != nil {
 		return nil, fmt.Errorf("decode.Generate %s: %w", alg.Name(), err)
@@ -299,7 +306,7 @@ func (r *run) checkRows(b, lo, hi int) {
 		if r.fixed[i] || r.x[i] != r.mask {
 			continue
 		}
-		h, am, err := checkEntropy(r.spare.Row(i), r.mask)
+		h, am, err := checkEntropy(r.spare.Row(i), r.mask, r.needEnt)
 		if err != nil {
 			r.checkErr[b] = fmt.Errorf("invalid belief at position %d: %w", i, err)
 			return
@@ -310,10 +317,10 @@ func (r *run) checkRows(b, lo, hi int) {
 
 // checkEntropy checks that p is a distribution (finite, non-negative, sum
 // within soft.RowSumTol of 1) with no mass on mask, and returns its entropy
-// in nats and its argmax (smallest index on ties, as soft.Argmax), in one
-// pass.
-func checkEntropy(p []float32, mask int32) (float64, int32, error) {
-	var sum, h float64
+// in nats (NaN unless withEntropy) and its argmax (smallest index on ties,
+// as soft.Argmax).
+func checkEntropy(p []float32, mask int32, withEntropy bool) (float64, int32, error) {
+	var sum float64
 	am := 0
 	for v, x := range p {
 		if !(x >= 0 && x <= math.MaxFloat32) {
@@ -323,9 +330,6 @@ func checkEntropy(p []float32, mask int32) (float64, int32, error) {
 		if x > p[am] {
 			am = v
 		}
-		if x >= 0x1p-126 {
-			h -= float64(x) * log32(x)
-		}
 	}
 	if m := p[mask]; m != 0 {
 		return 0, 0, fmt.Errorf("MASK has probability %v", m)
@@ -333,13 +337,20 @@ func checkEntropy(p []float32, mask int32) (float64, int32, error) {
 	if !(math.Abs(sum-1) <= soft.RowSumTol) {
 		return 0, 0, fmt.Errorf("probabilities sum to %v", sum)
 	}
-	return h, int32(am), nil
+	if !withEntropy {
+		return math.NaN(), int32(am), nil
+	}
+	return entropy(p), int32(am), nil
 }
 
 // meanEntropyMasked returns the mean belief entropy over the free
 // positions that are uncommitted (as computed by the last denoiser call's
-// check), and records it in the step info.
+// check), and records it in the step info (NaN under Options.NoEntropy).
 func (r *run) meanEntropyMasked() float64 {
+	if !r.needEnt {
+		r.info.MeanEntropy = math.NaN()
+		return r.info.MeanEntropy
+	}
 	var s float64
 	n := 0
 	for _, i := range r.free {

@@ -310,6 +310,9 @@ func (m Dream) start(r *run) (stepper, error) {
 	if m.Eps == 0 {
 		m.Eps = 1e-3
 	}
+	if m.Alg == DreamEntropy {
+		r.needEnt = true // the plain path reads the check's entropies
+	}
 	d := &dreamRun{Dream: m, r: r, h: newHardScratch(r.L), q: make([]float32, r.K)}
 	if m.TopP > 0 && m.TopP < 1 {
 		d.ord = make([]int32, r.K)
@@ -789,6 +792,7 @@ func (m EB) start(r *run) (stepper, error) {
 	if m.Gamma < 0 || m.Temperature < 0 {
 		return nil, fmt.Errorf("bad EB setting: gamma %v, temperature %v", m.Gamma, m.Temperature)
 	}
+	r.needEnt = true // the rule orders by entropy
 	return &ebRun{EB: m, r: r, h: newHardScratch(r.L)}, nil
 }
 

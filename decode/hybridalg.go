@@ -125,7 +125,7 @@ func (h *hybridRun) move(i int, t float64) error {
 		return err
 	}
 	b := r.bel.Row(i)
-	if _, _, err := checkEntropy(b, r.mask); err != nil { // committed rows are not checked by denoise
+	if _, _, err := checkEntropy(b, r.mask, false); err != nil { // committed rows are not checked by denoise
 		return fmt.Errorf("denoiser call %d: invalid belief at position %d: %w", r.nfe, i, err)
 	}
 	clear(row)

@@ -152,6 +152,7 @@ func (m SoftSL) newRun(r *run) (*slRun, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.needEnt = true // rates, commit policy and the information grid read entropies
 	s := &slRun{SoftSL: m, r: r, st: hybrid.New(r.L, r.K, r.mask), n: r.steps - 1,
 		w: make([]float64, r.L), ntok: r.K - 1}
 	for i, f := range r.fixed {
@@ -624,6 +625,7 @@ func (m LRD) start(r *run) (stepper, error) {
 	if m.MaxRefine == 0 {
 		m.MaxRefine = max(1, r.steps/4)
 	}
+	r.needEnt = true // LRD commits the lowest-entropy position
 	return &lrdRun{LRD: m, r: r, prev: soft.NewDense(r.L, r.K), ord: make([]int32, r.K)}, nil
 }
 
