@@ -100,9 +100,9 @@ var goKernels = kernels{
 // CPU has AVX2 and FMA.
 var kern = goKernels
 
-// Kernels returns the name of the active implementation of the hot loops:
+// Backend returns the name of the active implementation of the hot loops:
 // "avx2" in a GOEXPERIMENT=simd build on a CPU with AVX2 and FMA, else "go".
-func Kernels() string { return kern.name }
+func Backend() string { return kern.name }
 
 func maxLogitGo(logits []float32) (float32, error) {
 	m := float32(math.Inf(-1))

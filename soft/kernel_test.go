@@ -45,7 +45,7 @@ func relClose(got, want, rel, abs float64) bool {
 // within 1e-5 relative (the bound); under a plain build both sides
 // are the Go kernels and the test checks that they are deterministic.
 func TestKernelsAgree(t *testing.T) {
-	t.Logf("active kernels: %s (GOARCH %s)", Kernels(), runtime.GOARCH)
+	t.Logf("active kernels: %s (GOARCH %s)", Backend(), runtime.GOARCH)
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, n := range []int{1, 7, 8, 9, 15, 16, 17, 127, 128, 129, 1000, 4099, 32768} {
 		logits := make([]float32, n)
