@@ -121,7 +121,8 @@ func TestHybridAndLRDRun(t *testing.T) {
 // TestHybridCorrectorKeepsLaw: the hybrid sampler's corrector moves target
 // the conditional of a committed token given everything else, so they leave
 // the joint invariant; with commits (entropy policy) and two kernel-MH moves
-// per step (uniform kernel proposal) or Gibbs moves and releases, the
+// per step (graph-kernel and uniform-kernel proposals) or Gibbs moves and
+// releases, the
 // sampler still reaches the exact-sample floor on the sticky HMM.
 func TestHybridCorrectorKeepsLaw(t *testing.T) {
 	m := oracle.Sticky3()
@@ -130,7 +131,23 @@ func TestHybridCorrectorKeepsLaw(t *testing.T) {
 	floor := exactNoiseFloor(m, sup, n, 4)
 	K := m.Vocab().Size()
 	sl := decode.SoftSL{Grid: decode.GridGeometric, Commit: decode.CommitEntropy, CommitThreshold: 0.3}
+	// a graded proposal: the graph CTMC on the 1-nearest-neighbour graph of
+	// random embeddings of the 3 tokens, MASK as the extra state.
+	emb := kernels.RandomEmbeddings(rand.New(rand.NewPCG(4, 4)), 3, 2)
+	nbr, err := kernels.KNN(emb, 3, 2, kernels.KNNOptions{K: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adj, err := kernels.NewKNNAdjacency(nbr, 3, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	graph, err := kernels.NewGraph(adj, m.Vocab().Mask(), nil, kernels.GraphOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, a := range []decode.Hybrid{
+		{SoftSL: sl, Corrector: decode.CorrectKernel, Kernel: graph, JumpTime: 0.5, Moves: 2},
 		{SoftSL: sl, Corrector: decode.CorrectKernel, Kernel: kernels.NewUniform(K, m.Vocab().Mask(), kernels.LogLinear{}), JumpTime: 0.5, Moves: 2},
 		{SoftSL: sl, Corrector: decode.CorrectGibbs, Moves: 2, ReleaseBelow: 0.2},
 	} {
