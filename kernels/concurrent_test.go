@@ -1,0 +1,58 @@
+package kernels
+
+import (
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/softdiff/softdiff/soft"
+)
+
+// TestConcurrentUse calls Transition and Posterior of every kernel from
+// several goroutines at once (run with -race) and checks each result
+// against a serial computation.
+func TestConcurrentUse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	n, d := 40, 4
+	emb := RandomEmbeddings(rng, n, d)
+	nbr, _ := KNN(emb, n, d, KNNOptions{K: 3})
+	adj, _ := NewKNNAdjacency(nbr, n, 3)
+	g, _ := NewGraph(adj, int32(n), nil, GraphOptions{})
+	hy, _ := BisectHierarchy(emb, n, d)
+	h, _ := NewHierarchical(hy, int32(n), nil, nil)
+	w := make([]float64, n+1)
+	for i := range w {
+		w[i] = 0.5 + rng.Float64()
+	}
+	ia, _ := NewInfoAbsorbing(n+1, int32(n), w, nil)
+	ks := []Kernel{NewAbsorbing(n+1, int32(n), nil), NewUniform(n+1, int32(n), nil), ia, g, h}
+	src := randomRows(rng, 20, n+1)
+	for _, k := range ks {
+		want := soft.NewDense(src.L, src.K)
+		k.Transition(want, src, 0.2, 0.7)
+		wantPost := make([]float32, n+1)
+		if err := k.(Posteriorer).Posterior(wantPost, src.Row(1), src.Row(2), 0.2, 0.7); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				got := soft.NewDense(src.L, src.K)
+				post := make([]float32, n+1)
+				for range 5 {
+					k.Transition(got, src, 0.2, 0.7)
+					if !slices.Equal(got.Data, want.Data) {
+						t.Errorf("%T: concurrent Transition differs", k)
+						return
+					}
+					if err := k.(Posteriorer).Posterior(post, src.Row(1), src.Row(2), 0.2, 0.7); err != nil || !slices.Equal(post, wantPost) {
+						t.Errorf("%T: concurrent Posterior differs (%v)", k, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
+}
