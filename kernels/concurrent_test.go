@@ -56,3 +56,24 @@ func TestConcurrentUse(t *testing.T) {
 		wg.Wait()
 	}
 }
+
+func TestAccessors(t *testing.T) {
+	// Every kernel reports its MASK state and schedule as constructed.
+	type masked interface {
+		Mask() int32
+		Schedule() Schedule
+	}
+	adj, _ := NewKNNAdjacency([]int32{1, 0, 1}, 3, 1)
+	g, _ := NewGraph(adj, soft.NoToken, Linear{}, GraphOptions{})
+	hy := &Hierarchy{N: 3, Labels: [][]int32{{0, 0, 1}}}
+	h, _ := NewHierarchical(hy, 3, nil, Linear{})
+	ia, _ := NewInfoAbsorbing(4, 2, []float64{1, 1, 1, 1}, Linear{})
+	for _, c := range []struct {
+		k    masked
+		mask int32
+	}{{NewAbsorbing(4, 1, Linear{}), 1}, {NewUniform(4, soft.NoToken, Linear{}), soft.NoToken}, {ia, 2}, {g, soft.NoToken}, {h, 3}} {
+		if c.k.Mask() != c.mask || c.k.Schedule() != (Linear{}) {
+			t.Errorf("%T: mask %d schedule %v", c.k, c.k.Mask(), c.k.Schedule())
+		}
+	}
+}
