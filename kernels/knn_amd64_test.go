@@ -4,15 +4,25 @@ package kernels
 
 import (
 	"math/rand/v2"
+	"os"
 	"slices"
 	"testing"
 )
+
+// TestMain runs the whole package on the pure-Go kernels when
+// SOFTDIFF_NOASM is set (what non-amd64 machines and CPUs without AVX2 run).
+func TestMain(m *testing.M) {
+	if os.Getenv("SOFTDIFF_NOASM") != "" {
+		useAVX = false
+	}
+	os.Exit(m.Run())
+}
 
 // TestKNNPureGoPath runs KNN and the graph action with the assembly kernels
 // switched off and compares with the assembly path.
 func TestKNNPureGoPath(t *testing.T) {
 	if !useAVX {
-		t.Skip("no AVX2/FMA: the pure-Go path is what every other test runs")
+		t.Skip("assembly off (no AVX2/FMA, or SOFTDIFF_NOASM): every test runs the pure-Go path")
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	n, d, k := 90, 20, 4
