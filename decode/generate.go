@@ -90,8 +90,14 @@ type Result struct {
 	// Trajectory holds the tokens after every step when Options.Record is
 	// set (the MASK id where uncommitted).
 	Trajectory [][]int32
-	// Beliefs are the last beliefs the denoiser returned (L×K), the soft
-	// state a final joint decoder (Candidates, Beam, MAP) starts from.
+	// Beliefs are the beliefs of the last denoiser call (L×K), the soft
+	// state a final joint decoder (NewLattice, Beam, MAP,
+	// ImportanceResample) starts from. For hard samplers that call is made
+	// at the start of the last step, so these are the beliefs given the
+	// state before the last step's commits (for Steps 1: the prior
+	// marginals); for SoftSL they are the final beliefs the last parallel
+	// draw used. Rows of positions committed before that call are one-hot
+	// as the denoiser returned them (fixed positions are not checked).
 	Beliefs *soft.Dense
 	// Err is the denoiser error that ended the run early under
 	// Options.CompleteOnError, or nil.

@@ -12,6 +12,11 @@ import (
 
 var measureFull = flag.Bool("measure.full", false, "TestDesignMeasurement: the full soft-sampler table")
 
+var (
+	measureStay  = flag.Float64("measure.stay", 0.8, "TestDesignMeasurement: sticky HMM stay probability (oracle.Sticky3 is 0.8)")
+	measureNoise = flag.Float64("measure.noise", 0, "TestDesignMeasurement: sticky HMM emission noise (oracle.Sticky3 is 0)")
+)
+
 var measureN = flag.Int("measure.n", 2000, "samples per configuration in TestDesignMeasurement (DESIGN.md used 40000)")
 
 // TestDesignMeasurement repeats DESIGN.md's first measurement on the sticky
@@ -19,9 +24,13 @@ var measureN = flag.Int("measure.n", 2000, "samples per configuration in TestDes
 // random-order hard decoding at 1, 2, 3, 5 NFE, stochastic localisation at
 // growing NFE, and importance resampling of 8 whole candidates drawn from
 // the one-step marginals. Run with -v -measure.n 40000 for DESIGN.md's
-// sample size; the assertions hold at the default 2000; -measure.full adds rows.
+// sample size; the assertions hold at the default 2000; -measure.full adds
+// rows; -measure.stay and -measure.noise change the sticky HMM.
 func TestDesignMeasurement(t *testing.T) {
-	m := oracle.Sticky3()
+	m, err := oracle.Sticky(3, 5, *measureStay, *measureNoise)
+	if err != nil {
+		t.Fatal(err)
+	}
 	sup := enumerate(t, m)
 	n := *measureN
 	floor := exactNoiseFloor(m, sup, n, 2)
