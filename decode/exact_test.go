@@ -234,47 +234,48 @@ func TestFastDLLMTheorem1(t *testing.T) {
 			p[j] = (1 - delta) * p[j] / z
 		}
 		p[star] += delta
-		digit := func(j, i int) int {
-			for range i {
-				j /= k
-			}
-			return j % k
-		}
-		marg := make([][]float64, n)
-		for i := range marg {
-			marg[i] = make([]float64, k)
-			for j, pj := range p {
-				marg[i][digit(j, i)] += pj
-			}
-		}
-		// ε = 1 − min_i max_v marg_i(v), the premise of the theorem.
-		eps := 0.0
-		prodArg := 0
-		mul := 1
-		for i := range marg {
-			a := 0
-			for v := range marg[i] {
-				if marg[i][v] > marg[i][a] {
-					a = v
-				}
-			}
-			eps = max(eps, 1-marg[i][a])
-			prodArg += a * mul
-			mul *= k
-		}
+		prodArg, jointArg, eps := argmaxes(p, n, k)
 		if !(float64(n+1)*eps < 1) { // strict, so float rounding cannot create a tie
 			t.Skip("premise does not hold")
-		}
-		jointArg := 0
-		for j := range p {
-			if p[j] > p[jointArg] {
-				jointArg = j
-			}
 		}
 		if jointArg != prodArg {
 			t.Fatalf("n=%d ε=%.4f: joint argmax %d ≠ product argmax %d", n, eps, jointArg, prodArg)
 		}
 	})
+}
+
+// argmaxes returns, for a joint law p over n positions of k values (index
+// Σ_i x_i k^i), the argmax of the product of its marginals, the argmax of p,
+// and ε = 1 − min_i max_v P(x_i = v).
+func argmaxes(p []float64, n, k int) (prodArg, jointArg int, eps float64) {
+	digit := func(j, i int) int {
+		for range i {
+			j /= k
+		}
+		return j % k
+	}
+	mul := 1
+	for i := 0; i < n; i++ {
+		marg := make([]float64, k)
+		for j, pj := range p {
+			marg[digit(j, i)] += pj
+		}
+		a := 0
+		for v := range marg {
+			if marg[v] > marg[a] {
+				a = v
+			}
+		}
+		eps = max(eps, 1-marg[a])
+		prodArg += a * mul
+		mul *= k
+	}
+	for j := range p {
+		if p[j] > p[jointArg] {
+			jointArg = j
+		}
+	}
+	return prodArg, jointArg, eps
 }
 
 // TestFastDLLMTheorem1Tight: just past the bound the conclusion fails, so
@@ -283,14 +284,14 @@ func TestFastDLLMTheorem1(t *testing.T) {
 // Each marginal P(x_i = 1) = 0.66, so ε = 0.34 and (n+1)ε = 1.02 > 1; the
 // product argmax is (1,1) while the joint argmax is (0,1) (tied with (1,0)).
 func TestFastDLLMTheorem1Tight(t *testing.T) {
-	p := map[[2]int]float64{{1, 1}: 0.32, {0, 1}: 0.34, {1, 0}: 0.34}
-	m1 := p[[2]int{1, 1}] + p[[2]int{1, 0}] // P(x_0 = 1) = P(x_1 = 1) by symmetry
-	eps := 1 - m1
-	if !(m1 > 0.5 && 3*eps > 1 && 3*eps < 1.05) {
-		t.Fatalf("example marginal %v", m1)
+	// index j = x_0 + 2·x_1: p(0,0) = 0, p(1,0) = 0.34, p(0,1) = 0.34, p(1,1) = 0.32.
+	p := []float64{0, 0.34, 0.34, 0.32}
+	prodArg, jointArg, eps := argmaxes(p, 2, 2)
+	if !(math.Abs(eps-0.34) <= 1e-12) {
+		t.Fatalf("ε = %v, want 0.34", eps)
 	}
-	if !(p[[2]int{1, 1}] < p[[2]int{0, 1}]) {
-		t.Fatal("example does not separate the argmaxes")
+	if prodArg != 3 || jointArg == 3 {
+		t.Fatalf("product argmax %d (want 3 = (1,1)), joint argmax %d (want not 3)", prodArg, jointArg)
 	}
 }
 
