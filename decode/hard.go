@@ -342,56 +342,30 @@ func (d *dreamRun) filtered(p []float32) {
 	changed := false
 	if d.ord != nil {
 		// Top-p: keep tokens in decreasing order while the mass before them
-		// is ≤ TopP. The kept set is found by a top-16 selection, far
-		// cheaper than a full sort when the nucleus is small, else by one
-		// full sort.
+		// is ≤ TopP. The kept set is found by a top-16 selection when the
+		// nucleus is small, else by a weighted selection in O(K).
 		K := len(q)
-		for k := min(16, K); ; k = K {
-			ids, vals := d.ord[:k], d.oval[:k]
-			if k < K {
-				soft.TopK(ids, vals, q)
-			} else { // a large nucleus: one full sort
-				k = K
-				ids, vals = d.ord, d.oval
-				for v := range ids {
-					ids[v] = int32(v)
-				}
-				slices.SortFunc(ids, func(a, b int32) int {
-					switch {
-					case q[a] > q[b]:
-						return -1
-					case q[a] < q[b]:
-						return 1
-					}
-					return int(a - b)
-				})
-				for j, v := range ids {
-					vals[j] = q[v]
-				}
+		k := min(16, K)
+		ids, vals := d.ord[:k], d.oval[:k]
+		soft.TopK(ids, vals, q)
+		var c float64
+		keep := -1
+		for j, x := range vals {
+			if c > d.TopP {
+				keep = j
+				break
 			}
-			var c float64
-			keep := -1
-			for j, x := range vals {
-				if c > d.TopP {
-					keep = j
-					break
-				}
-				c += float64(x)
+			c += float64(x)
+		}
+		switch {
+		case keep >= 0: // the nucleus lies within the top 16
+			clear(q)
+			for j, v := range ids[:keep] {
+				q[v] = vals[j]
 			}
-			if keep < 0 && k < K {
-				continue
-			}
-			if keep < 0 {
-				keep = K
-			}
-			if keep < K {
-				clear(q)
-				for j, v := range ids[:keep] {
-					q[v] = vals[j]
-				}
-				changed = true
-			}
-			break
+			changed = true
+		case k < K: // a larger nucleus: weighted selection, O(K)
+			changed = nucleus(q, d.TopP, d.oval)
 		}
 	}
 	if d.kids != nil {
@@ -851,4 +825,79 @@ func sharpen(dst, p []float32, T float64) {
 	for v := range dst {
 		dst[v] *= s
 	}
+}
+
+// nucleus zeroes the entries of q outside its top-p nucleus: in the order
+// of decreasing value (ties to the smaller index) a token is kept while the
+// mass before it is ≤ topP. It reports whether anything was zeroed. scratch
+// has len(q) entries. The threshold θ, the value of the last kept token, is
+// the unique value with mass(q > θ) ≤ topP < mass(q ≥ θ); it is found by a
+// weighted quickselect on a copy of the values (expected O(K)); then every
+// token above θ is kept and, of the tokens equal to θ, the first r by index,
+// r the fewest that carry the mass past topP.
+func nucleus(q []float32, topP float64, scratch []float32) bool {
+	var total float64
+	for _, x := range q {
+		total += float64(x)
+	}
+	if total <= topP {
+		return false
+	}
+	w := scratch[:len(q)]
+	copy(w, q)
+	budget := topP // mass still allowed before θ
+	var theta float32
+	for len(w) > 0 {
+		// median of three as pivot
+		a, b, c := w[0], w[len(w)/2], w[len(w)-1]
+		piv := max(min(a, b), min(max(a, b), c))
+		// three-way partition: [> piv | == piv | < piv]
+		lt, i, gt := 0, 0, len(w)
+		for i < gt {
+			switch x := w[i]; {
+			case x > piv:
+				w[lt], w[i] = w[i], w[lt]
+				lt++
+				i++
+			case x < piv:
+				gt--
+				w[gt], w[i] = w[i], w[gt]
+			default:
+				i++
+			}
+		}
+		var above, eq float64
+		for _, x := range w[:lt] {
+			above += float64(x)
+		}
+		eq = float64(piv) * float64(gt-lt)
+		switch {
+		case above > budget:
+			w = w[:lt]
+		case above+eq > budget:
+			theta = piv
+			budget -= above
+			w = nil
+		default:
+			budget -= above + eq
+			w = w[gt:]
+		}
+	}
+	// keep q > θ, and the first r entries equal to θ with r·θ > budget
+	// minimal (r ≥ 1)
+	r := int(budget/float64(theta)) + 1
+	changed := false
+	for v, x := range q {
+		switch {
+		case x > theta:
+		case x == theta && r > 0:
+			r--
+		default:
+			if x != 0 {
+				changed = true
+			}
+			q[v] = 0
+		}
+	}
+	return changed
 }
