@@ -74,7 +74,10 @@ type Options struct {
 type StepInfo struct {
 	Step int     // step index, from 0
 	NFE  int     // denoiser calls so far
-	T    float64 // diffusion time handed to the denoiser (or the SNR time for soft samplers)
+	T    float64 // diffusion time handed to the denoiser (1 → 0 over a run)
+	// Tau is the SNR time τ_k of the stochastic-localisation grid at the
+	// step's denoiser call (SoftSL and Hybrid; 0 for other samplers).
+	Tau float64
 	// MeanEntropy is the mean entropy (nats) of the beliefs at the positions
 	// that were uncommitted when the step began (0 if none).
 	MeanEntropy float64

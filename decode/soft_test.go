@@ -10,6 +10,7 @@ import (
 	"github.com/softdiff/softdiff/decode"
 	"github.com/softdiff/softdiff/kernels"
 	"github.com/softdiff/softdiff/oracle"
+	"github.com/softdiff/softdiff/soft"
 )
 
 // empiricalTV draws n sequences with alg and returns the total variation
@@ -165,5 +166,39 @@ func TestMaxNFE(t *testing.T) {
 	_, err := decode.Generate(context.Background(), m, m.Vocab(), 5, decode.MDLM{NoCache: true}, decode.Options{Steps: 5, MaxNFE: 2, Seed: 1})
 	if !errors.Is(err, decode.ErrNFEBudget) {
 		t.Fatalf("error %v, want ErrNFEBudget", err)
+	}
+}
+
+// TestInfoGrid: the information-equalising grid is non-decreasing and ends
+// at τ_max; for a fair 2-token prior, whose channel information I(τ)
+// saturates well before τ = 40, equal information steps crowd at small τ
+// (half of them below τ = 10, where a uniform grid has a quarter); for a
+// one-hot prior there is no information to gain and it stays uniform.
+func TestInfoGrid(t *testing.T) {
+	bel := soft.NewDense(4, 3) // 2 tokens + MASK (id 2)
+	for i := 0; i < 4; i++ {
+		copy(bel.Row(i), []float32{0.5, 0.5, 0})
+	}
+	g := decode.InfoGrid(bel, 8, 40, 1)
+	if len(g) != 8 || g[7] != 40 {
+		t.Fatalf("grid %v", g)
+	}
+	for k := 1; k < len(g); k++ {
+		if !(g[k] >= g[k-1]) {
+			t.Fatalf("grid not increasing: %v", g)
+		}
+	}
+	// half the information of a fair bit is reached well before τ = 20.
+	if !(g[3] < 10) {
+		t.Fatalf("information grid does not crowd at small τ: %v", g)
+	}
+	for i := 0; i < 4; i++ {
+		copy(bel.Row(i), []float32{1, 0, 0})
+	}
+	g = decode.InfoGrid(bel, 4, 8, 1)
+	for k, tau := range g {
+		if want := 8 * float64(k+1) / 4; !(math.Abs(tau-want) <= 1e-12) {
+			t.Fatalf("one-hot prior: grid %v, want uniform", g)
+		}
 	}
 }

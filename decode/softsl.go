@@ -360,6 +360,7 @@ func (s *slRun) step(k int) (bool, error) {
 	if s.n > 0 {
 		t = 1 - float64(k)/float64(s.n)
 	}
+	r.info.Tau = s.grid[min(k, s.n)]
 	if err := s.beliefsStep(t); err != nil {
 		return false, err
 	}
