@@ -102,6 +102,9 @@ type Result struct {
 	// draw used. Rows of positions committed before that call are one-hot
 	// as the denoiser returned them (fixed positions are not checked).
 	Beliefs *soft.Dense
+	// JointEvals counts joint-scorer calls of a joint final decode
+	// (SoftSL.Joint), kept apart from the NFE.
+	JointEvals int
 	// Err is the denoiser error that ended the run early under
 	// Options.CompleteOnError, or nil.
 	Err error

@@ -202,3 +202,30 @@ func TestInfoGrid(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftSLJointFinal: with a joint final decode (importance resampling of
+// 8 candidates by the exact joint), one step on the two-sentence corpus is
+// invalid only when all 8 candidates are (probability 0.75^8 ≈ 0.10), far
+// below the 0.75 of a parallel draw; the scorer calls are counted apart.
+func TestSoftSLJointFinal(t *testing.T) {
+	c := oracle.TwoSentence()
+	rng := rand.New(rand.NewPCG(8, 8))
+	bad := 0
+	const n = 2000
+	for range n {
+		res, err := decode.Generate(context.Background(), c, c.Vocab(), 3, decode.SoftSL{Joint: c}, decode.Options{Steps: 1, Rand: rng})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.JointEvals != 8 || res.NFE != 1 {
+			t.Fatalf("joint evals %d NFE %d", res.JointEvals, res.NFE)
+		}
+		if lp, _ := c.LogProb(res.Tokens); math.IsInf(lp, -1) {
+			bad++
+		}
+	}
+	// binomial(2000, 0.1001): sd ≈ 13.4; allow 5 sd.
+	if want := n * math.Pow(0.75, 8); !(math.Abs(float64(bad)-want) <= 5*math.Sqrt(want*(1-want/n))) {
+		t.Fatalf("%d invalid of %d, want %.0f", bad, n, want)
+	}
+}

@@ -73,7 +73,8 @@ const (
 // also exact, since p(x_i | y)·p(x_−i | x_i, y) = p(x | y) — after which the
 // position is hard evidence. After n = Options.Steps − 1 refinements, one
 // more denoiser call gives the final beliefs and every uncommitted position
-// is drawn from its belief in parallel (argmax with FinalArgmax). So
+// is drawn from its belief in parallel (argmax with FinalArgmax; a joint
+// importance-resampled draw with Joint). So
 // Options.Steps is the total NFE; Steps 1 is one fully parallel hard step.
 //
 // TMax 0 means 4·log(V) + 4 (V tokens): at SNR τ the log-odds between the
@@ -90,6 +91,12 @@ type SoftSL struct {
 	Commit          CommitPolicy
 	CommitThreshold float64
 	FinalArgmax     bool
+	// Joint, if set, makes the final decode joint: JointN (0: 8) whole
+	// candidates are drawn from the final beliefs and one is importance-
+	// resampled by Joint (see ImportanceResample); its scorer calls are
+	// counted in Result.JointEvals, not in the NFE.
+	Joint  JointScorer
+	JointN int
 }
 
 // Name implements Algorithm.
@@ -365,6 +372,19 @@ func (s *slRun) step(k int) (bool, error) {
 		return false, err
 	}
 	if k >= s.n { // final decode
+		if s.Joint != nil {
+			d, err := ImportanceResample(r.rng, s.Joint, r.bel, ResampleOptions{N: s.JointN})
+			if err != nil {
+				return false, err
+			}
+			r.res.JointEvals += d.Evals
+			for _, i := range r.free {
+				if r.x[i] == r.mask {
+					s.commit(i, d.Tokens[i])
+				}
+			}
+			return true, nil
+		}
 		for _, i := range r.free {
 			if r.x[i] == r.mask {
 				p := r.bel.Row(i)
