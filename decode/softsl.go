@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 
 	"github.com/softdiff/softdiff/hybrid"
 	"github.com/softdiff/softdiff/soft"
@@ -595,7 +594,8 @@ func sampleF64(rng *rand.Rand, p []float64) int {
 // input for an undecided position is ẽ_i = (1 − α_i)·e_MASK + α_i·Σ_{v ∈
 // top-p} p̄_i(v)·e_v with α_i = r_f·(1 − H(p_i)/log V): here the evidence row
 // with MASK mass 1 − α_i and token mass α_i·p̄_i(v) (p̄_i the belief
-// renormalised on its top-p nucleus), i.e. the virtual-evidence likelihood
+// renormalised on its top-p nucleus: in decreasing order, tokens while the
+// mass before them is ≤ TopP), i.e. the virtual-evidence likelihood
 // α_i·p̄_i(v) + 1 − α_i.
 //
 // Note that this feeds beliefs back as inputs, not evidence: the belief
@@ -622,12 +622,12 @@ func (m LRD) Name() string { return "lrd" }
 
 type lrdRun struct {
 	LRD
-	r      *run
-	phase1 int // refinement calls done
-	prev   *soft.Dense
-	have   bool
-	ord    []int32
-	done1  bool
+	r       *run
+	phase1  int // refinement calls done
+	prev    *soft.Dense
+	have    bool
+	scratch []float32
+	done1   bool
 }
 
 func (m LRD) start(r *run) (stepper, error) {
@@ -647,7 +647,7 @@ func (m LRD) start(r *run) (stepper, error) {
 		m.MaxRefine = max(1, r.steps/4)
 	}
 	r.needEnt = true // LRD commits the lowest-entropy position
-	return &lrdRun{LRD: m, r: r, prev: soft.NewDense(r.L, r.K), ord: make([]int32, r.K)}, nil
+	return &lrdRun{LRD: m, r: r, prev: soft.NewDense(r.L, r.K), scratch: make([]float32, r.K)}, nil
 }
 
 // softInput writes LRD's soft input for undecided position i from belief p.
@@ -655,32 +655,19 @@ func (s *lrdRun) softInput(i int, p []float32) {
 	r := s.r
 	row := r.ev.Row(i)
 	clear(row)
-	h := entropy(p)
+	h := r.ent[i] // computed with the belief check
 	alpha := s.RF * max(0, 1-h/math.Log(float64(r.K-1)))
-	// nucleus: the smallest set of top tokens with mass ≥ TopP.
-	for v := range s.ord {
-		s.ord[v] = int32(v)
-	}
-	slices.SortFunc(s.ord, func(a, b int32) int {
-		switch {
-		case p[a] > p[b]:
-			return -1
-		case p[a] < p[b]:
-			return 1
-		}
-		return int(a - b)
-	})
+	// nucleus: in decreasing order, tokens while the mass before them is
+	// ≤ TopP (the rule of Dream's top-p; the boundary token is kept).
+	copy(row, p)
+	nucleus(row, s.TopP, s.scratch)
 	var c float64
-	n := 0
-	for _, v := range s.ord {
-		if c >= s.TopP || p[v] == 0 {
-			break
-		}
-		c += float64(p[v])
-		n++
+	for _, x := range row {
+		c += float64(x)
 	}
-	for _, v := range s.ord[:n] {
-		row[v] = float32(alpha * float64(p[v]) / c)
+	sc := alpha / c
+	for v, x := range row {
+		row[v] = float32(float64(x) * sc)
 	}
 	row[r.mask] += float32(1 - alpha)
 }
