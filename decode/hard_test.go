@@ -169,3 +169,74 @@ func TestFaultyDenoiserIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// TestLLaDASchedule: LLaDA's per-step commit counts (⌊M/S⌋, one more in the
+// first M mod S steps of each block), its semi-autoregressive blocks (no
+// position of a later block is committed before the block in hand is
+// done), fixed prompt tokens kept, and the divisibility errors.
+func TestLLaDASchedule(t *testing.T) {
+	h, err := oracle.Sticky(4, 12, 0.7, 0.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := h.Vocab()
+	fixed := make([]int32, 12)
+	for i := range fixed {
+		fixed[i] = soft.NoToken
+	}
+	fixed[0], fixed[1] = 2, 3 // a two-token prompt; 10 free positions
+	res, err := decode.Generate(context.Background(), h, v, 12, decode.LLaDA{Temperature: 1},
+		decode.Options{Steps: 6, BlockLen: 5, Fixed: fixed, Record: true, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2 blocks of 5 free positions, 3 steps each: counts 2, 2, 1 per block
+	// (5 = 3·1 + 2: one more in the first 2 steps).
+	want := []int{2, 2, 1, 2, 2, 1}
+	prev := 2
+	for k, st := range res.Steps {
+		if got := st.Committed - prev; got != want[k] {
+			t.Fatalf("step %d committed %d, want %d", k, got, want[k])
+		}
+		prev = st.Committed
+		for i, tok := range res.Trajectory[k] {
+			if k < 3 && i >= 7 && tok != v.Mask() {
+				t.Fatalf("step %d: position %d of the second block committed early", k, i)
+			}
+		}
+	}
+	if res.Tokens[0] != 2 || res.Tokens[1] != 3 {
+		t.Fatalf("prompt changed: %v", res.Tokens)
+	}
+	for _, o := range []decode.Options{{Steps: 5, BlockLen: 5, Fixed: fixed}, {Steps: 6, BlockLen: 4, Fixed: fixed}} {
+		if _, err := decode.Generate(context.Background(), h, v, 12, decode.LLaDA{}, o); err == nil {
+			t.Errorf("steps %d, block %d: no divisibility error", o.Steps, o.BlockLen)
+		}
+	}
+}
+
+// TestDreamSchedule: Dream's confidence algorithms commit
+// k = ⌊M·(1 − s/t)⌋ of the M masked positions on the grid
+// linspace(1, 1e-3, N+1), all on the last step. For L = 10, N = 4 (by hand):
+// t = 1, .75025, .5005, .25075, .001 → k = ⌊10·.24975⌋ = 2, ⌊8·.33289⌋ = 2,
+// ⌊6·.49900⌋ = 2, then the last 4.
+func TestDreamSchedule(t *testing.T) {
+	h, err := oracle.Sticky(4, 10, 0.7, 0.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []decode.Algorithm{decode.Dream{}, decode.Dream{Alg: decode.DreamTopKMargin, AlgTemp: 0.3, Temperature: 1}} {
+		res, err := decode.Generate(context.Background(), h, h.Vocab(), 10, a, decode.Options{Steps: 4, Seed: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []int{2, 2, 2, 4}
+		prev := 0
+		for k, st := range res.Steps {
+			if got := st.Committed - prev; got != want[k] {
+				t.Fatalf("%s step %d committed %d, want %d", a.Name(), k, got, want[k])
+			}
+			prev = st.Committed
+		}
+	}
+}
