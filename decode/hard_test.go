@@ -240,3 +240,76 @@ func TestDreamSchedule(t *testing.T) {
 		}
 	}
 }
+
+// independent is the exact denoiser of a product distribution
+// p(x) = Π_i q_i(x_i): the belief at i given evidence e_i is
+// q_i(v)·(e_i(v) + e_i(MASK)), normalised.
+type independent struct {
+	q    [][]float32
+	mask int32
+}
+
+func (m independent) Denoise(dst, ev *soft.Dense, t float64) error {
+	for i, qi := range m.q {
+		row, e := dst.Row(i), ev.Row(i)
+		var z float64
+		for v := range row {
+			row[v] = 0
+			if int32(v) != m.mask {
+				row[v] = qi[v] * (e[v] + e[m.mask])
+				z += float64(row[v])
+			}
+		}
+		if z == 0 {
+			return fmt.Errorf("contradictory evidence at positions [%d]", i)
+		}
+		for v := range row {
+			row[v] = float32(float64(row[v]) / z)
+		}
+	}
+	return nil
+}
+
+// TestFastDLLMAndEBRules checks the first step of the Fast-dLLM and EB rules
+// on a product distribution whose rows have top probabilities 0.99, 0.95,
+// 0.93, 0.8, 0.6, 0.4 (the rest split evenly over the two other tokens).
+// Expected counts, by hand: threshold 0.9 → 3; factor rule
+// (k+1)(1 − c_(k)) = 0.02, 0.15, 0.28, 1.0, 2.4, … so f = 0.1 → 1,
+// f = 0.5 → 3, f = 1.5 → 4; EB entropies of the three most confident rows
+// 0.0629, 0.2331, 0.3021 nats, so γ = 0 → 1, γ = 0.1 → 2, γ = 0.3 → 3.
+func TestFastDLLMAndEBRules(t *testing.T) {
+	v, err := soft.NewVocab([]string{"a", "b", "c", "[MASK]"}, soft.VocabOptions{Mask: "[MASK]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q [][]float32
+	for _, c := range []float32{0.99, 0.95, 0.93, 0.8, 0.6, 0.4} {
+		q = append(q, []float32{c, (1 - c) / 2, (1 - c) / 2, 0})
+	}
+	den := independent{q: q, mask: 3}
+	for _, tc := range []struct {
+		alg  decode.Algorithm
+		want int
+	}{
+		{decode.FastDLLM{Threshold: 0.9}, 3},
+		{decode.FastDLLM{Factor: 0.1}, 1},
+		{decode.FastDLLM{Factor: 0.5}, 3},
+		{decode.FastDLLM{Factor: 1.5}, 4},
+		{decode.EB{}, 1},
+		{decode.EB{Gamma: 0.1}, 2},
+		{decode.EB{Gamma: 0.3}, 3},
+	} {
+		res, err := decode.Generate(context.Background(), den, v, 6, tc.alg, decode.Options{Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Steps[0].Committed; got != tc.want {
+			t.Errorf("%s %+v: first step committed %d, want %d", tc.alg.Name(), tc.alg, got, tc.want)
+		}
+		for i, tok := range res.Tokens { // greedy: every row's argmax is token 0
+			if tok != 0 {
+				t.Errorf("%s: position %d token %d, want the argmax 0", tc.alg.Name(), i, tok)
+			}
+		}
+	}
+}
