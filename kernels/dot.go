@@ -1,31 +1,30 @@
 package kernels
 
+import "github.com/softdiff/softdiff/internal/simdgemm"
+
+// The two inner loops of the package: the 6×16 outer-product micro-kernel of
+// the exact kNN build (shared with package oracle in internal/simdgemm) and
+// the panel sparse product of the graph kernel's Chebyshev series. The
+// pure-Go routines are the reference and run in every build; the
+// GOEXPERIMENT=simd build on amd64 CPUs with AVX2 and FMA installs vector
+// routines (simdgemm.Micro6x16Vec and, in dot_simd_amd64.go, spmvVec) and sets
+// useSIMD. Tests clear useSIMD to run the Go routines (SOFTDIFF_NOSIMD=1 runs
+// the whole package test on them).
+var (
+	useSIMD bool
+	spmvVec func(y *[panel]float64, cur []float64, idx []int32, w []float64)
+)
+
 // mk6x16 writes out[r*16+c] = Σ_{d<n} a[6d+r]·b[16d+c]: six packed query
-// rows (layout [d][6]) against sixteen packed candidates ([d][16]), with the
-// assembly kernel when available.
+// rows (layout [d][6]) against sixteen packed candidates ([d][16]).
 func mk6x16(a, b []float32, n int, out *[96]float32) {
 	_ = a[6*n-1]
 	_ = b[16*n-1]
-	if useAVX {
-		mk6x16AVX(&a[0], &b[0], n, out)
+	if useSIMD {
+		simdgemm.Micro6x16Vec(a, b, n, out)
 		return
 	}
-	mk6x16Go(a, b, n, out)
-}
-
-// mk6x16Go is the pure-Go kernel (same summation order as the assembly).
-func mk6x16Go(a, b []float32, n int, out *[96]float32) {
-	*out = [96]float32{}
-	for d := 0; d < n; d++ {
-		ad := a[6*d : 6*d+6]
-		bd := b[16*d : 16*d+16]
-		for r, x := range ad {
-			o := out[r*16 : r*16+16]
-			for c, y := range bd {
-				o[c] += x * y
-			}
-		}
-	}
+	simdgemm.Micro6x16Go(a, b, n, out)
 }
 
 // spmvPanel adds Σ_p w[p]·cur[P·idx[p]:P·idx[p]+P] to y (node-major panels
@@ -35,8 +34,8 @@ func spmvPanel(y *[panel]float64, cur []float64, idx []int32, w []float64) {
 		return
 	}
 	w = w[:len(idx)]
-	if useAVX {
-		spmv16AVX(&y[0], &cur[0], &idx[0], &w[0], len(idx))
+	if useSIMD {
+		spmvVec(y, cur, idx, w)
 		return
 	}
 	spmvGo(y, cur, idx, w)
@@ -51,6 +50,3 @@ func spmvGo(y *[panel]float64, cur []float64, idx []int32, w []float64) {
 		}
 	}
 }
-
-// spmv16AVX is written for panels of 16: a compile-time check.
-var _ = [1]struct{}{}[panel-16]

@@ -39,10 +39,11 @@ const (
 // d-dimensional embeddings are the rows of emb (row-major n×d): row i of the
 // result (n×k, row-major) lists the k other points nearest to i, nearest
 // first (ties to the lower index). It is exact brute force: dot products in
-// float32 blocks (AVX2/FMA assembly on amd64 when the CPU has it, pure Go
-// otherwise), query blocks in parallel; the result does not depend on the
-// number of workers. It returns an error for a wrong length, k ≥ n,
-// non-finite values, or (cosine) a zero vector.
+// float32 blocks (an AVX2/FMA archsimd micro-kernel in the GOEXPERIMENT=simd
+// build on amd64 CPUs that have it, pure Go otherwise), query blocks in
+// parallel; the result does not depend on the number of workers. It returns
+// an error for a wrong length, k ≥ n, non-finite values, or (cosine) a zero
+// vector.
 func KNN(emb []float32, n, d int, opt KNNOptions) ([]int32, error) {
 	k := opt.K
 	if k == 0 {

@@ -1,0 +1,50 @@
+// Package simdgemm holds the 6×16 float32 outer-product micro-kernel shared
+// by the exact kNN build (package kernels) and the HMM's emission and
+// posterior products (package oracle), and the blocked products built on it.
+//
+// The pure-Go kernel runs in every build; the GOEXPERIMENT=simd build on
+// amd64 CPUs with AVX2 and FMA installs an archsimd kernel in Micro6x16Vec.
+// Both sum over d in the same order (d = 0, 1, …); the vector kernel fuses
+// each multiply-add, so results differ by float32 rounding only (at most
+// 2n·2⁻²⁴·Σ_d|a·b| per entry, tested).
+package simdgemm
+
+// Micro6x16Vec is the vector micro-kernel, nil when the build or CPU has
+// none. Callers (and tests) choose between it and Micro6x16Go.
+var Micro6x16Vec func(a, b []float32, n int, out *[96]float32)
+
+// Micro6x16 writes out[r*16+c] = Σ_{d<n} a[6d+r]·b[16d+c]: six packed rows
+// (layout [d][6]) against sixteen packed columns ([d][16]), with the vector
+// kernel when there is one. It panics if a or b is shorter than 6n or 16n.
+func Micro6x16(a, b []float32, n int, out *[96]float32) {
+	if Micro6x16Vec != nil {
+		Micro6x16Vec(a, b, n, out)
+		return
+	}
+	Micro6x16Go(a, b, n, out)
+}
+
+// Micro6x16Go is the pure-Go micro-kernel (float32 sums in the order
+// d = 0, 1, …). Eight columns of one row at a time stay in registers.
+func Micro6x16Go(a, b []float32, n int, out *[96]float32) {
+	a, b = a[:6*n], b[:16*n]
+	for r := 0; r < 6; r++ {
+		for h := 0; h < 16; h += 8 {
+			var s0, s1, s2, s3, s4, s5, s6, s7 float32
+			for d := 0; d < n; d++ {
+				x := a[6*d+r]
+				bd := (*[8]float32)(b[16*d+h:])
+				s0 += x * bd[0]
+				s1 += x * bd[1]
+				s2 += x * bd[2]
+				s3 += x * bd[3]
+				s4 += x * bd[4]
+				s5 += x * bd[5]
+				s6 += x * bd[6]
+				s7 += x * bd[7]
+			}
+			o := (*[8]float32)(out[16*r+h:])
+			o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7] = s0, s1, s2, s3, s4, s5, s6, s7
+		}
+	}
+}

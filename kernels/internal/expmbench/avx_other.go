@@ -1,5 +1,0 @@
-//go:build !amd64
-
-package main
-
-func avx() string { return "none" }
