@@ -42,3 +42,29 @@ func Example() {
 	// p(x_0 = He) = 0.50, p(x_0 = I) = 0.50
 	// joint decode: "He likes apple", log p = -0.693
 }
+
+// Stochastic localisation on the sticky HMM, then an exact joint decode of
+// its final soft state: the MAP over the top-2 candidates of each position,
+// hidden states summed. With BeliefWeight 0 it is the model's mode among the
+// candidates (here the constant sequence, log p = log(0.8⁴/3) = −1.991).
+func ExampleMAP() {
+	h := oracle.Sticky3()
+	v := h.Vocab()
+	res, err := decode.Generate(context.Background(), h, v, 5, decode.SoftSL{Grid: decode.GridGeometric}, decode.Options{Steps: 4, Seed: 1})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("sampled %q in %d NFE\n", v.Decode(res.Tokens), res.NFE)
+	lat, err := decode.NewLattice(res.Beliefs, 2)
+	if err != nil {
+		panic(err)
+	}
+	d, err := decode.MAP(context.Background(), h, lat, decode.MAPOptions{})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("MAP %q, log p = %.3f\n", v.Decode(d.Tokens), d.Score)
+	// Output:
+	// sampled "t2 t2 t1 t1 t1" in 4 NFE
+	// MAP "t1 t1 t1 t1 t1", log p = -1.991
+}
