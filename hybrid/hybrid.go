@@ -215,12 +215,9 @@ func (s *State) SoftEvidenceRow(dst []float32, i int) error {
 			mx = max(mx, x)
 		}
 	}
-	sum := expShift(dst[:m], lo, mx) + expShift(dst[m+1:], hi, mx)
+	sum := soft.ExpShift(dst[:m], lo, mx) + soft.ExpShift(dst[m+1:], hi, mx)
 	dst[m] = 0
-	inv := float32(1 / sum)
-	for v := range dst {
-		dst[v] *= inv
-	}
+	soft.Scale(dst, dst, float32(1/sum))
 	return nil
 }
 
@@ -232,47 +229,6 @@ func (s *State) badLambda(i int) error {
 		}
 	}
 	return nil
-}
-
-// expShift writes dst[j] = exp(src[j] − mx) (all arguments ≤ 0) with exp32
-// and returns their float64 sum.
-func expShift(dst, src []float32, mx float32) float64 {
-	var s0, s1 float64
-	n := len(src) &^ 1
-	for j := 0; j < n; j += 2 {
-		a, b := exp32(src[j]-mx), exp32(src[j+1]-mx)
-		dst[j], dst[j+1] = a, b
-		s0 += float64(a)
-		s1 += float64(b)
-	}
-	if n < len(src) {
-		a := exp32(src[n] - mx)
-		dst[n] = a
-		s0 += float64(a)
-	}
-	return s0 + s1
-}
-
-// exp32 returns e^x for x ≤ 0 in float32 with relative error below 3e-7
-// (float32 storage itself carries 6e-8): n = round(x·log₂e), g = x − n·ln 2
-// computed with ln 2 split in two parts (Cody–Waite, so g keeps full
-// precision for |x| up to 87), e^g by its Taylor series to degree 7 (|g| ≤
-// ln2/2, truncation below 5e-9), then scaled by 2^n through the exponent
-// bits. Below −87 (where e^x < 2^−125) it returns 0. It is the softmax of
-// the evidence rows, about twice as fast as math.Exp.
-func exp32(x float32) float32 {
-	if x < -87 {
-		return 0
-	}
-	const ln2Hi, ln2Lo = 0.693145751953125, 1.428606765330187e-06
-	y := x * math.Log2E
-	n := float32(int32(y - 0.5)) // y ≤ 0: round to nearest
-	if y-n > 0.5 {
-		n++
-	}
-	g := (x - n*ln2Hi) - n*ln2Lo
-	p := 1 + g*(1+g*(1.0/2+g*(1.0/6+g*(1.0/24+g*(1.0/120+g*(1.0/720+g*(1.0/5040)))))))
-	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
 }
 
 // Evidence writes the L×K evidence of the whole state into dst (see

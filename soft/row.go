@@ -354,3 +354,23 @@ func ExpectedEmbedding(dst, p, emb []float32) {
 		}
 	}
 }
+
+// ExpShift writes dst[i] = exp(src[i] − m) with the package's float32
+// exponential (the AVX2 kernel in a GOEXPERIMENT=simd build; relative error
+// about 1e-6, see docs/soft.md) and returns Σ dst in float64. It is the
+// building block of a softmax over part of a row (for example every column
+// but MASK): take m ≥ every src[i], call ExpShift on each part, then Scale
+// by 1/sum. Entries with src[i] − m below about −87 give 0. It panics if the
+// lengths differ. dst may alias src.
+func ExpShift(dst, src []float32, m float32) float64 {
+	mustLen("ExpShift", len(dst), len(src))
+	s, _ := kern.expSum(dst, src, m)
+	return s
+}
+
+// Scale writes dst[i] = a·src[i]. It panics if the lengths differ. dst may
+// alias src.
+func Scale(dst, src []float32, a float32) {
+	mustLen("Scale", len(dst), len(src))
+	kern.scale(dst, src, a)
+}
