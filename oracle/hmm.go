@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/softdiff/softdiff/internal/simdgemm"
 	"github.com/softdiff/softdiff/soft"
 )
 
@@ -25,19 +26,28 @@ type HMM struct {
 	emitSum []float64 // S, Σ_v emit[s,v] (1 up to rounding)
 	emit32  []float32 // S×K float32 copy for the token-posterior product
 	emitT32 []float32 // K×S transpose of emit32
-	nfe     atomic.Int64
-	pool    sync.Pool // *hmmScratch
+	// B operands of the blocked products (kernel_gemm.go)
+	statePanels []float32 // [⌈S/16⌉][K][16]
+	tokenPanels []float32 // [⌈K/16⌉][S][16]
+	nfe         atomic.Int64
+	pool        sync.Pool // *hmmScratch
 }
 
 type hmmScratch struct {
-	b, alpha, pred, beta []float64 // L×S
-	c, m                 []float64 // L
-	sup                  []int32   // L×K support of the token mass
-	nsup                 []int32   // L
-	q                    []float64 // K
-	w, u                 []float64 // S
-	q32, w32             []float32 // K, S
-	q32b, w32b           []float32 // K, S
+	b, alpha, pred, beta []float64   // L×S
+	c, m                 []float64   // L
+	sup                  []int32     // L×K support of the token mass
+	nsup                 []int32     // L
+	q                    []float64   // K
+	w, u                 []float64   // S
+	q32, w32             []float32   // K, S
+	q32b, w32b           []float32   // K, S
+	rows                 []int32     // L: rows taking a blocked product
+	acc                  []float64   // ⌈L/6⌉·6 × ⌈S/16⌉·16: emission accumulators
+	apack                []float32   // ⌈L/6⌉·6·gemmChunk: packed evidence chunk
+	wpack                []float32   // 6·S: packed state weights
+	qrows                []float32   // 6 × ⌈K/16⌉·16: token products of one group
+	tile                 [96]float32 // micro-kernel output (here: Micro6x16's pointer escapes)
 }
 
 // NewHMM builds an HMM over v generating length-L sequences. S = len(init);
@@ -101,8 +111,13 @@ func NewHMM(v *soft.Vocab, L int, init, trans, emit []float64) (*HMM, error) {
 			h.emitT32[v*S+s] = h.emit32[s*K+v]
 		}
 	}
+	h.packPanels()
+	G6 := (L + 5) / 6 * 6
+	ns, nk := (S+gemmCols-1)/gemmCols*gemmCols, (K+gemmCols-1)/gemmCols*gemmCols
 	h.pool.New = func() any {
 		return &hmmScratch{
+			rows: make([]int32, L), acc: make([]float64, G6*ns), apack: make([]float32, G6*gemmChunk),
+			wpack: make([]float32, 6*S), qrows: make([]float32, 6*nk),
 			b: make([]float64, L*S), alpha: make([]float64, L*S), pred: make([]float64, L*S), beta: make([]float64, L*S),
 			c: make([]float64, L), m: make([]float64, L), sup: make([]int32, L*K), nsup: make([]int32, L),
 			q: make([]float64, K), w: make([]float64, S), u: make([]float64, S), q32: make([]float32, K), w32: make([]float32, S), q32b: make([]float32, K), w32b: make([]float32, S),
@@ -163,7 +178,9 @@ func (h *HMM) WithLen(L int) (*HMM, error) { return NewHMM(h.v, L, h.init, h.tra
 
 // forward runs the scaled forward and backward passes on the evidence,
 // filling sc.b, pred, alpha, beta, c, m, sup, nsup. It returns log Z.
-// fast selects float32 emission dot products for dense evidence rows.
+// fast selects float32 emission products for dense evidence rows (the
+// blocked product when there are at least gemmMinRows of them, see
+// kernel_gemm.go); otherwise every sum is in float64.
 func (h *HMM) forward(ev *soft.Dense, sc *hmmScratch, fast bool) (float64, error) {
 	L, S, K := h.L, h.S, h.K
 	mask := h.v.Mask()
@@ -171,36 +188,40 @@ func (h *HMM) forward(ev *soft.Dense, sc *hmmScratch, fast bool) (float64, error
 	if mask >= 0 {
 		D--
 	}
+	if err := h.scan(ev, sc); err != nil {
+		return 0, err
+	}
+	blocked := false
+	if fast {
+		rows := sc.rows[:0]
+		for i := 0; i < L; i++ {
+			if 4*int(sc.nsup[i]) > K {
+				rows = append(rows, int32(i))
+			}
+		}
+		if len(rows) >= gemmMinRows {
+			h.emitGEMM(ev.Data, sc, rows)
+			blocked = true
+		}
+	}
 	logZ := 0.0
 	for i := 0; i < L; i++ {
 		e := ev.Data[i*K : (i+1)*K]
-		m := 0.0
-		if mask >= 0 {
-			m = float64(e[mask])
-		}
-		sup := sc.sup[i*K : (i+1)*K]
-		n := 0
-		for v, x := range e {
-			if !(x >= 0 && x <= math.MaxFloat32) {
-				return 0, fmt.Errorf("oracle: evidence row %d col %d is %v (want finite and ≥ 0)", i, v, x)
-			}
-			if x > 0 && int32(v) != mask {
-				sup[n] = int32(v)
-				n++
-			}
-		}
-		sc.nsup[i] = int32(n)
-		sc.m[i] = m
-		sup = sup[:n]
+		m := sc.m[i]
+		n := int(sc.nsup[i])
+		sup := sc.sup[i*K : i*K+n]
 		b := sc.b[i*S : (i+1)*S]
-		if fast && 4*n > K {
+		switch {
+		case fast && 4*n > K && blocked:
+			// b was written by emitGEMM.
+		case fast && 4*n > K:
 			// Dense row: contiguous float32 dot products with float64
 			// accumulation (emit32's MASK column is 0).
 			emitDot(b, h.emit32, h.emitT32, e)
 			for s := range b {
 				b[s] += m * h.emitSum[s]
 			}
-		} else {
+		default:
 			for s := 0; s < S; s++ {
 				row := h.emit[s*K : (s+1)*K]
 				acc := m * h.emitSum[s]
@@ -238,6 +259,41 @@ func (h *HMM) forward(ev *soft.Dense, sc *hmmScratch, fast bool) (float64, error
 		sc.c[i] = c
 		logZ += math.Log(c)
 	}
+	h.backward(sc)
+	return logZ, nil
+}
+
+// scan validates the evidence and records each row's MASK mass (sc.m) and
+// the support of its token mass (sc.sup, sc.nsup).
+func (h *HMM) scan(ev *soft.Dense, sc *hmmScratch) error {
+	K := h.K
+	mask := h.v.Mask()
+	for i := 0; i < h.L; i++ {
+		e := ev.Data[i*K : (i+1)*K]
+		m := 0.0
+		if mask >= 0 {
+			m = float64(e[mask])
+		}
+		sup := sc.sup[i*K : (i+1)*K]
+		n := 0
+		for v, x := range e {
+			if !(x >= 0 && x <= math.MaxFloat32) {
+				return fmt.Errorf("oracle: evidence row %d col %d is %v (want finite and ≥ 0)", i, v, x)
+			}
+			if x > 0 && int32(v) != mask {
+				sup[n] = int32(v)
+				n++
+			}
+		}
+		sc.nsup[i] = int32(n)
+		sc.m[i] = m
+	}
+	return nil
+}
+
+// backward runs the scaled backward pass into sc.beta.
+func (h *HMM) backward(sc *hmmScratch) {
+	L, S := h.L, h.S
 	last := sc.beta[(L-1)*S : L*S]
 	for s := range last {
 		last[s] = 1
@@ -253,7 +309,6 @@ func (h *HMM) forward(ev *soft.Dense, sc *hmmScratch, fast bool) (float64, error
 		}
 		gemvT64(beta, h.transT, u)
 	}
-	return logZ, nil
 }
 
 // posterior writes position i's token posterior into out (len K, float64).
@@ -327,8 +382,9 @@ func (h *HMM) Marginals(dst []float64, ev *soft.Dense) (float64, error) {
 }
 
 // Denoise writes the exact posterior marginals given the evidence into dst
-// (the state recursions in float64, the S×K token product of rows with
-// MASK mass in float32). It counts one NFE, does not allocate in steady
+// (the state recursions in float64; the S×K products of dense rows in
+// float32 with float64 sums over the vocabulary, blocked when a sequence has
+// at least six such rows: see kernel_gemm.go and docs/oracles.md). It counts one NFE, does not allocate in steady
 // state and is safe for concurrent use.
 func (h *HMM) Denoise(dst, ev *soft.Dense, t float64) error {
 	h.nfe.Add(1)
@@ -341,6 +397,21 @@ func (h *HMM) Denoise(dst, ev *soft.Dense, t float64) error {
 		return err
 	}
 	K := h.K
+	rows := sc.rows[:0]
+	for i := 0; i < h.L; i++ {
+		if !(sc.m[i] == 0 && 4*int(sc.nsup[i]) <= K) {
+			rows = append(rows, int32(i))
+		}
+	}
+	if len(rows) >= gemmMinRows && simdgemm.Micro6x16Vec != nil {
+		for i := 0; i < h.L; i++ {
+			if sc.m[i] == 0 && 4*int(sc.nsup[i]) <= K {
+				h.sparsePosterior(dst.Data[i*K:(i+1)*K], ev.Data[i*K:(i+1)*K], sc, i)
+			}
+		}
+		h.posteriorGEMM(dst.Data, ev.Data, sc, rows)
+		return nil
+	}
 	pending := -1
 	for i := 0; i < h.L; i++ {
 		if sc.m[i] == 0 && 4*int(sc.nsup[i]) <= K {
