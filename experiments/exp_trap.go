@@ -3,6 +3,7 @@ package experiments
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -148,6 +149,25 @@ func trapVerdict(r *Result) []string {
 			s, ok2 := t.Get("invalid", "testbed="+tb, "oracle="+ok, "sampler=SL-uniform", "steps="+strconv.Itoa(soft))
 			if ok1 && ok2 {
 				vs = append(vs, fmt.Sprintf("%s, %s oracle: %s.", tb, ok, compare(fmt.Sprintf("soft SL-uniform at %d NFE", soft), s, "hard at 1 step", h1, 3)))
+			}
+			// Every sampler at 2 NFE, lowest first.
+			type entry struct {
+				name string
+				e    Estimate
+			}
+			var at2 []entry
+			for _, row := range t.Select("testbed="+tb, "oracle="+ok, "steps=2") {
+				if e := t.Cell(row, "invalid"); e.Valid() {
+					at2 = append(at2, entry{t.Label(row, "sampler"), e})
+				}
+			}
+			sort.SliceStable(at2, func(i, j int) bool { return at2[i].e.Value < at2[j].e.Value })
+			if len(at2) > 0 {
+				parts := make([]string, len(at2))
+				for i, x := range at2 {
+					parts[i] = x.name + " " + Format(x.e, 3)
+				}
+				vs = append(vs, fmt.Sprintf("%s, %s oracle, 2 NFE, lowest invalid rate first: %s.", tb, ok, strings.Join(parts, "; ")))
 			}
 			// Equal NFE = L: one token per step (hard) against soft.
 			tbm, err := getTestbed(tb)

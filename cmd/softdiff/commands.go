@@ -195,6 +195,7 @@ func writeIndex(dir string) error {
 	err = experiments.WriteReport(&b, rs, experiments.ReportOptions{
 		PlotPrefix: func(r *experiments.Result) string { return r.Experiment + "/" },
 		Command:    "softdiff report " + dir,
+		Dir:        dir,
 	})
 	if err != nil {
 		return err
@@ -270,7 +271,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 			return filepath.ToSlash(rel) + "/"
 		}
 	}
-	ro := experiments.ReportOptions{PlotPrefix: prefix, Command: "softdiff " + strings.Join(append([]string{"report"}, args...), " ")}
+	ro := experiments.ReportOptions{PlotPrefix: prefix, Dir: pos[0], Command: "softdiff " + strings.Join(append([]string{"report"}, args...), " ")}
 	if *preface != "" {
 		data, err := os.ReadFile(*preface)
 		if err != nil {
