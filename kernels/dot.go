@@ -8,12 +8,11 @@ import "github.com/softdiff/softdiff/internal/simdgemm"
 // pure-Go routines are the reference and run in every build; the
 // GOEXPERIMENT=simd build on amd64 CPUs with AVX2 and FMA installs vector
 // routines (simdgemm.Micro6x16Vec and, in dot_simd_amd64.go, spmvVec) and sets
-// useSIMD. Tests clear useSIMD to run the Go routines (SOFTDIFF_NOSIMD=1 runs
-// the whole package test on them).
-var (
-	useSIMD bool
-	spmvVec func(y *[panel]float64, cur []float64, idx []int32, w []float64)
-)
+// useSIMD; other builds define spmvVec as the Go routine (dot_novec.go).
+// They are called directly, not through function variables, so that the
+// callers' stack buffers do not escape to the heap. Tests clear useSIMD to run
+// the Go routines (SOFTDIFF_NOSIMD=1 runs the whole package test on them).
+var useSIMD bool
 
 // mk6x16 writes out[r*16+c] = Σ_{d<n} a[6d+r]·b[16d+c]: six packed query
 // rows (layout [d][6]) against sixteen packed candidates ([d][16]).

@@ -13,42 +13,45 @@ import (
 // code that follows would otherwise pay the AVX–SSE transition penalty.
 
 func init() {
-	if archsimd.X86.AVX2() && archsimd.X86.FMA() && simdgemm.Micro6x16Vec != nil {
-		spmvVec, useSIMD = spmv16SIMD, true
-	}
+	useSIMD = archsimd.X86.AVX2() && archsimd.X86.FMA() && simdgemm.Vector
 }
 
-// spmv16SIMD is written for panels of 16: a compile-time check.
+// spmvVec is written for panels of 16: a compile-time check.
 var _ = [1]struct{}{}[panel-16]
 
 func ld4(p *[16]float64, k int) archsimd.Float64x4 {
 	return archsimd.LoadFloat64x4((*[4]float64)(p[4*k : 4*k+4]))
 }
 
-// spmv16SIMD adds Σ_p w[p]·cur[16·idx[p]:16·idx[p]+16] to y. Even and odd
-// terms go to two sets of four accumulators (two independent FMA chains),
-// added at the end.
-func spmv16SIMD(y *[16]float64, cur []float64, idx []int32, w []float64) {
+// spmvVec adds Σ_p w[p]·cur[16·idx[p]:16·idx[p]+16] to y, two neighbours
+// at a time: w_a·x_a + w_b·x_b (a multiply and an FMA) is added to four
+// 4-lane accumulators. (Two interleaved sets of accumulators, as the deleted
+// assembly had, make the compiler hoist all eight loads and spill
+// accumulators to the stack, putting a store-to-load forwarding delay on
+// every FMA chain: 3.7x slower than the assembly on BenchmarkSpmvPanel; this
+// form is about 2x slower than it, see docs/perf.md "## kernels".)
+func spmvVec(y *[panel]float64, cur []float64, idx []int32, w []float64) {
 	w = w[:len(idx)]
 	y0, y1, y2, y3 := ld4(y, 0), ld4(y, 1), ld4(y, 2), ld4(y, 3)
-	var z0, z1, z2, z3 archsimd.Float64x4
 	p := 0
 	for ; p+2 <= len(idx); p += 2 {
 		x := (*[16]float64)(cur[int(idx[p])*16:])
 		u := (*[16]float64)(cur[int(idx[p+1])*16:])
 		wa := archsimd.BroadcastFloat64x4(w[p])
 		wb := archsimd.BroadcastFloat64x4(w[p+1])
-		y0, y1, y2, y3 = ld4(x, 0).MulAdd(wa, y0), ld4(x, 1).MulAdd(wa, y1), ld4(x, 2).MulAdd(wa, y2), ld4(x, 3).MulAdd(wa, y3)
-		z0, z1, z2, z3 = ld4(u, 0).MulAdd(wb, z0), ld4(u, 1).MulAdd(wb, z1), ld4(u, 2).MulAdd(wb, z2), ld4(u, 3).MulAdd(wb, z3)
+		y0 = y0.Add(ld4(u, 0).MulAdd(wb, ld4(x, 0).Mul(wa)))
+		y1 = y1.Add(ld4(u, 1).MulAdd(wb, ld4(x, 1).Mul(wa)))
+		y2 = y2.Add(ld4(u, 2).MulAdd(wb, ld4(x, 2).Mul(wa)))
+		y3 = y3.Add(ld4(u, 3).MulAdd(wb, ld4(x, 3).Mul(wa)))
 	}
 	if p < len(idx) {
 		x := (*[16]float64)(cur[int(idx[p])*16:])
-		wa := archsimd.BroadcastFloat64x4(w[p])
-		y0, y1, y2, y3 = ld4(x, 0).MulAdd(wa, y0), ld4(x, 1).MulAdd(wa, y1), ld4(x, 2).MulAdd(wa, y2), ld4(x, 3).MulAdd(wa, y3)
+		wp := archsimd.BroadcastFloat64x4(w[p])
+		y0, y1, y2, y3 = ld4(x, 0).MulAdd(wp, y0), ld4(x, 1).MulAdd(wp, y1), ld4(x, 2).MulAdd(wp, y2), ld4(x, 3).MulAdd(wp, y3)
 	}
-	y0.Add(z0).Store((*[4]float64)(y[0:4]))
-	y1.Add(z1).Store((*[4]float64)(y[4:8]))
-	y2.Add(z2).Store((*[4]float64)(y[8:12]))
-	y3.Add(z3).Store((*[4]float64)(y[12:16]))
+	y0.Store((*[4]float64)(y[0:4]))
+	y1.Store((*[4]float64)(y[4:8]))
+	y2.Store((*[4]float64)(y[8:12]))
+	y3.Store((*[4]float64)(y[12:16]))
 	archsimd.ClearAVXUpperBits()
 }

@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 // so the tolerance is (nnz+2)·2⁻⁵³·(|y| + Σ_p|w_p·x_p|) per entry: each
 // side's float64 rounding error is at most nnz+1 ulps of that sum.
 func TestSpmvAgree(t *testing.T) {
-	if spmvVec == nil {
+	if !useSIMD {
 		t.Skip("no vector kernel in this build (needs GOEXPERIMENT=simd, amd64, AVX2+FMA)")
 	}
 	rng := rand.New(rand.NewPCG(8, 9))
@@ -88,6 +88,31 @@ func TestKNNPureGoPath(t *testing.T) {
 	for i := range a {
 		if d := a[i] - b[i]; !(math.Abs(d) <= 1e-14) {
 			t.Fatalf("graph action differs at %d: %v vs %v", i, a[i], b[i])
+		}
+	}
+}
+
+// BenchmarkSpmvPanel times spmvPanel (vector or Go, whichever is in use) on
+// a 32768-node panel buffer (4 MiB, as in the graph benchmark) with 18
+// random neighbours per node, over all nodes.
+func BenchmarkSpmvPanel(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	nodes, deg := 32768, 18
+	cur := make([]float64, nodes*panel)
+	for i := range cur {
+		cur[i] = rng.NormFloat64()
+	}
+	idx := make([]int32, nodes*deg)
+	w := make([]float64, nodes*deg)
+	for p := range idx {
+		idx[p] = int32(rng.IntN(nodes))
+		w[p] = rng.Float64()
+	}
+	var y [panel]float64
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := 0; i < nodes; i++ {
+			spmvPanel(&y, cur, idx[i*deg:(i+1)*deg], w[i*deg:(i+1)*deg])
 		}
 	}
 }

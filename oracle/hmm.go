@@ -47,7 +47,7 @@ type hmmScratch struct {
 	apack                []float32   // ⌈L/6⌉·6·gemmChunk: packed evidence chunk
 	wpack                []float32   // 6·S: packed state weights
 	qrows                []float32   // 6 × ⌈K/16⌉·16: token products of one group
-	tile                 [96]float32 // micro-kernel output (here: Micro6x16's pointer escapes)
+	tile                 [96]float32 // micro-kernel output
 }
 
 // NewHMM builds an HMM over v generating length-L sequences. S = len(init);
@@ -403,7 +403,7 @@ func (h *HMM) Denoise(dst, ev *soft.Dense, t float64) error {
 			rows = append(rows, int32(i))
 		}
 	}
-	if len(rows) >= gemmMinRows && simdgemm.Micro6x16Vec != nil {
+	if len(rows) >= gemmMinRows && simdgemm.Vector {
 		for i := 0; i < h.L; i++ {
 			if sc.m[i] == 0 && 4*int(sc.nsup[i]) <= K {
 				h.sparsePosterior(dst.Data[i*K:(i+1)*K], ev.Data[i*K:(i+1)*K], sc, i)

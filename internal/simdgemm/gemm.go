@@ -2,22 +2,25 @@
 // by the exact kNN build (package kernels) and the HMM's emission and
 // posterior products (package oracle), and the blocked products built on it.
 //
-// The pure-Go kernel runs in every build; the GOEXPERIMENT=simd build on
-// amd64 CPUs with AVX2 and FMA installs an archsimd kernel in Micro6x16Vec.
+// The pure-Go kernel runs in every build; in the GOEXPERIMENT=simd build on
+// amd64 CPUs with AVX2 and FMA, Vector is true and Micro6x16Vec is an
+// archsimd kernel.
 // Both sum over d in the same order (d = 0, 1, …); the vector kernel fuses
 // each multiply-add, so results differ by float32 rounding only (at most
 // 2n·2⁻²⁴·Σ_d|a·b| per entry, tested).
 package simdgemm
 
-// Micro6x16Vec is the vector micro-kernel, nil when the build or CPU has
-// none. Callers (and tests) choose between it and Micro6x16Go.
-var Micro6x16Vec func(a, b []float32, n int, out *[96]float32)
+// Vector reports whether Micro6x16Vec is a vector kernel. Without one
+// (default build, other architectures, CPUs without AVX2+FMA) it is false
+// and Micro6x16Vec must not be called. (Micro6x16Vec is a function, not a
+// function variable, so that out does not escape to the heap.)
+var Vector bool
 
 // Micro6x16 writes out[r*16+c] = Σ_{d<n} a[6d+r]·b[16d+c]: six packed rows
 // (layout [d][6]) against sixteen packed columns ([d][16]), with the vector
 // kernel when there is one. It panics if a or b is shorter than 6n or 16n.
 func Micro6x16(a, b []float32, n int, out *[96]float32) {
-	if Micro6x16Vec != nil {
+	if Vector {
 		Micro6x16Vec(a, b, n, out)
 		return
 	}

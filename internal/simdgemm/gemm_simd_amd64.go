@@ -5,12 +5,11 @@ package simdgemm
 import "simd/archsimd"
 
 func init() {
-	if archsimd.X86.AVX2() && archsimd.X86.FMA() {
-		Micro6x16Vec = micro6x16AVX2
-	}
+	Vector = archsimd.X86.AVX2() && archsimd.X86.FMA()
 }
 
-// micro6x16AVX2 keeps the 6×16 tile in twelve 8-lane accumulators; each
+// Micro6x16Vec is the AVX2+FMA micro-kernel (call it only when Vector is
+// true). It keeps the 6×16 tile in twelve 8-lane accumulators; each
 // step loads one 16-wide slice of b and broadcasts the six values of a.
 //
 // archsimd's MulAdd is VFMADD213PS, whose result overwrites a multiplicand,
@@ -19,7 +18,7 @@ func init() {
 // AMD EPYC VM this reaches about half the throughput of the hand-written
 // assembly it replaced (BenchmarkMicro6x16; docs/perf.md "## kernels").
 // Smaller tiles (4×16, 5×16) and other operand orders were no faster.
-func micro6x16AVX2(a, b []float32, n int, out *[96]float32) {
+func Micro6x16Vec(a, b []float32, n int, out *[96]float32) {
 	a, b = a[:6*n], b[:16*n]
 	var c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51 archsimd.Float32x8
 	for len(a) >= 6 && len(b) >= 16 {

@@ -44,7 +44,7 @@ func TestMicroGo(t *testing.T) {
 // 2n·2⁻²⁴·Σ_d|a_d·b_d| (each side's float32 rounding error is bounded by
 // n·2⁻²⁴·Σ|a·b|), the tolerance used per entry.
 func TestMicroVec(t *testing.T) {
-	if Micro6x16Vec == nil {
+	if !Vector {
 		t.Skip("no vector kernel in this build (needs GOEXPERIMENT=simd, amd64, AVX2+FMA)")
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
