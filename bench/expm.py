@@ -27,6 +27,7 @@ try:
     import scipy.sparse as sp
     from scipy.sparse.linalg import expm_multiply
 except ImportError:
+    subprocess.run(["apt-get", "update", "-qq"], check=True, stdout=subprocess.DEVNULL)
     subprocess.run(["apt-get", "install", "-y", "-q", "python3-scipy", "python3-numpy"], check=True,
                    stdout=subprocess.DEVNULL)
     os.execv(sys.executable, [sys.executable] + sys.argv)

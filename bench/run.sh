@@ -29,7 +29,7 @@ need_python() {
 			exit 1
 		fi
 		echo "== installing python3-numpy python3-torch" >&2
-		apt-get install -y python3-numpy python3-torch >/dev/null
+		apt-get update -qq && apt-get install -y python3-numpy python3-torch >/dev/null
 	fi
 }
 
