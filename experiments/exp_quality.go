@@ -13,12 +13,13 @@ var qualityTestbeds = []string{"sticky3", "agreement"}
 
 // qualitySamplers are the samplers of quality-vs-NFE, hard then soft.
 func qualitySamplers() []samplerSpec {
-	out := append(hardSamplers(), pick(softSamplers(), "SL-uniform", "SL-geometric", "SL-geometric-entropyrate", "LRD")...)
+	out := append(hardSamplers(), pick(softSamplers(), "SL-uniform", "SL-geometric", "SL-geometric-entropyrate", "SL-info", "LRD")...)
 	out = append(out, hybridSamplers()...)
-	return append(out,
-		withJoint(pick(hardSamplers(), "LLaDA-random")[0]),
-		withJoint(pick(softSamplers(), "SL-uniform")[0]),
-		withJoint(pick(hybridSamplers(), "Hybrid-gibbs")[0]))
+	var joint []samplerSpec
+	for _, sp := range append(pick(hardSamplers(), "LLaDA-random", "LLaDA-lowconf"), append(pick(softSamplers(), "SL-uniform", "SL-geometric"), hybridSamplers()...)...) {
+		joint = append(joint, withJoint(sp))
+	}
+	return append(out, joint...)
 }
 
 var qualityVsNFE = &Experiment{
