@@ -188,7 +188,7 @@ func (h *HMM) forward(ev *soft.Dense, sc *hmmScratch, fast bool) (float64, error
 	if mask >= 0 {
 		D--
 	}
-	if err := h.scan(ev, sc); err != nil {
+	if err := h.scan(ev, sc, fast); err != nil {
 		return 0, err
 	}
 	blocked := false
@@ -263,9 +263,11 @@ func (h *HMM) forward(ev *soft.Dense, sc *hmmScratch, fast bool) (float64, error
 	return logZ, nil
 }
 
-// scan validates the evidence and records each row's MASK mass (sc.m) and
-// the support of its token mass (sc.sup, sc.nsup).
-func (h *HMM) scan(ev *soft.Dense, sc *hmmScratch) error {
+// scan validates the evidence and records each row's MASK mass (sc.m), the
+// size of the support of its token mass (sc.nsup) and the support itself
+// (sc.sup), except, when fast, for dense rows (support > K/4), whose
+// products never read it.
+func (h *HMM) scan(ev *soft.Dense, sc *hmmScratch, fast bool) error {
 	K := h.K
 	mask := h.v.Mask()
 	for i := 0; i < h.L; i++ {
@@ -273,6 +275,17 @@ func (h *HMM) scan(ev *soft.Dense, sc *hmmScratch) error {
 		m := 0.0
 		if mask >= 0 {
 			m = float64(e[mask])
+		}
+		if fast {
+			nnz, ok := scanRow(e)
+			if m > 0 {
+				nnz--
+			}
+			if ok && 4*nnz > K {
+				sc.nsup[i] = int32(nnz)
+				sc.m[i] = m
+				continue
+			}
 		}
 		sup := sc.sup[i*K : (i+1)*K]
 		n := 0

@@ -1,5 +1,7 @@
 package oracle
 
+import "math"
+
 // The inner loops of the HMM recursions. The GOEXPERIMENT=simd build on
 // amd64 with AVX2+FMA replaces them with vector kernels (kernel_simd_amd64.go);
 // both compute the same sums up to the order of float64 (or, for gemvT,
@@ -12,6 +14,7 @@ var (
 	gemvT64 = gemvT64Go // y = Mᵀ·x for a len(x)×len(y) row-major M
 	emitDot = emitDotGo // b[s] = Σ_v emit[s,v]·e[v], float64 sums (emit S×K, emitT K×S)
 	finish  = finishGo  // dst = q·(e+m) / Σ q·(e+m), float64 arithmetic
+	scanRow = scanRowGo // number of entries > 0, and whether all are finite and ≥ 0
 	kernel  = "go"      // name of the kernels in use
 )
 
@@ -127,4 +130,19 @@ func finishGo(dst, q, e []float32, m float64) {
 	for v, x := range q {
 		dst[v] = float32(float64(x) * (float64(e[v]) + m) * inv)
 	}
+}
+
+// scanRowGo returns the number of entries of e that are > 0 and whether
+// every entry is finite and ≥ 0 (false for NaN, ±Inf and negatives).
+func scanRowGo(e []float32) (nnz int, ok bool) {
+	ok = true
+	for _, x := range e {
+		if !(x >= 0 && x <= math.MaxFloat32) {
+			ok = false
+		}
+		if x > 0 {
+			nnz++
+		}
+	}
+	return nnz, ok
 }

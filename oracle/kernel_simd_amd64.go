@@ -2,7 +2,10 @@
 
 package oracle
 
-import "simd/archsimd"
+import (
+	"math"
+	"simd/archsimd"
+)
 
 // The AVX2+FMA kernels. Loads go through fixed-size array pointers so that
 // one bounds check covers a whole chunk. No kernel reduces a vector to a
@@ -14,6 +17,7 @@ import "simd/archsimd"
 func init() {
 	if archsimd.X86.AVX2() && archsimd.X86.FMA() {
 		gemvT, gemvT2, dot32, gemvT64, emitDot, finish = gemvTAVX2, gemvT2AVX2, dot32AVX2, gemvT64AVX2, emitDotAVX2, finishAVX2
+		scanRow = scanRowAVX2
 		kernel = "avx2"
 	}
 }
@@ -252,4 +256,32 @@ func finishAVX2(dst, q, e []float32, m float64) {
 	for j := i; j < n; j++ {
 		dst[j] = float32(float64(q[j]) * (float64(e[j]) + m) * inv)
 	}
+}
+
+// scanRowAVX2 is scanRowGo on 8 lanes: compare masks become all-ones int32
+// lanes (vector ops only; mask-register forms would need AVX-512), the bad
+// flags are OR-ed and the positive lanes subtracted from a lane counter.
+func scanRowAVX2(e []float32) (nnz int, ok bool) {
+	zero := archsimd.BroadcastFloat32x8(0)
+	top := archsimd.BroadcastFloat32x8(math.MaxFloat32)
+	var cnt, bad archsimd.Int32x8
+	i := 0
+	for ; i+8 <= len(e); i += 8 {
+		x := archsimd.LoadFloat32x8((*[8]float32)(e[i : i+8]))
+		bad = bad.Or(x.Less(zero).ToInt32x8()).Or(x.Greater(top).ToInt32x8()).Or(x.NotEqual(x).ToInt32x8())
+		cnt = cnt.Sub(x.Greater(zero).ToInt32x8())
+	}
+	var c, b [8]int32
+	cnt.Store(&c)
+	bad.Store(&b)
+	archsimd.ClearAVXUpperBits()
+	ok = true
+	for k := range c {
+		nnz += int(c[k])
+		if b[k] != 0 {
+			ok = false
+		}
+	}
+	n, tailOK := scanRowGo(e[i:])
+	return nnz + n, ok && tailOK
 }

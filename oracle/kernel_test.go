@@ -8,6 +8,45 @@ import (
 
 // TestKernels compares the kernels in use (AVX2 under GOEXPERIMENT=simd)
 // with the pure-Go ones on lengths that exercise every tail.
+// TestScanRow compares scanRow (AVX2 under GOEXPERIMENT=simd) with
+// scanRowGo and with counts made in this test, on rows of every tail
+// length holding zeros, positives and one bad value (NaN, ±Inf, negative,
+// -0 which is fine) at every position class.
+func TestScanRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	bads := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), -1e-30, float32(math.Copysign(0, -1))}
+	for _, n := range []int{0, 1, 7, 8, 9, 16, 17, 33, 1001} {
+		for trial := 0; trial < 1+len(bads); trial++ {
+			e := make([]float32, n)
+			want := 0
+			for v := range e {
+				if rng.IntN(3) > 0 {
+					e[v] = rng.Float32() + 1e-6
+					want++
+				}
+			}
+			wantOK := true
+			if trial > 0 && n > 0 {
+				b := bads[trial-1]
+				pos := rng.IntN(n)
+				if e[pos] > 0 {
+					want--
+				}
+				if b > 0 { // +Inf counts as positive
+					want++
+				}
+				e[pos] = b
+				wantOK = b == 0 // -0 is a valid zero
+			}
+			nnz, ok := scanRow(e)
+			gn, gok := scanRowGo(e)
+			if nnz != want || ok != wantOK || gn != want || gok != wantOK {
+				t.Fatalf("n=%d trial %d: scanRow (%d, %v), scanRowGo (%d, %v), want (%d, %v)", n, trial, nnz, ok, gn, gok, want, wantOK)
+			}
+		}
+	}
+}
+
 func TestKernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	t.Logf("kernels: %s", kernel)
