@@ -3,6 +3,8 @@ package soft
 import (
 	"fmt"
 	"math"
+
+	"github.com/chewxy/math32"
 )
 
 // RowSumTol is the largest |Σ_v p(v) − 1| that Validate accepts for a row.
@@ -186,11 +188,11 @@ func ValidateRow(p []float32) error {
 	var s float64
 	for j, x := range p {
 		switch {
-		case x != x:
+		case math32.IsNaN(x):
 			return &RowError{Col: j, What: "NaN", Value: math.NaN()}
-		case math.IsInf(float64(x), 1):
+		case math32.IsInf(x, 1):
 			return &RowError{Col: j, What: "+Inf", Value: math.Inf(1)}
-		case math.IsInf(float64(x), -1):
+		case math32.IsInf(x, -1):
 			return &RowError{Col: j, What: "-Inf", Value: math.Inf(-1)}
 		case x < 0:
 			return &RowError{Col: j, What: "negative", Value: float64(x)}

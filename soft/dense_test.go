@@ -10,6 +10,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestDenseConstructorsBadInput(t *testing.T) {
@@ -97,19 +100,19 @@ func TestDenseConstructors(t *testing.T) {
 
 func TestVocab(t *testing.T) {
 	v, err := NewVocab([]string{"a", "b", "[MASK]", "</s>"}, VocabOptions{Mask: "[MASK]", EOS: "</s>"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v.Size() != 4 || v.Mask() != 2 || v.EOS() != 3 || v.Token(1) != "b" {
-		t.Fatalf("vocab %d %d %d %q", v.Size(), v.Mask(), v.EOS(), v.Token(1))
-	}
+	require.NoError(t, err)
+	assert.Equal(t, 4, v.Size())
+	assert.Equal(t, int32(2), v.Mask())
+	assert.Equal(t, int32(3), v.EOS())
+	assert.Equal(t, "b", v.Token(1))
 	ids, err := v.Encode(nil, []string{"b", "a"})
-	if err != nil || v.Decode(ids) != "b a" {
-		t.Fatalf("Encode/Decode: %v %v", ids, err)
-	}
-	if _, err := v.Encode(nil, []string{"a", "zz"}); err == nil || !strings.Contains(err.Error(), `token 1 "zz"`) {
-		t.Errorf("Encode unknown: %v", err)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, []int32{1, 0}, ids)
+	assert.Equal(t, "b a", v.Decode(ids))
+	_, err = v.Encode(nil, []string{"a", "zz"})
+	assert.ErrorContains(t, err, `token 1 "zz"`)
+	assert.Panics(t, func() { v.Token(4) }, "Token out of range")
+
 	bad := []struct {
 		toks []string
 		opts VocabOptions
@@ -117,31 +120,33 @@ func TestVocab(t *testing.T) {
 	}{
 		{nil, VocabOptions{}, "empty"},
 		{[]string{"a", ""}, VocabOptions{}, "token 1 is empty"},
+		{[]string{"a", " "}, VocabOptions{}, "token 1 is empty"},
 		{[]string{"a", "b", "a"}, VocabOptions{}, `token 2 "a" duplicates token 0`},
 		{[]string{"a"}, VocabOptions{Mask: "[MASK]"}, "MASK token"},
+		{[]string{"a", "b"}, VocabOptions{Mask: "b", EOS: "b"}, "same token"},
 	}
 	for _, c := range bad {
-		if _, err := NewVocab(c.toks, c.opts); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("NewVocab(%q): %v, want %q", c.toks, err, c.want)
-		}
+		_, err := NewVocab(c.toks, c.opts)
+		assert.ErrorContains(t, err, c.want, "NewVocab(%q)", c.toks)
 	}
+
 	dir := t.TempDir()
 	path := filepath.Join(dir, "v.txt")
-	os.WriteFile(path, []byte("x\ny\n\nz\n"), 0o644)
-	if _, err := LoadVocab(path, VocabOptions{}); err == nil || !strings.Contains(err.Error(), "v.txt:3: empty token") {
-		t.Errorf("LoadVocab empty line: %v", err)
+	write := func(text string) {
+		require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
 	}
-	os.WriteFile(path, []byte("x\ny\nx\n"), 0o644)
-	if _, err := LoadVocab(path, VocabOptions{}); err == nil || !strings.Contains(err.Error(), "v.txt:3: token \"x\" duplicates line 1") {
-		t.Errorf("LoadVocab duplicate: %v", err)
-	}
-	os.WriteFile(path, []byte("x\n[MASK]\n"), 0o644)
-	if v, err := LoadVocab(path, VocabOptions{Mask: "[MASK]"}); err != nil || v.Mask() != 1 {
-		t.Errorf("LoadVocab: %v", err)
-	}
-	if _, err := LoadVocab(filepath.Join(dir, "missing"), VocabOptions{}); err == nil {
-		t.Errorf("LoadVocab missing file: no error")
-	}
+	write("x\ny\n\nz\n")
+	_, err = LoadVocab(path, VocabOptions{})
+	assert.ErrorContains(t, err, "v.txt:3: empty token")
+	write("x\ny\nx\n")
+	_, err = LoadVocab(path, VocabOptions{})
+	assert.ErrorContains(t, err, `v.txt:3: token "x" duplicates line 1`)
+	write("x\n[MASK]\n")
+	lv, err := LoadVocab(path, VocabOptions{Mask: "[MASK]"})
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), lv.Mask())
+	_, err = LoadVocab(filepath.Join(dir, "missing"), VocabOptions{})
+	assert.Error(t, err)
 }
 
 // TestDeterminismGOMAXPROCS checks that SampleRows and SoftmaxEntropyRows

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/chewxy/math32"
 )
 
 // Sparse is an L×K state kept as its top k entries per row: for row i the
@@ -124,9 +126,9 @@ func (s *Sparse) Validate() error {
 
 func badValue(x float32) string {
 	switch {
-	case x != x:
+	case math32.IsNaN(x):
 		return "NaN"
-	case math.IsInf(float64(x), 0):
+	case math32.IsInf(x, 0):
 		return fmt.Sprintf("infinite (%g)", x)
 	case x < 0:
 		return fmt.Sprintf("negative (%g)", x)
