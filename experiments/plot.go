@@ -146,12 +146,12 @@ type xyErr struct {
 // series with 95% CI error bars. It returns nil and no error when no row has
 // a numeric x and a value.
 func PlotSVG(t *Table, p PlotSpec) ([]byte, error) {
-	pl, err := buildPlot(t, p)
+	pl, leg, err := buildPlot(t, p)
 	if pl == nil || err != nil {
 		return nil, err
 	}
-	c := vgsvg.NewWith(vgsvg.UseWH(6*vg.Inch, 4*vg.Inch), vgsvg.EmbedFonts(true))
-	pl.Draw(draw.New(c))
+	c := vgsvg.NewWith(vgsvg.UseWH(plotW+legendW, plotH), vgsvg.EmbedFonts(true))
+	drawPlot(draw.New(c), pl, leg)
 	var b bytes.Buffer
 	if _, err := c.WriteTo(&b); err != nil {
 		return nil, err
@@ -159,15 +159,32 @@ func PlotSVG(t *Table, p PlotSpec) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// buildPlot builds the plot of p from t; nil if it has no points.
-func buildPlot(t *Table, p PlotSpec) (*plot.Plot, error) {
+// Plot geometry: the axes on the left, the legend in a column of its own on
+// the right so it never covers a line.
+const (
+	plotW   = 6 * vg.Inch
+	plotH   = 4 * vg.Inch
+	legendW = 2.2 * vg.Inch
+)
+
+// drawPlot draws pl on the left of dc and its legend in the right column.
+func drawPlot(dc draw.Canvas, pl *plot.Plot, leg plot.Legend) {
+	pl.Draw(draw.Crop(dc, 0, -legendW, 0, 0))
+	leg.Draw(draw.Crop(dc, plotW+vg.Points(6), 0, 0, -vg.Points(24)))
+}
+
+// buildPlot builds the plot of p from t and its legend; nil if it has no
+// points.
+func buildPlot(t *Table, p PlotSpec) (*plot.Plot, plot.Legend, error) {
+	leg := plot.NewLegend()
 	ss := plotSeries(t, p)
 	if len(ss) == 0 {
-		return nil, nil
+		return nil, leg, nil
 	}
 	if err := useGoFont(); err != nil {
-		return nil, err
+		return nil, leg, err
 	}
+	leg = plot.NewLegend()
 	pl := plot.New()
 	pl.Title.Text = p.Title
 	if pl.Title.Text == "" {
@@ -189,25 +206,34 @@ func buildPlot(t *Table, p PlotSpec) (*plot.Plot, error) {
 		pl.Y.Scale = plot.LogScale{}
 		pl.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	}
-	pl.Legend.Top = true
-	pl.Legend.TextStyle.Font.Size = vg.Points(8)
+	leg.Top = true
+	leg.Left = true
+	leg.TextStyle.Font.Size = vg.Points(8)
 	pl.Add(plotter.NewGrid())
 	for i, s := range ss {
 		c := palette[i%len(palette)]
 		line, pts, err := plotter.NewLinePoints(s.xys)
 		if err != nil {
-			return nil, err
+			return nil, leg, err
 		}
 		line.Color = c
-		if i >= len(palette) {
+		// After the eight colours, cycle dash patterns and glyphs so every
+		// series stays distinguishable.
+		switch (i / len(palette)) % 3 {
+		case 0:
+			pts.Shape = draw.CircleGlyph{}
+		case 1:
 			line.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
+			pts.Shape = draw.BoxGlyph{}
+		case 2:
+			line.Dashes = []vg.Length{vg.Points(1), vg.Points(2)}
+			pts.Shape = draw.TriangleGlyph{}
 		}
 		pts.Color = c
-		pts.Shape = draw.CircleGlyph{}
 		pts.Radius = vg.Points(2)
 		eb, err := plotter.NewYErrorBars(xyErr{s.xys, s.errs})
 		if err != nil {
-			return nil, err
+			return nil, leg, err
 		}
 		eb.Color = c
 		pl.Add(line, pts, eb)
@@ -215,7 +241,7 @@ func buildPlot(t *Table, p PlotSpec) (*plot.Plot, error) {
 		if name == "" {
 			name = p.Y
 		}
-		pl.Legend.Add(name, line, pts)
+		leg.Add(name, line, pts)
 	}
 	if !p.LogY {
 		// Keep 0 in view for rates and distances so lines are not magnified.
@@ -224,7 +250,7 @@ func buildPlot(t *Table, p PlotSpec) (*plot.Plot, error) {
 		}
 	}
 	if math.IsInf(pl.Y.Max, 0) || math.IsNaN(pl.Y.Max) {
-		return nil, nil
+		return nil, leg, nil
 	}
-	return pl, nil
+	return pl, leg, nil
 }
