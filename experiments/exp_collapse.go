@@ -130,7 +130,6 @@ var frequencyCollapse = &Experiment{
 	Units: func(cfg Config) ([]Unit, error) {
 		var us []Unit
 		for _, tbName := range collapseTestbeds {
-			tbName := tbName
 			us = append(us, Unit{Key: tbName + "/exact-sample", Run: func(ctx context.Context, seed uint64) ([]Row, error) {
 				tb, err := getTestbed(tbName)
 				if err != nil {
@@ -143,18 +142,12 @@ var frequencyCollapse = &Experiment{
 				return []Row{{Table: "generation", Labels: []string{tbName, "—", "exact-sample", "—"}, Values: collapseObs(tb, set)}}, nil
 			}})
 			for _, ok := range []string{oracleExact, oracleDegraded} {
-				ok := ok
 				us = append(us, Unit{Key: tbName + "/" + ok + "/beliefs", Run: func(ctx context.Context, seed uint64) ([]Row, error) {
 					return beliefRun(ctx, cfg, tbName, ok, seed)
 				}})
 				for _, sp := range collapseSamplers() {
-					sp := sp
 					us = append(us, Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
-						tb, err := getTestbed(tbName)
-						if err != nil {
-							return nil, err
-						}
-						den, err := tb.denoiser(ok)
+						tb, den, err := openTestbed(tbName, ok)
 						if err != nil {
 							return nil, err
 						}
@@ -232,11 +225,7 @@ func collapseObs(tb *testbed, s *sampleSet) map[string]Obs {
 }
 
 func beliefRun(ctx context.Context, cfg Config, tbName, ok string, seed uint64) ([]Row, error) {
-	tb, err := getTestbed(tbName)
-	if err != nil {
-		return nil, err
-	}
-	den, err := tb.denoiser(ok)
+	tb, den, err := openTestbed(tbName, ok)
 	if err != nil {
 		return nil, err
 	}

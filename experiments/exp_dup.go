@@ -50,7 +50,6 @@ var duplication = &Experiment{
 		var us []Unit
 		n := cfg.Int("samples")
 		for _, tbName := range dupTestbeds {
-			tbName := tbName
 			us = append(us, Unit{Key: tbName + "/data", Run: func(ctx context.Context, seed uint64) ([]Row, error) {
 				tb, err := getTestbed(tbName)
 				if err != nil {
@@ -65,13 +64,8 @@ var duplication = &Experiment{
 			}})
 			for _, ok := range []string{oracleExact, oracleDegraded} {
 				for _, sp := range dupSamplers() {
-					ok, sp := ok, sp
 					us = append(us, Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
-						tb, err := getTestbed(tbName)
-						if err != nil {
-							return nil, err
-						}
-						den, err := tb.denoiser(ok)
+						tb, den, err := openTestbed(tbName, ok)
 						if err != nil {
 							return nil, err
 						}

@@ -58,7 +58,6 @@ var jointDecode = &Experiment{
 		for _, tbName := range jointTestbeds {
 			for _, ok := range []string{oracleExact, oracleDegraded} {
 				for _, nfeL := range []bool{false, true} {
-					tbName, ok, nfeL := tbName, ok, nfeL
 					key := tbName + "/" + ok + "/nfe=1"
 					if nfeL {
 						key = tbName + "/" + ok + "/nfe=L"
@@ -112,11 +111,7 @@ func enumMAP(tb *testbed, lat *decode.Lattice) ([]int32, int, error) {
 }
 
 func jointRun(ctx context.Context, cfg Config, tbName, ok string, nfeL bool, seed uint64) ([]Row, error) {
-	tb, err := getTestbed(tbName)
-	if err != nil {
-		return nil, err
-	}
-	den, err := tb.denoiser(ok)
+	tb, den, err := openTestbed(tbName, ok)
 	if err != nil {
 		return nil, err
 	}

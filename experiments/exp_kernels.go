@@ -58,7 +58,6 @@ var kernelSmoothness = &Experiment{
 	Units: func(cfg Config) ([]Unit, error) {
 		var us []Unit
 		for _, name := range kernelNames {
-			name := name
 			us = append(us, Unit{Key: name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
 				return kernelRun(ctx, cfg, name)
 			}})

@@ -85,7 +85,6 @@ func qualityUnits(cfg Config) ([]Unit, error) {
 	n := cfg.Int("samples")
 	for _, tbName := range qualityTestbeds {
 		for _, ok := range []string{oracleExact, oracleDegraded} {
-			tbName, ok := tbName, ok
 			if ok == oracleExact {
 				us = append(us, Unit{Key: tbName + "/exact-sample", Run: func(ctx context.Context, seed uint64) ([]Row, error) {
 					tb, err := getTestbed(tbName)
@@ -100,7 +99,6 @@ func qualityUnits(cfg Config) ([]Unit, error) {
 				}})
 			}
 			for _, sp := range qualitySamplers() {
-				sp := sp
 				us = append(us, Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
 					return qualityRun(ctx, cfg, tbName, ok, sp, seed)
 				}})
@@ -111,11 +109,7 @@ func qualityUnits(cfg Config) ([]Unit, error) {
 }
 
 func qualityRun(ctx context.Context, cfg Config, tbName, ok string, sp samplerSpec, seed uint64) ([]Row, error) {
-	tb, err := getTestbed(tbName)
-	if err != nil {
-		return nil, err
-	}
-	den, err := tb.denoiser(ok)
+	tb, den, err := openTestbed(tbName, ok)
 	if err != nil {
 		return nil, err
 	}

@@ -60,13 +60,8 @@ var marginalTrap = &Experiment{
 				sps = append(sps, pick(hybridSamplers(), "Hybrid-gibbs")...)
 				sps = append(sps, withJoint(pick(hardSamplers(), "LLaDA-random")[0]), withJoint(pick(softSamplers(), "SL-uniform")[0]))
 				for _, sp := range sps {
-					tbName, ok, sp := tbName, ok, sp
 					us = append(us, Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
-						tb, err := getTestbed(tbName)
-						if err != nil {
-							return nil, err
-						}
-						den, err := tb.denoiser(ok)
+						tb, den, err := openTestbed(tbName, ok)
 						if err != nil {
 							return nil, err
 						}

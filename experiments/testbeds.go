@@ -130,6 +130,20 @@ func (tb *testbed) collect(ctx context.Context, n int, keep bool, gen func(j int
 	return s, nil
 }
 
+// openTestbed returns the named testbed and its denoiser of the given kind
+// (exact or degraded).
+func openTestbed(name, kind string) (*testbed, decode.Denoiser, error) {
+	tb, err := getTestbed(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	den, err := tb.denoiser(kind)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tb, den, nil
+}
+
 // exactSamples draws n exact samples (the noise floor of every metric).
 func (tb *testbed) exactSamples(ctx context.Context, n int, seed uint64, keep bool) (*sampleSet, error) {
 	x := make([]int32, tb.m.Len())
