@@ -29,7 +29,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 GO_BIN="${HMMBENCH_GO:-$tmp/hmmbench}"
 SIMD_BIN="${HMMBENCH_SIMD:-$tmp/hmmbench-simd}"
-[ -n "${HMMBENCH_GO:-}" ] || go build -o "$GO_BIN" ./oracle/cmd/hmmbench
+[ -n "${HMMBENCH_GO:-}" ] || GOEXPERIMENT= go build -o "$GO_BIN" ./oracle/cmd/hmmbench
 [ -n "${HMMBENCH_SIMD:-}" ] || GOEXPERIMENT=simd go build -o "$SIMD_BIN" ./oracle/cmd/hmmbench
 pin=()
 threads=$(nproc)

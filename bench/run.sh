@@ -59,7 +59,7 @@ section_soft() {
 	fi
 	if [ -z "$plain" ]; then
 		plain="$out/plain.test"
-		go test -c -o "$plain" ./soft
+		GOEXPERIMENT= go test -c -o "$plain" ./soft
 	fi
 	simd=$(realpath "$simd")
 	plain=$(realpath "$plain")
@@ -120,18 +120,20 @@ PYEOF
 # both scored against a tight Go reference (series tol 1e-16); the two sides
 # run alternately (7 rounds) so that they see the same machine load, best
 # time of each reported. Then the float32 Transition benchmark of the graph.
+# Both run the GOEXPERIMENT=simd build (the pure-Go kNN build of this graph
+# takes minutes; docs/perf.md).
 section_kernels() {
 	echo "## kernels: graph-kernel action of the matrix exponential"
 	machine
 	echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 	local out="$BENCH_OUT/kernels"
 	mkdir -p "$out"
-	go build -o "$out/expmbench" ./kernels/internal/expmbench
+	GOEXPERIMENT=simd go build -o "$out/expmbench" ./kernels/internal/expmbench
 	"$out/expmbench" -out "$out" -reps 7
 	echo "== alternating runs: scipy once, then Go (best of 3), 7 rounds per τ"
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE REPS=7 "$PY" bench/expm.py "$out" "$out/expmbench"
 	echo "== go test -bench GraphTransition (float32 rows through Transition)"
-	go test -run '^$' -bench 'GraphTransition' -benchtime 3x -count 1 ./kernels
+	GOEXPERIMENT=simd go test -run '^$' -bench 'GraphTransition' -benchtime 3x -count 1 ./kernels
 	echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
