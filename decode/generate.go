@@ -332,27 +332,24 @@ func (r *run) checkRows(b, lo, hi int) {
 // in nats (NaN unless withEntropy) and its argmax (smallest index on ties,
 // as soft.Argmax).
 func checkEntropy(p []float32, mask int32, withEntropy bool) (float64, int32, error) {
-	var sum float64
-	am := 0
-	for v, x := range p {
-		if !(x >= 0 && x <= math.MaxFloat32) {
-			return 0, 0, fmt.Errorf("token %d has probability %v", v, x)
+	am, err := soft.CheckArgmax(p) // one vectorised pass: finite, ≥ 0, sum, argmax
+	if err != nil {
+		var re *soft.RowError
+		if errors.As(err, &re) && re.Col >= 0 {
+			return 0, 0, fmt.Errorf("token %d has probability %v", re.Col, p[re.Col])
 		}
-		sum += float64(x)
-		if x > p[am] {
-			am = v
+		if errors.As(err, &re) {
+			return 0, 0, fmt.Errorf("probabilities sum to %v", re.Value)
 		}
+		return 0, 0, err
 	}
 	if m := p[mask]; m != 0 {
 		return 0, 0, fmt.Errorf("MASK has probability %v", m)
 	}
-	if !(math.Abs(sum-1) <= soft.RowSumTol) {
-		return 0, 0, fmt.Errorf("probabilities sum to %v", sum)
-	}
 	if !withEntropy {
-		return math.NaN(), int32(am), nil
+		return math.NaN(), am, nil
 	}
-	return entropy(p), int32(am), nil
+	return entropy(p), am, nil
 }
 
 // meanEntropyMasked returns the mean belief entropy over the free

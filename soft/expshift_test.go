@@ -46,3 +46,44 @@ func TestExpShiftScale(t *testing.T) {
 		t.Fatalf("exp(−200) sum = %v, want 0 (underflow to 0)", got)
 	}
 }
+
+// TestCheckArgmax compares CheckArgmax with ValidateRow and Argmax on valid
+// rows (ties included), and on rows with one bad entry at every position of
+// a row long enough for the vector loop, its chunk boundary and the tail.
+func TestCheckArgmax(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 7, 8, 9, 130, 1001} {
+		p := make([]float32, n)
+		var s float64
+		for i := range p {
+			p[i] = float32(rng.IntN(5)) // many ties, zeros included
+			s += float64(p[i])
+		}
+		if s == 0 {
+			p[n-1], s = 1, 1
+		}
+		for i := range p {
+			p[i] = float32(float64(p[i]) / s)
+		}
+		am, err := CheckArgmax(p)
+		if err != nil || am != Argmax(p) {
+			t.Fatalf("n=%d: CheckArgmax = %d, %v; want %d, nil", n, am, err, Argmax(p))
+		}
+		for j := 0; j < n; j++ {
+			for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), -1e-3} {
+				q := append([]float32(nil), p...)
+				q[j] = bad
+				_, err := CheckArgmax(q)
+				want := ValidateRow(q)
+				if err == nil || want == nil || err.Error() != want.Error() {
+					t.Fatalf("n=%d, entry %d = %v: error %v, want %v", n, j, bad, err, want)
+				}
+			}
+		}
+		q := append([]float32(nil), p...)
+		q[0] += 0.01 // sum off by 1e-2
+		if _, err := CheckArgmax(q); err == nil {
+			t.Fatalf("n=%d: unnormalised row accepted", n)
+		}
+	}
+}

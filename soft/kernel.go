@@ -80,6 +80,9 @@ type kernels struct {
 	mix func(dst, a, b []float32, u, v float32)
 	// nextAbove returns the smallest i ≥ j with p[i] > t, or len(p).
 	nextAbove func(p []float32, j int, t float32) int
+	// sumMinMax returns Σ p (float32 lanes over short chunks folded into
+	// float64, as expSum), min p and max p. A NaN entry makes the sum NaN.
+	sumMinMax func(p []float32) (sum float64, mn, mx float32)
 }
 
 var goKernels = kernels{
@@ -94,6 +97,7 @@ var goKernels = kernels{
 	scale:     scaleGo,
 	mix:       mixGo,
 	nextAbove: nextAboveGo,
+	sumMinMax: sumMinMaxGo,
 }
 
 // kern is the active kernel set; simd_amd64.go's init replaces it when the
@@ -133,6 +137,17 @@ func expSumGo(dst, logits []float32, m float32) (float64, float64) {
 		}
 	}
 	return s, t
+}
+
+func sumMinMaxGo(p []float32) (float64, float32, float32) {
+	var s float64
+	mn, mx := float32(math.Inf(1)), float32(math.Inf(-1))
+	for _, x := range p {
+		s += float64(x)
+		mn = min(mn, x)
+		mx = max(mx, x)
+	}
+	return s, mn, mx
 }
 
 func scaleGo(dst, src []float32, a float32) {

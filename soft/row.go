@@ -374,3 +374,27 @@ func Scale(dst, src []float32, a float32) {
 	mustLen("Scale", len(dst), len(src))
 	kern.scale(dst, src, a)
 }
+
+// CheckArgmax checks that p is a probability row, as ValidateRow does
+// (every entry finite and non-negative, float64 sum within RowSumTol of 1),
+// and returns its argmax (the smallest index on ties, as Argmax). It is the
+// vectorised fast path for validating a denoiser's beliefs and reading their
+// mode in one pass: on a bad row it returns ValidateRow's *RowError. It
+// panics on an empty row.
+func CheckArgmax(p []float32) (int32, error) {
+	if len(p) == 0 {
+		panic("soft: CheckArgmax of an empty row")
+	}
+	s, mn, mx := kern.sumMinMax(p)
+	if !(mn >= 0) || !(mx <= math.MaxFloat32) || !(math.Abs(s-1) <= RowSumTol) {
+		// The exact check decides (a NaN reaches the sum even where the lane
+		// min/max drop it; a sum at the edge of the tolerance is re-added in
+		// float64).
+		if err := ValidateRow(p); err != nil {
+			return 0, err
+		}
+		return Argmax(p), nil
+	}
+	// The first entry ≥ mx is the first equal to it.
+	return int32(kern.nextAbove(p, 0, math.Nextafter32(mx, float32(math.Inf(-1))))), nil
+}

@@ -25,6 +25,50 @@ var avx2Kernels = kernels{
 	scale:     scaleAVX2,
 	mix:       mixAVX2,
 	nextAbove: nextAboveAVX2,
+	sumMinMax: sumMinMaxAVX2,
+}
+
+// sumMinMaxAVX2 is sumMinMaxGo with 8 lanes: float32 partial sums over
+// chunks of chunkVecs vectors folded into float64 (fold), lane minima and
+// maxima reduced at the end. A NaN entry reaches the sum (NaN), while the
+// lane min/max may drop it (VMINPS/VMAXPS return an operand).
+func sumMinMaxAVX2(p []float32) (float64, float32, float32) {
+	n := len(p)
+	var zero archsimd.Float32x8
+	var tot archsimd.Float64x4
+	vmn := archsimd.BroadcastFloat32x8(float32(math.Inf(1)))
+	vmx := archsimd.BroadcastFloat32x8(float32(math.Inf(-1)))
+	i := 0
+	for i+8 <= n {
+		acc := zero
+		end := min(n&^7, i+8*chunkVecs)
+		for ; i < end; i += 8 {
+			x := archsimd.LoadFloat32x8Slice(p[i : i+8])
+			acc = acc.Add(x)
+			vmn = vmn.Min(x)
+			vmx = vmx.Max(x)
+		}
+		tot = fold(acc, tot)
+	}
+	var t [4]float64
+	var a, b [8]float32
+	tot.Store(&t)
+	vmn.Store(&a)
+	vmx.Store(&b)
+	archsimd.ClearAVXUpperBits()
+	s := (t[0] + t[1]) + (t[2] + t[3])
+	mn, mx := float32(math.Inf(1)), float32(math.Inf(-1))
+	for j := range a {
+		mn = min(mn, a[j])
+		mx = max(mx, b[j])
+	}
+	for ; i < n; i++ {
+		x := p[i]
+		s += float64(x)
+		mn = min(mn, x)
+		mx = max(mx, x)
+	}
+	return s, mn, mx
 }
 
 func maxLogitAVX2(logits []float32) (float32, error) {
