@@ -80,9 +80,13 @@ type kernels struct {
 	mix func(dst, a, b []float32, u, v float32)
 	// nextAbove returns the smallest i ≥ j with p[i] > t, or len(p).
 	nextAbove func(p []float32, j int, t float32) int
-	// sumMinMax returns Σ p (float32 lanes over short chunks folded into
-	// float64, as expSum), min p and max p. A NaN entry makes the sum NaN.
-	sumMinMax func(p []float32) (sum float64, mn, mx float32)
+	// sumMinArgmax returns Σ p (float32 lanes over short chunks folded into
+	// float64 in the vector kernel), min p and the first index of max p,
+	// for a non-empty p. A NaN entry makes the sum NaN; min and argmax are
+	// then unspecified. The Go kernel stops at the first NaN, infinite or
+	// negative entry and returns a NaN sum; when every entry is finite and
+	// non-negative it returns 0 for the minimum (all the caller checks).
+	sumMinArgmax func(p []float32) (sum float64, mn float32, am int)
 }
 
 var goKernels = kernels{
@@ -94,10 +98,10 @@ var goKernels = kernels{
 		nm, err := maxLogitGo(next)
 		return s, t, nm, err
 	},
-	scale:     scaleGo,
-	mix:       mixGo,
-	nextAbove: nextAboveGo,
-	sumMinMax: sumMinMaxGo,
+	scale:        scaleGo,
+	mix:          mixGo,
+	nextAbove:    nextAboveGo,
+	sumMinArgmax: sumMinArgmaxGo,
 }
 
 // kern is the active kernel set; simd_amd64.go's init replaces it when the
@@ -139,15 +143,19 @@ func expSumGo(dst, logits []float32, m float32) (float64, float64) {
 	return s, t
 }
 
-func sumMinMaxGo(p []float32) (float64, float32, float32) {
+func sumMinArgmaxGo(p []float32) (float64, float32, int) {
 	var s float64
-	mn, mx := float32(math.Inf(1)), float32(math.Inf(-1))
-	for _, x := range p {
+	am := 0
+	for i, x := range p {
+		if !(x >= 0 && x <= math.MaxFloat32) {
+			return math.NaN(), x, i // a bad entry: the caller's exact check names it
+		}
 		s += float64(x)
-		mn = min(mn, x)
-		mx = max(mx, x)
+		if x > p[am] {
+			am = i
+		}
 	}
-	return s, mn, mx
+	return s, 0, am // every entry ≥ 0, so 0 is a valid lower bound for min
 }
 
 func scaleGo(dst, src []float32, a float32) {

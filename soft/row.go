@@ -385,8 +385,8 @@ func CheckArgmax(p []float32) (int32, error) {
 	if len(p) == 0 {
 		panic("soft: CheckArgmax of an empty row")
 	}
-	s, mn, mx := kern.sumMinMax(p)
-	if !(mn >= 0) || !(mx <= math.MaxFloat32) || !(math.Abs(s-1) <= RowSumTol) {
+	s, mn, am := kern.sumMinArgmax(p)
+	if !(math.Abs(s-1) <= RowSumTol) || !(mn >= 0) || am >= len(p) || !(p[am] <= math.MaxFloat32) {
 		// The exact check decides (a NaN reaches the sum even where the lane
 		// min/max drop it; a sum at the edge of the tolerance is re-added in
 		// float64).
@@ -395,6 +395,5 @@ func CheckArgmax(p []float32) (int32, error) {
 		}
 		return Argmax(p), nil
 	}
-	// The first entry ≥ mx is the first equal to it.
-	return int32(kern.nextAbove(p, 0, math.Nextafter32(mx, float32(math.Inf(-1))))), nil
+	return int32(am), nil
 }

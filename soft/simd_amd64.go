@@ -18,21 +18,23 @@ func init() {
 }
 
 var avx2Kernels = kernels{
-	name:      "avx2",
-	maxLogit:  maxLogitAVX2,
-	expSum:    expSumAVX2,
-	expSumMax: expSumMaxAVX2,
-	scale:     scaleAVX2,
-	mix:       mixAVX2,
-	nextAbove: nextAboveAVX2,
-	sumMinMax: sumMinMaxAVX2,
+	name:         "avx2",
+	maxLogit:     maxLogitAVX2,
+	expSum:       expSumAVX2,
+	expSumMax:    expSumMaxAVX2,
+	scale:        scaleAVX2,
+	mix:          mixAVX2,
+	nextAbove:    nextAboveAVX2,
+	sumMinArgmax: sumMinArgmaxAVX2,
 }
 
-// sumMinMaxAVX2 is sumMinMaxGo with 8 lanes: float32 partial sums over
-// chunks of chunkVecs vectors folded into float64 (fold), lane minima and
-// maxima reduced at the end. A NaN entry reaches the sum (NaN), while the
-// lane min/max may drop it (VMINPS/VMAXPS return an operand).
-func sumMinMaxAVX2(p []float32) (float64, float32, float32) {
+// sumMinArgmaxAVX2 is sumMinArgmaxGo with 8 lanes: float32 partial sums
+// over chunks of chunkVecs vectors folded into float64 (fold), lane minima
+// and maxima reduced at the end, then the first index of the maximum found
+// by nextAboveAVX2 (the first entry above the next float below the
+// maximum). A NaN entry reaches the sum (NaN), while the lane min/max may
+// drop it (VMINPS/VMAXPS return an operand).
+func sumMinArgmaxAVX2(p []float32) (float64, float32, int) {
 	n := len(p)
 	var zero archsimd.Float32x8
 	var tot archsimd.Float64x4
@@ -68,7 +70,7 @@ func sumMinMaxAVX2(p []float32) (float64, float32, float32) {
 		mn = min(mn, x)
 		mx = max(mx, x)
 	}
-	return s, mn, mx
+	return s, mn, nextAboveAVX2(p, 0, math.Nextafter32(mx, float32(math.Inf(-1))))
 }
 
 func maxLogitAVX2(logits []float32) (float32, error) {
