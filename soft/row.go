@@ -376,8 +376,10 @@ func Scale(dst, src []float32, a float32) {
 }
 
 // CheckArgmax checks that p is a probability row, as ValidateRow does
-// (every entry finite and non-negative, float64 sum within RowSumTol of 1),
-// and returns its argmax (the smallest index on ties, as Argmax). It is the
+// (every entry finite and non-negative, sum within RowSumTol of 1; the fast
+// sum folds float32 chunks into float64, so a row within about 1e-6 of the
+// tolerance's edge may be accepted where ValidateRow would not), and
+// returns its argmax (the smallest index on ties, as Argmax). It is the
 // vectorised fast path for validating a denoiser's beliefs and reading their
 // mode in one pass: on a bad row it returns ValidateRow's *RowError. It
 // panics on an empty row.
