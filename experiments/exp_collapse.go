@@ -345,14 +345,7 @@ func collapseVerdict(r *Result) []string {
 				if !found {
 					continue
 				}
-				rel := "≈"
-				switch relation(e, base) {
-				case -1:
-					rel = "lower"
-				case 1:
-					rel = "higher"
-				}
-				line += fmt.Sprintf("; %s %s (%s)", sp.name, Format(e, 3), rel)
+				line += fmt.Sprintf("; %s %s (%s)", sp.name, Format(e, 3), relWord(e, base, "lower", "≈", "higher"))
 			}
 			vs = append(vs, line+".")
 			data, _ := g.Get("top10-share", "testbed="+tb, "sampler=exact-sample")
@@ -362,14 +355,7 @@ func collapseVerdict(r *Result) []string {
 				if !found {
 					continue
 				}
-				rel := "≈ data"
-				switch relation(e, data) {
-				case -1:
-					rel = "below data"
-				case 1:
-					rel = "above data"
-				}
-				share += fmt.Sprintf("; %s %s (%s)", sp.name, Format(e, 3), rel)
+				share += fmt.Sprintf("; %s %s (%s)", sp.name, Format(e, 3), relWord(e, data, "below data", "≈ data", "above data"))
 			}
 			vs = append(vs, share+".")
 		}

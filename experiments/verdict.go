@@ -26,3 +26,15 @@ func relation(a, b Estimate) int {
 	}
 	return 0
 }
+
+// relWord names relation(a, b): below when a's interval lies below b's,
+// above when it lies above, same when they overlap.
+func relWord(a, b Estimate, below, same, above string) string {
+	switch relation(a, b) {
+	case -1:
+		return below
+	case 1:
+		return above
+	}
+	return same
+}

@@ -402,15 +402,7 @@ func (g *Graph) Transition(dst, src *soft.Dense, s, t float64) {
 		g.Action(buf, buf, rows, tau, 0)
 		for r := 0; r < rows; r++ {
 			in, o := src.Row(lo+r), dst.Row(lo+r)
-			var pm, tok float64
-			if g.mask != soft.NoToken {
-				pm = float64(in[g.mask])
-				for v, x := range in {
-					if int32(v) != g.mask {
-						tok += float64(x)
-					}
-				}
-			}
+			pm, tok := g.maskSplit(in)
 			for v := range o {
 				if i := g.node(v); i >= 0 {
 					x := keep * buf[r*n+i]
@@ -457,15 +449,7 @@ func (g *Graph) Posterior(dst, xt, x0 []float32, s, t float64) error {
 			}
 		}
 		g.Action(buf, buf, 1, tau, 0)
-		var pm, tok float64
-		if g.mask != soft.NoToken {
-			pm = float64(in[g.mask])
-			for v, x := range in {
-				if int32(v) != g.mask {
-					tok += float64(x)
-				}
-			}
-		}
+		pm, tok := g.maskSplit(in)
 		for v := range out {
 			if i := g.node(v); i >= 0 {
 				x := keep * math.Max(buf[i], 0)
@@ -543,4 +527,18 @@ func (g *Graph) Sample(dst, x0 []int32, t float64, rng *rand.Rand) {
 		}
 		dst[p] = int32(i)
 	}
+}
+
+// maskSplit returns the MASK mass of row in and the float64 sum of its token
+// entries; both are 0 when the graph has no MASK state.
+func (g *Graph) maskSplit(in []float32) (pm, tok float64) {
+	if g.mask == soft.NoToken {
+		return 0, 0
+	}
+	for v, x := range in {
+		if int32(v) != g.mask {
+			tok += float64(x)
+		}
+	}
+	return float64(in[g.mask]), tok
 }
