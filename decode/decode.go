@@ -27,6 +27,20 @@ type Denoiser interface {
 	Denoise(dst, evidence *soft.Dense, t float64) error
 }
 
+// BatchDenoiser is a Denoiser for B sequences per call, the shape a learned
+// model runs at: DenoiseBatch(dst, evidence, t) writes into dst[b] what
+// Denoise(dst[b], evidence[b], t[b]) would, for every b, with the same
+// contract per sequence (shapes, errors, no MASK mass in the beliefs). The
+// three slices have equal length B ≥ 1; the sequences of one batch may
+// differ in length but share the vocabulary. One call counts as B function
+// evaluations, one per sequence. An error names the sequence it concerns;
+// the contents of dst are then unspecified. Implementations must be safe for
+// concurrent use, and the beliefs of a sequence must not depend on the other
+// sequences of its batch or on B.
+type BatchDenoiser interface {
+	DenoiseBatch(dst, evidence []*soft.Dense, t []float64) error
+}
+
 // JointScorer scores a whole token sequence: its log-probability under the
 // model (or a negative energy). A sequence the model gives probability zero
 // scores −Inf with a nil error; a sequence of the wrong length or with ids
