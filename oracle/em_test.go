@@ -35,7 +35,7 @@ func TestTokenize(t *testing.T) {
 // log-likelihood never decreases (EM's guarantee; tolerance for rounding)
 // and that the result does not depend on the number of workers.
 func TestEMMonotone(t *testing.T) {
-	truth := oracle.RandomHMM(newRand(21), 3, 4, 6)
+	truth := must(oracle.RandomHMM(newRand(21), 3, 4, 6))
 	seqs := make([][]int32, 300)
 	for j := range seqs {
 		seqs[j] = make([]int32, 6)
@@ -136,7 +136,7 @@ func TestShippedKJVModel(t *testing.T) {
 // compares it with the exact entropy (enumeration of 3^6 sequences):
 // within 4 standard errors, and identical at 1 and 3 workers.
 func TestEntropyMonteCarlo(t *testing.T) {
-	h := oracle.RandomHMM(newRand(31), 3, 3, 6)
+	h := must(oracle.RandomHMM(newRand(31), 3, 3, 6))
 	exact, err := h.Entropy(oracle.EntropyOptions{})
 	if err != nil || !exact.Exact || exact.N != 729 {
 		t.Fatalf("exact: %v, %v", exact, err)
