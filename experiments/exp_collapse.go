@@ -95,9 +95,9 @@ var frequencyCollapse = &Experiment{
 		"(CART) or information-aware kernels should reduce the damage, and confidence ordering " +
 		"should amplify it.",
 	Params: []Param{
-		{Name: "contexts", Doc: "masked data sequences per seed for the belief statistics", Default: 300, Quick: 100, Int: true, Min: 1},
+		{Name: "contexts", Doc: "masked data sequences per seed for the belief statistics", Default: 300, Quick: 100, Int: true, Min: 1, Max: 100000},
 		{Name: "mask-rate", Doc: "probability that a position is masked in those sequences", Default: 0.85, Quick: 0.85, Min: 0, Max: 1},
-		{Name: "samples", Doc: "generated sequences per seed and setting", Default: 300, Quick: 100, Int: true, Min: 10},
+		{Name: "samples", Doc: "generated sequences per seed and setting", Default: 300, Quick: 100, Int: true, Min: 10, Max: 100000},
 	},
 	Tables: []TableSpec{
 		{

@@ -31,7 +31,7 @@ var duplication = &Experiment{
 		"exact oracle reproduces the data's rate, and soft or hybrid states should stay close to it " +
 		"at fewer NFE.",
 	Params: []Param{
-		{Name: "samples", Doc: "generated sequences per seed and setting", Default: 400, Quick: 150, Int: true, Min: 10},
+		{Name: "samples", Doc: "generated sequences per seed and setting", Default: 400, Quick: 150, Int: true, Min: 10, Max: 100000},
 	},
 	Tables: []TableSpec{{
 		Name: "repeats", Title: "Adjacent-repeat rate",

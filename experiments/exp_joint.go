@@ -26,7 +26,7 @@ var jointDecode = &Experiment{
 		"importance resampling) avoid invalid combinations at a stated scoring cost; MAP and beam " +
 		"trade diversity for likelihood, importance resampling keeps sampling the distribution.",
 	Params: []Param{
-		{Name: "samples", Doc: "decodes per seed and setting", Default: 1000, Quick: 300, Int: true, Min: 10},
+		{Name: "samples", Doc: "decodes per seed and setting", Default: 1000, Quick: 300, Int: true, Min: 10, Max: 100000},
 		{Name: "k", Doc: "candidates per position in the lattice (beam, MAP)", Default: 4, Quick: 4, Int: true, Min: 1, Max: 64},
 		{Name: "width", Doc: "beam width B", Default: 4, Quick: 4, Int: true, Min: 1, Max: 256},
 		{Name: "particles", Doc: "importance-resampling candidates N", Default: 8, Quick: 8, Int: true, Min: 1, Max: 4096},

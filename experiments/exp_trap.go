@@ -24,7 +24,7 @@ var marginalTrap = &Experiment{
 		"(stochastic localisation) should approach validity as its NFE grows without committing one " +
 		"token per call, and under a degraded oracle neither family is exact.",
 	Params: []Param{
-		{Name: "samples", Doc: "sequences per seed and setting", Default: 2000, Quick: 1000, Int: true, Min: 10},
+		{Name: "samples", Doc: "sequences per seed and setting", Default: 2000, Quick: 1000, Int: true, Min: 10, Max: 100000},
 		{Name: "soft-max-nfe", Doc: "largest NFE of the soft samplers (powers of 2 up to it)", Default: 32, Quick: 16, Int: true, Min: 1, Max: 1024},
 	},
 	Tables: []TableSpec{{
