@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -99,12 +100,25 @@ func TestEMMonotone(t *testing.T) {
 	}
 }
 
-// TestShippedKJVModel loads the fitted model in data/ and checks its shape
-// and that a real verse opening is likelier than its reversal.
+// TestShippedKJVModel checks the embedded fitted model (oracle.KJV): it is
+// the file in data/ parameter for parameter, has the documented shape, and a
+// real verse opening is likelier than its reversal.
 func TestShippedKJVModel(t *testing.T) {
-	h, err := oracle.LoadHMM("../data/kjv-hmm.json", 8)
+	h, err := oracle.KJV(8)
 	if err != nil {
 		t.Fatal(err)
+	}
+	file, err := oracle.LoadHMM("../data/kjv-hmm.json", 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i1, t1, e1 := h.Params()
+	i2, t2, e2 := file.Params()
+	if !slices.Equal(i1, i2) || !slices.Equal(t1, t2) || !slices.Equal(e1, e2) || h.Vocab().Size() != file.Vocab().Size() {
+		t.Fatal("embedded model differs from data/kjv-hmm.json")
+	}
+	if _, err := oracle.KJV(0); err == nil {
+		t.Fatal("KJV(0) accepted")
 	}
 	v := h.Vocab()
 	if h.States() != 24 || v.Size() != 302 {

@@ -413,3 +413,32 @@ func TestExitCodeInterrupted(t *testing.T) {
 		t.Errorf("interrupted: exit %d, stderr %q", c, b.String())
 	}
 }
+
+// TestBinaryOutsideRepository: the built command (this test binary's main)
+// runs an experiment on the shipped KJV model from a directory outside the
+// repository, with no SOFTDIFF_DATA: the data is embedded.
+func TestBinaryOutsideRepository(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0])
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, experiments.DataEnv+"=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "SOFTDIFF_CLI_CHILD=run kernel-smoothness --quick --out res")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "res", "kernel-smoothness", "rho.csv")); err != nil {
+		t.Fatalf("no results: %v\n%s", err, out)
+	}
+	// The override still reads a model from disk.
+	cmd = exec.Command(os.Args[0])
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), experiments.DataEnv+"="+dir, "SOFTDIFF_CLI_CHILD=run kernel-smoothness --quick")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), experiments.DataEnv+"="+dir) {
+		t.Fatalf("%s pointing at a directory without kjv-hmm.json: %v\n%s", experiments.DataEnv, err, out)
+	}
+}
