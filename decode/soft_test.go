@@ -72,7 +72,7 @@ func exactNoiseFloor(m oracle.Model, sup map[string]float64, n, reps int) float6
 	return f / float64(reps)
 }
 
-// TestSoftSLConverges: on DESIGN.md's sticky HMM (3 tokens, length 5), the
+// TestSoftSLConverges: on the sticky HMM oracle.Sticky3 (3 tokens, length 5), the
 // stochastic-localisation sampler's TV to the exact law falls as the number
 // of steps grows and at large NFE reaches the noise floor of as many exact
 // samples.

@@ -70,7 +70,7 @@ func checkStochastic(t *rapid.T, q *soft.Dense, what string) {
 	}
 }
 
-// checkKernel runs the kernel-generic properties of the issue on k:
+// checkKernel runs the kernel-generic properties (docs/kernels.md) on k:
 // stochastic rows, Q(0,0) = I, Q(0,1) ≈ prior within priorTol (max abs),
 // Chapman–Kolmogorov, posterior = brute-force Bayes, and Monte-Carlo
 // sampling within a binomial bound.

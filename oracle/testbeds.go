@@ -94,11 +94,11 @@ func Sticky(D, L int, stay, noise float64) (*HMM, error) {
 }
 
 // Sticky3 is Sticky(3, 5, 0.8, 0): a noise-free sticky chain of the shape of
-// DESIGN.md's first measurement (3 tokens, length 5). DESIGN.md does not give
-// that model's stay and noise; its figures (random-order hard TV 0.30 / 0.15 /
-// 0.08 / 0.024 at 1 / 2 / 3 / 5 NFE) are matched closely by Sticky(3, 5, 0.6,
-// 0.1), not by Sticky3, whose one-step TV is 0.71 (see decode's
-// TestDesignMeasurement).
+// the first measurement in docs/design.md (3 tokens, length 5). Its
+// one-step TV is 0.71; the figures quoted there (random-order hard TV 0.30 /
+// 0.15 / 0.08 / 0.024 at 1 / 2 / 3 / 5 NFE) belong to the noisier
+// Sticky(3, 5, 0.6, 0.1) (see decode's TestDesignMeasurement and
+// docs/decode.md).
 func Sticky3() *HMM {
 	h, err := Sticky(3, 5, 0.8, 0)
 	if err != nil {
