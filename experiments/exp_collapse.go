@@ -111,8 +111,8 @@ var frequencyCollapse = &Experiment{
 			},
 			Note: fmt.Sprintf("Data sequences x ~ p with each position masked independently; distance = |i − j| to the nearest visible j (the last bucket holds d ≥ %d; sequences with nothing visible are skipped).", maxDist),
 			Plots: []PlotSpec{
-				{Name: "entropy-kjv", Title: "KJV HMM (L = 16): belief entropy against distance", X: "distance", Y: "entropy", Series: []string{"oracle"}, Filter: map[string]string{"testbed": "kjv-hmm-16"}, XLabel: "distance to nearest visible token", YLabel: "entropy (nats)"},
-				{Name: "rank-kjv", Title: "KJV HMM (L = 16): frequency rank of the predicted token", X: "distance", Y: "argmax-rank", Series: []string{"oracle"}, Filter: map[string]string{"testbed": "kjv-hmm-16"}, XLabel: "distance to nearest visible token", YLabel: "frequency rank of argmax (1 = most frequent)"},
+				{Name: "entropy-kjv", Title: "KJV HMM (L = 16): belief entropy against distance", X: "distance", Y: "entropy", Series: []string{"oracle"}, Filter: map[string]string{"testbed": "kjv-hmm-16"}, XLabel: "distance to nearest visible token", YLabel: "entropy (nats)", Clip: [2]float64{0, math.Inf(1)}},
+				{Name: "rank-kjv", Title: "KJV HMM (L = 16): frequency rank of the predicted token", X: "distance", Y: "argmax-rank", Series: []string{"oracle"}, Filter: map[string]string{"testbed": "kjv-hmm-16"}, XLabel: "distance to nearest visible token", YLabel: "rank of argmax (1 = most frequent)", Clip: [2]float64{1, math.Inf(1)}},
 			},
 		},
 		{

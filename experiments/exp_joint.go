@@ -49,8 +49,8 @@ var jointDecode = &Experiment{
 			"The joint scorer is the exact log p of the testbed for both oracles: an ideal external scorer, so under the degraded " +
 			"oracle joint decoding also corrects model error.",
 		Plots: []PlotSpec{
-			{Name: "joint-invalid", Title: "invalid rate by decoder (agreement corpus)", X: "nfe", Y: "invalid", Series: []string{"decoder", "oracle"}, Filter: map[string]string{"testbed": "agreement"}, XLabel: "NFE before the final decode", YLabel: "invalid rate"},
-			{Name: "joint-nll", Title: "NLL by decoder (KJV HMM, L = 6)", X: "nfe", Y: "nll", Series: []string{"decoder", "oracle"}, Filter: map[string]string{"testbed": "kjv-hmm"}, XLabel: "NFE before the final decode", YLabel: "mean −log p(x)"},
+			{Name: "joint-invalid", Title: "invalid rate by decoder (agreement corpus)", X: "nfe", Y: "invalid", Series: []string{"decoder"}, Facet: []string{"oracle"}, Categorical: true, Filter: map[string]string{"testbed": "agreement"}, XLabel: "NFE before the final decode (1 or L)", YLabel: "invalid rate"},
+			{Name: "joint-nll", Title: "NLL by decoder (KJV HMM, L = 6)", X: "nfe", Y: "nll", Series: []string{"decoder"}, Facet: []string{"oracle"}, Categorical: true, Filter: map[string]string{"testbed": "kjv-hmm"}, XLabel: "NFE before the final decode (1 or L)", YLabel: "mean −log p(x)", Clip: [2]float64{0, math.Inf(1)}},
 		},
 	}},
 	Units: func(cfg Config) ([]Unit, error) {

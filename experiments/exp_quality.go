@@ -74,6 +74,8 @@ func qualityPlots() []PlotSpec {
 				X: "nfe", Y: "tv", Series: []string{"sampler"}, LogX: true,
 				Filter: map[string]string{"testbed": tb, "oracle": ok},
 				XLabel: "NFE (denoiser calls)", YLabel: "TV to the true distribution",
+				Group: "family", Repeat: []string{"LLaDA-random", "SL-uniform"}, Clip: [2]float64{0, 1},
+				Ref: map[string]string{"testbed": tb, "sampler": "exact-sample"}, RefLabel: "exact samples (noise floor)",
 			})
 		}
 	}
