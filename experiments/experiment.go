@@ -82,7 +82,10 @@ func Count(k, n int64) Obs { return Obs{K: k, N: n} }
 func Scalar(x float64) Obs { return Obs{X: x} }
 
 // Shard selects the I-th (0-based) of N disjoint parts of the grid.
-type Shard struct{ I, N int }
+type Shard struct {
+	I int `json:"i"`
+	N int `json:"n"`
+}
 
 // String returns "i/n".
 func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.I, s.N) }

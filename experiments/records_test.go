@@ -147,6 +147,8 @@ func TestReadRecordsOldKeyCasing(t *testing.T) {
 	old := bytes.ReplaceAll(data, []byte(`"table"`), []byte(`"Table"`))
 	old = bytes.ReplaceAll(old, []byte(`"labels"`), []byte(`"Labels"`))
 	old = bytes.ReplaceAll(old, []byte(`"values"`), []byte(`"Values"`))
+	old = bytes.ReplaceAll(old, []byte(`"i"`), []byte(`"I"`))
+	old = bytes.ReplaceAll(old, []byte(`"n": 1\n`), []byte(`"N": 1\n`))
 	a, err := ReadRecords(bytes.NewReader(data), "new")
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +172,7 @@ func FuzzReadRecords(f *testing.F) {
 	f.Add(bytes.Replace(whole, []byte(`"k": `), []byte(`"k": 9`), 1))
 	f.Add(bytes.Replace(whole, []byte(`"shards": [`), []byte(`"shards": [5,`), 1))
 	f.Add(bytes.Replace(whole, []byte(`"seed": 0`), []byte(`"seed": -1`), 1))
-	f.Add([]byte(`{"experiment":"test-coin","config":{"seeds":1,"shard":{"I":0,"N":1},"params":{"flips":1}},"units":["p=0.25"],"shards":[0],"records":null}`))
+	f.Add([]byte(`{"experiment":"test-coin","config":{"seeds":1,"shard":{"i":0,"n":1},"params":{"flips":1}},"units":["p=0.25"],"shards":[0],"records":null}`))
 	f.Add([]byte(`{"experiment":"marginal-trap"}`))
 	f.Add([]byte(`null`))
 	f.Add([]byte(``))
