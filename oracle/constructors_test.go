@@ -1,10 +1,11 @@
 package oracle_test
 
 import (
-	"fmt"
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/softdiff/softdiff/internal/testutil"
 
 	"github.com/softdiff/softdiff/oracle"
 	"github.com/softdiff/softdiff/soft"
@@ -18,56 +19,36 @@ func TestConstructorsRejectBadArguments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		name string
-		f    func() error
-	}{
-		{"RandomHMM nil rng", func() error { _, err := oracle.RandomHMM(nil, 2, 2, 2); return err }},
-		{"RandomHMM S=0", func() error { _, err := oracle.RandomHMM(newRand(1), 0, 2, 2); return err }},
-		{"RandomHMM L=-1", func() error { _, err := oracle.RandomHMM(newRand(1), 2, 2, -1); return err }},
-		{"Sticky stay NaN", func() error { _, err := oracle.Sticky(3, 4, math.NaN(), 0); return err }},
-		{"BracketHMM depth<1", func() error { _, err := oracle.BracketHMM(-1, 0, 2, -1); return err }},
-		{"AgreementHMM L=0", func() error { _, err := oracle.AgreementHMM(0); return err }},
-		{"AgreementPCFG L=-1", func() error { _, err := oracle.AgreementPCFG(-1); return err }},
-		{"NewCorpus nil vocabulary", func() error { _, err := oracle.NewCorpus(nil, [][]int32{{0}}, nil); return err }},
-		{"NewCorpus negative weight", func() error { _, err := oracle.NewCorpus(v, [][]int32{{0}}, []float64{-1}); return err }},
-		{"NewCorpus empty sentence", func() error { _, err := oracle.NewCorpus(v, [][]int32{{}}, nil); return err }},
-		{"NewHMM nil vocabulary", func() error {
+	testutil.ErrorsNotPanics(t, []testutil.Case{
+		{Name: "RandomHMM nil rng", F: func() error { _, err := oracle.RandomHMM(nil, 2, 2, 2); return err }},
+		{Name: "RandomHMM S=0", F: func() error { _, err := oracle.RandomHMM(newRand(1), 0, 2, 2); return err }},
+		{Name: "RandomHMM L=-1", F: func() error { _, err := oracle.RandomHMM(newRand(1), 2, 2, -1); return err }},
+		{Name: "Sticky stay NaN", F: func() error { _, err := oracle.Sticky(3, 4, math.NaN(), 0); return err }},
+		{Name: "BracketHMM depth<1", F: func() error { _, err := oracle.BracketHMM(-1, 0, 2, -1); return err }},
+		{Name: "AgreementHMM L=0", F: func() error { _, err := oracle.AgreementHMM(0); return err }},
+		{Name: "AgreementPCFG L=-1", F: func() error { _, err := oracle.AgreementPCFG(-1); return err }},
+		{Name: "NewCorpus nil vocabulary", F: func() error { _, err := oracle.NewCorpus(nil, [][]int32{{0}}, nil); return err }},
+		{Name: "NewCorpus negative weight", F: func() error { _, err := oracle.NewCorpus(v, [][]int32{{0}}, []float64{-1}); return err }},
+		{Name: "NewCorpus empty sentence", F: func() error { _, err := oracle.NewCorpus(v, [][]int32{{}}, nil); return err }},
+		{Name: "NewHMM nil vocabulary", F: func() error {
 			_, err := oracle.NewHMM(nil, 3, []float64{1}, []float64{1}, []float64{1, 0, 0})
 			return err
 		}},
-		{"NewHMM short trans", func() error {
+		{Name: "NewHMM short trans", F: func() error {
 			_, err := oracle.NewHMM(v, 3, []float64{0.5, 0.5}, []float64{1}, []float64{1, 0, 0})
 			return err
 		}},
-		{"NewPCFG nil grammar", func() error { _, err := oracle.NewPCFG(nil, 3); return err }},
-		{"ReadHMM length -1", func() error {
+		{Name: "NewPCFG nil grammar", F: func() error { _, err := oracle.NewPCFG(nil, 3); return err }},
+		{Name: "ReadHMM length -1", F: func() error {
 			_, err := oracle.ReadHMM(strings.NewReader(`{"tokens":["a","[M]"],"mask":"[M]","init":[1],"trans":[[1]],"emit":[[1,0]]}`), "x", -1)
 			return err
 		}},
-		{"EncodeText nil vocabulary", func() error { _, err := oracle.EncodeText(nil, [][]string{{"a"}}); return err }},
-		{"FitHMM nil vocabulary", func() error { _, _, err := oracle.FitHMM(nil, 3, [][]int32{{0}}, oracle.FitOptions{}); return err }},
-		{"FitHMM id out of range", func() error {
+		{Name: "EncodeText nil vocabulary", F: func() error { _, err := oracle.EncodeText(nil, [][]string{{"a"}}); return err }},
+		{Name: "FitHMM nil vocabulary", F: func() error { _, _, err := oracle.FitHMM(nil, 3, [][]int32{{0}}, oracle.FitOptions{}); return err }},
+		{Name: "FitHMM id out of range", F: func() error {
 			_, _, err := oracle.FitHMM(v, 3, [][]int32{{0, 9, 1}}, oracle.FitOptions{})
 			return err
 		}},
-		{"EntropyOf nil model", func() error { _, err := oracle.EntropyOf(nil, oracle.EntropyOptions{}); return err }},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			var err error
-			func() {
-				defer func() {
-					if r := recover(); r != nil {
-						err = fmt.Errorf("panic: %v", r)
-						t.Errorf("panicked instead of returning an error: %v", r)
-					}
-				}()
-				err = c.f()
-			}()
-			if err == nil {
-				t.Error("no error")
-			}
-		})
-	}
+		{Name: "EntropyOf nil model", F: func() error { _, err := oracle.EntropyOf(nil, oracle.EntropyOptions{}); return err }},
+	})
 }
