@@ -60,7 +60,10 @@ func overheadAlgs() []decode.Algorithm {
 //
 //     go test ./decode -run '^$' -bench Overhead -benchtime 10x
 func BenchmarkOverhead(b *testing.B) {
-	h := oracle.RandomHMM(rand.New(rand.NewPCG(1, 1)), 64, 999, 64)
+	h, err := oracle.RandomHMM(rand.New(rand.NewPCG(1, 1)), 64, 999, 64)
+	if err != nil {
+		b.Fatal(err)
+	}
 	type variant struct {
 		a     decode.Algorithm
 		noEnt bool
@@ -129,7 +132,10 @@ func TestStepLoopDoesNotAllocate(t *testing.T) {
 	// empties; keep the collector off so only the sampler's own
 	// allocations are counted.
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	h := oracle.RandomHMM(rand.New(rand.NewPCG(1, 1)), 4, 20, 32)
+	h, err := oracle.RandomHMM(rand.New(rand.NewPCG(1, 1)), 4, 20, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, a := range overheadAlgs() {
 		allocs := func(steps int) float64 {
 			rng := rand.New(rand.NewPCG(2, 2))

@@ -67,7 +67,10 @@ func enumerate(t testing.TB, m oracle.Model) map[string]float64 {
 // TestOneTokenPerStepExactHMM: committing one token per step in random order
 // reproduces a small random HMM's law (chi-square at level 1e-4).
 func TestOneTokenPerStepExactHMM(t *testing.T) {
-	m := oracle.RandomHMM(rand.New(rand.NewPCG(3, 4)), 3, 3, 4)
+	m, err := oracle.RandomHMM(rand.New(rand.NewPCG(3, 4)), 3, 3, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
 	sup := enumerate(t, m)
 	const n = 8000
 	counts := map[string]int{}
@@ -307,7 +310,10 @@ func TestJointDecodersExact(t *testing.T) {
 		L := rapid.IntRange(1, 5).Draw(t, "L")
 		k := rapid.IntRange(1, D).Draw(t, "k")
 		w := rapid.SampledFrom([]float64{0, 0.5, 1}).Draw(t, "w")
-		h := oracle.RandomHMM(rng, S, D, L)
+		h, err := oracle.RandomHMM(rng, S, D, L)
+		if err != nil {
+			t.Fatal(err)
+		}
 		bel := soft.NewDense(L, D+1)
 		for i := 0; i < L; i++ {
 			row := bel.Row(i)

@@ -17,14 +17,14 @@ var (
 	measureNoise = flag.Float64("measure.noise", 0, "TestDesignMeasurement: sticky HMM emission noise (oracle.Sticky3 is 0)")
 )
 
-var measureN = flag.Int("measure.n", 2000, "samples per configuration in TestDesignMeasurement (DESIGN.md used 40000)")
+var measureN = flag.Int("measure.n", 2000, "samples per configuration in TestDesignMeasurement (docs/design.md's first measurement used 40000)")
 
-// TestDesignMeasurement repeats DESIGN.md's first measurement on the sticky
+// TestDesignMeasurement repeats docs/design.md's first measurement on the sticky
 // HMM (oracle.Sticky3: 3 tokens, length 5): TV to the exact law of
 // random-order hard decoding at 1, 2, 3, 5 NFE, stochastic localisation at
 // growing NFE, and importance resampling of 8 whole candidates drawn from
-// the one-step marginals. Run with -v -measure.n 40000 for DESIGN.md's
-// sample size; the assertions hold at the default 2000; -measure.full adds
+// the one-step marginals. Run with -v -measure.n 40000 for that
+// measurement's sample size; the assertions hold at the default 2000; -measure.full adds
 // rows; -measure.stay and -measure.noise change the sticky HMM.
 func TestDesignMeasurement(t *testing.T) {
 	m, err := oracle.Sticky(3, 5, *measureStay, *measureNoise)

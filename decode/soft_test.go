@@ -72,7 +72,7 @@ func exactNoiseFloor(m oracle.Model, sup map[string]float64, n, reps int) float6
 	return f / float64(reps)
 }
 
-// TestSoftSLConverges: on DESIGN.md's sticky HMM (3 tokens, length 5), the
+// TestSoftSLConverges: on the sticky HMM oracle.Sticky3 (3 tokens, length 5), the
 // stochastic-localisation sampler's TV to the exact law falls as the number
 // of steps grows and at large NFE reaches the noise floor of as many exact
 // samples.
@@ -147,9 +147,13 @@ func TestHybridCorrectorKeepsLaw(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	uniform, err := kernels.NewUniform(K, m.Vocab().Mask(), kernels.LogLinear{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, a := range []decode.Hybrid{
 		{SoftSL: sl, Corrector: decode.CorrectKernel, Kernel: graph, JumpTime: 0.5, Moves: 2},
-		{SoftSL: sl, Corrector: decode.CorrectKernel, Kernel: kernels.NewUniform(K, m.Vocab().Mask(), kernels.LogLinear{}), JumpTime: 0.5, Moves: 2},
+		{SoftSL: sl, Corrector: decode.CorrectKernel, Kernel: uniform, JumpTime: 0.5, Moves: 2},
 		{SoftSL: sl, Corrector: decode.CorrectGibbs, Moves: 2, ReleaseBelow: 0.2},
 	} {
 		tv, _, nfe := empiricalTV(t, m, sup, a, decode.Options{Steps: 32}, n, 5)

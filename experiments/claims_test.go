@@ -87,7 +87,7 @@ func TestClaimOneTokenPerStepIsExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The noise floor of 3000 samples on this HMM is about 0.07; the
-	// one-step sampler is far off (DESIGN.md measured TV 0.30).
+	// one-step sampler is far off (its exact one-step TV is 0.71, docs/decode.md).
 	if !(got.stats.TV() <= ref.stats.TV()+0.03) || !(one.stats.TV() > ref.stats.TV()+0.15) {
 		t.Fatalf("TV: L steps %v, 1 step %v, exact sampling %v", got.stats.TV(), one.stats.TV(), ref.stats.TV())
 	}

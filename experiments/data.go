@@ -1,69 +1,51 @@
 package experiments
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 
+	"github.com/softdiff/softdiff/data"
 	"github.com/softdiff/softdiff/oracle"
 )
 
-// DataEnv names the environment variable that points at softdiff's data
-// directory (the repository's data/). Without it, the directory is searched
-// for upwards from the working directory.
+// DataEnv names the environment variable that overrides the shipped data:
+// when it is set, the experiments read their model files from that
+// directory (kjv-hmm.json, in the format of oracle.WriteHMM) instead of the
+// copies embedded in the binary (package data), for example to run them on
+// a refitted model. Unset, nothing is read from disk, so the softdiff
+// command works from any directory.
 const DataEnv = "SOFTDIFF_DATA"
-
-// dataPath returns the path of a file in the data directory.
-func dataPath(name string) (string, error) {
-	if d := os.Getenv(DataEnv); d != "" {
-		p := filepath.Join(d, name)
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("%s=%s: %w", DataEnv, d, err)
-		}
-		return p, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		p := filepath.Join(dir, "data", name)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("data file %s not found in data/ of the working directory or above (set %s)", name, DataEnv)
-		}
-		dir = parent
-	}
-}
 
 var (
 	kjvMu    sync.Mutex
 	kjvCache = map[int]*oracle.HMM{}
 )
 
-// kjvHMM returns the HMM fitted by EM to the KJV Pentateuch
-// (data/kjv-hmm.json: 24 states, 300 words + UNK + MASK) at length L.
+// kjvHMM returns the HMM fitted by EM to the KJV Pentateuch (24 states, 300
+// words + UNK + MASK) at length L: the embedded oracle.KJV, or
+// $SOFTDIFF_DATA/kjv-hmm.json when DataEnv is set.
 func kjvHMM(L int) (*oracle.HMM, error) {
 	kjvMu.Lock()
 	defer kjvMu.Unlock()
 	if h, ok := kjvCache[L]; ok {
 		return h, nil
 	}
-	p, err := dataPath("kjv-hmm.json")
+	var (
+		h   *oracle.HMM
+		err error
+	)
+	if d := os.Getenv(DataEnv); d != "" {
+		h, err = oracle.LoadHMM(filepath.Join(d, data.KJVHMMFile), L)
+		if err != nil {
+			err = fmt.Errorf("%s=%s: %w", DataEnv, d, err)
+		}
+	} else {
+		h, err = oracle.KJV(L)
+	}
 	if err != nil {
 		return nil, err
-	}
-	h, err := oracle.LoadHMM(p, L)
-	if err != nil {
-		return nil, err
-	}
-	if h == nil {
-		return nil, errors.New("kjv-hmm.json: no model")
 	}
 	kjvCache[L] = h
 	return h, nil

@@ -17,4 +17,12 @@
 // The package also provides Degraded, a controlled model-error wrapper around
 // any exact denoiser (a frequency-collapse model), used to run the
 // experiments under model error as well as with exact oracles.
+//
+// Errors: configurations, parameter values, shard specifications, records
+// files and result directories come from outside and get errors naming the
+// file, the record or the parameter (NewDegraded, ParseShard,
+// Experiment.Set, Experiment.Validate, Run, ReadResult, ReadDir,
+// ReadRecords, Merge). The code of an experiment is not outside data:
+// Register panics on a malformed Experiment, and Config.Float on a
+// parameter the experiment never declared.
 package experiments

@@ -95,9 +95,9 @@ var frequencyCollapse = &Experiment{
 		"(CART) or information-aware kernels should reduce the damage, and confidence ordering " +
 		"should amplify it.",
 	Params: []Param{
-		{Name: "contexts", Doc: "masked data sequences per seed for the belief statistics", Default: 300, Quick: 100, Int: true, Min: 1},
+		{Name: "contexts", Doc: "masked data sequences per seed for the belief statistics", Default: 300, Quick: 100, Int: true, Min: 1, Max: 100000},
 		{Name: "mask-rate", Doc: "probability that a position is masked in those sequences", Default: 0.85, Quick: 0.85, Min: 0, Max: 1},
-		{Name: "samples", Doc: "generated sequences per seed and setting", Default: 300, Quick: 100, Int: true, Min: 10},
+		{Name: "samples", Doc: "generated sequences per seed and setting", Default: 300, Quick: 100, Int: true, Min: 10, Max: 100000},
 	},
 	Tables: []TableSpec{
 		{
@@ -111,8 +111,8 @@ var frequencyCollapse = &Experiment{
 			},
 			Note: fmt.Sprintf("Data sequences x ~ p with each position masked independently; distance = |i − j| to the nearest visible j (the last bucket holds d ≥ %d; sequences with nothing visible are skipped).", maxDist),
 			Plots: []PlotSpec{
-				{Name: "entropy-kjv", Title: "KJV HMM (L = 16): belief entropy against distance", X: "distance", Y: "entropy", Series: []string{"oracle"}, Filter: map[string]string{"testbed": "kjv-hmm-16"}, XLabel: "distance to nearest visible token", YLabel: "entropy (nats)"},
-				{Name: "rank-kjv", Title: "KJV HMM (L = 16): frequency rank of the predicted token", X: "distance", Y: "argmax-rank", Series: []string{"oracle"}, Filter: map[string]string{"testbed": "kjv-hmm-16"}, XLabel: "distance to nearest visible token", YLabel: "frequency rank of argmax (1 = most frequent)"},
+				{Name: "entropy-kjv", Title: "KJV HMM (L = 16): belief entropy against distance", X: "distance", Y: "entropy", Series: []string{"oracle"}, Filter: map[string]string{"testbed": "kjv-hmm-16"}, XLabel: "distance to nearest visible token", YLabel: "entropy (nats)", Clip: [2]float64{0, math.Inf(1)}},
+				{Name: "rank-kjv", Title: "KJV HMM (L = 16): frequency rank of the predicted token", X: "distance", Y: "argmax-rank", Series: []string{"oracle"}, Filter: map[string]string{"testbed": "kjv-hmm-16"}, XLabel: "distance to nearest visible token", YLabel: "rank of argmax (1 = most frequent)", Clip: [2]float64{1, math.Inf(1)}},
 			},
 		},
 		{

@@ -3,6 +3,7 @@ package experiments
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -31,7 +32,7 @@ var duplication = &Experiment{
 		"exact oracle reproduces the data's rate, and soft or hybrid states should stay close to it " +
 		"at fewer NFE.",
 	Params: []Param{
-		{Name: "samples", Doc: "generated sequences per seed and setting", Default: 400, Quick: 150, Int: true, Min: 10},
+		{Name: "samples", Doc: "generated sequences per seed and setting", Default: 400, Quick: 150, Int: true, Min: 10, Max: 100000},
 	},
 	Tables: []TableSpec{{
 		Name: "repeats", Title: "Adjacent-repeat rate",
@@ -43,7 +44,8 @@ var duplication = &Experiment{
 		},
 		Note: "`data` rows are exact samples of the same size (the data's own rate). Settings: steps = L/4 and L for step-count samplers.",
 		Plots: []PlotSpec{
-			{Name: "repeats-kjv", Title: "KJV HMM (L = 16): adjacent repeats / data's rate", X: "nfe", Y: "ratio-to-data", Series: []string{"sampler", "oracle"}, Filter: map[string]string{"testbed": "kjv-hmm-16"}, LogX: true, XLabel: "NFE", YLabel: "repeat rate / data's repeat rate"},
+			{Name: "repeats-kjv", Title: "KJV HMM (L = 16): adjacent repeats / data's rate", X: "nfe", Y: "ratio-to-data", Series: []string{"sampler"}, Facet: []string{"oracle"}, Group: "family", Filter: map[string]string{"testbed": "kjv-hmm-16"}, LogX: true, XLabel: "NFE", YLabel: "repeat rate / data's repeat rate",
+				Ref: map[string]string{"testbed": "kjv-hmm-16", "sampler": "data"}, RefLabel: "the data's rate (ratio 1)", Clip: [2]float64{0, math.Inf(1)}},
 		},
 	}},
 	Units: func(cfg Config) ([]Unit, error) {

@@ -26,7 +26,7 @@ var jointDecode = &Experiment{
 		"importance resampling) avoid invalid combinations at a stated scoring cost; MAP and beam " +
 		"trade diversity for likelihood, importance resampling keeps sampling the distribution.",
 	Params: []Param{
-		{Name: "samples", Doc: "decodes per seed and setting", Default: 1000, Quick: 300, Int: true, Min: 10},
+		{Name: "samples", Doc: "decodes per seed and setting", Default: 1000, Quick: 300, Int: true, Min: 10, Max: 100000},
 		{Name: "k", Doc: "candidates per position in the lattice (beam, MAP)", Default: 4, Quick: 4, Int: true, Min: 1, Max: 64},
 		{Name: "width", Doc: "beam width B", Default: 4, Quick: 4, Int: true, Min: 1, Max: 256},
 		{Name: "particles", Doc: "importance-resampling candidates N", Default: 8, Quick: 8, Int: true, Min: 1, Max: 4096},
@@ -49,8 +49,8 @@ var jointDecode = &Experiment{
 			"The joint scorer is the exact log p of the testbed for both oracles: an ideal external scorer, so under the degraded " +
 			"oracle joint decoding also corrects model error.",
 		Plots: []PlotSpec{
-			{Name: "joint-invalid", Title: "invalid rate by decoder (agreement corpus)", X: "nfe", Y: "invalid", Series: []string{"decoder", "oracle"}, Filter: map[string]string{"testbed": "agreement"}, XLabel: "NFE before the final decode", YLabel: "invalid rate"},
-			{Name: "joint-nll", Title: "NLL by decoder (KJV HMM, L = 6)", X: "nfe", Y: "nll", Series: []string{"decoder", "oracle"}, Filter: map[string]string{"testbed": "kjv-hmm"}, XLabel: "NFE before the final decode", YLabel: "mean −log p(x)"},
+			{Name: "joint-invalid", Title: "invalid rate by decoder (agreement corpus)", X: "nfe", Y: "invalid", Series: []string{"decoder"}, Facet: []string{"oracle"}, Categorical: true, Filter: map[string]string{"testbed": "agreement"}, XLabel: "NFE before the final decode (1 or L)", YLabel: "invalid rate"},
+			{Name: "joint-nll", Title: "NLL by decoder (KJV HMM, L = 6)", X: "nfe", Y: "nll", Series: []string{"decoder"}, Facet: []string{"oracle"}, Categorical: true, Filter: map[string]string{"testbed": "kjv-hmm"}, XLabel: "NFE before the final decode (1 or L)", YLabel: "mean −log p(x)", Clip: [2]float64{0, math.Inf(1)}},
 		},
 	}},
 	Units: func(cfg Config) ([]Unit, error) {

@@ -131,9 +131,9 @@ func (ks *kernelSetup) kernel(name string, neighbours int) (kernels.Kernel, erro
 	}
 	switch name {
 	case "absorbing":
-		return kernels.NewAbsorbing(ks.K, ks.mask, sched), nil
+		return kernels.NewAbsorbing(ks.K, ks.mask, sched)
 	case "uniform":
-		return kernels.NewUniform(ks.K, ks.mask, sched), nil
+		return kernels.NewUniform(ks.K, ks.mask, sched)
 	case "info-absorbing (rare first)", "info-absorbing (frequent first)":
 		w := make([]float64, ks.K)
 		var err error
@@ -161,12 +161,15 @@ func (ks *kernelSetup) kernel(name string, neighbours int) (kernels.Kernel, erro
 		return kernels.NewInfoAbsorbing(ks.K, ks.mask, w, sched)
 	case "uniform, info-warped time":
 		// Warp the uniform kernel's time, whose ρ is far from linear.
-		u := kernels.NewUniform(ks.K, ks.mask, sched)
+		u, err := kernels.NewUniform(ks.K, ks.mask, sched)
+		if err != nil {
+			return nil, err
+		}
 		wp, err := kernels.NewInfoWarp(u, ks.p0, 200)
 		if err != nil {
 			return nil, err
 		}
-		return kernels.NewUniform(ks.K, ks.mask, kernels.Warped{Base: sched, Warp: wp}), nil
+		return kernels.NewUniform(ks.K, ks.mask, kernels.Warped{Base: sched, Warp: wp})
 	case "graph kNN":
 		nbr, err := kernels.KNN(ks.emb, ks.K-1, ks.S, kernels.KNNOptions{K: neighbours, Workers: 1})
 		if err != nil {

@@ -31,7 +31,7 @@ var qualityVsNFE = &Experiment{
 		"per-position rates are well chosen. Under a degraded (frequency-collapsed) oracle no sampler is " +
 		"exact and the ranking may change.",
 	Params: []Param{
-		{Name: "samples", Doc: "sequences per seed and setting", Default: 3000, Quick: 1000, Int: true, Min: 10},
+		{Name: "samples", Doc: "sequences per seed and setting", Default: 3000, Quick: 1000, Int: true, Min: 10, Max: 100000},
 		{Name: "soft-max-factor", Doc: "soft samplers also run at NFE 2L, 4L, … up to this multiple of L", Default: 8, Quick: 4, Int: true, Min: 1, Max: 64},
 		{Name: "tv-margin", Doc: "a setting reaches quality when its TV is within this margin of exact sampling's TV at the same sample size", Default: 0.03, Quick: 0.05, Min: 0, Max: 1},
 	},
@@ -74,6 +74,8 @@ func qualityPlots() []PlotSpec {
 				X: "nfe", Y: "tv", Series: []string{"sampler"}, LogX: true,
 				Filter: map[string]string{"testbed": tb, "oracle": ok},
 				XLabel: "NFE (denoiser calls)", YLabel: "TV to the true distribution",
+				Group: "family", Repeat: []string{"LLaDA-random", "SL-uniform"}, Clip: [2]float64{0, 1},
+				Ref: map[string]string{"testbed": tb, "sampler": "exact-sample"}, RefLabel: "exact samples (noise floor)",
 			})
 		}
 	}

@@ -24,7 +24,7 @@ var marginalTrap = &Experiment{
 		"(stochastic localisation) should approach validity as its NFE grows without committing one " +
 		"token per call, and under a degraded oracle neither family is exact.",
 	Params: []Param{
-		{Name: "samples", Doc: "sequences per seed and setting", Default: 2000, Quick: 1000, Int: true, Min: 10},
+		{Name: "samples", Doc: "sequences per seed and setting", Default: 2000, Quick: 1000, Int: true, Min: 10, Max: 100000},
 		{Name: "soft-max-nfe", Doc: "largest NFE of the soft samplers (powers of 2 up to it)", Default: 32, Quick: 16, Int: true, Min: 1, Max: 1024},
 	},
 	Tables: []TableSpec{{
@@ -37,10 +37,10 @@ var marginalTrap = &Experiment{
 			{Name: "nfe", Kind: Mean, Digits: 2, Doc: "mean denoiser calls per sequence"},
 		},
 		Plots: []PlotSpec{
-			{Name: "invalid-two-sentence", Title: "two-sentence corpus, exact oracle", X: "nfe", Y: "invalid", Series: []string{"sampler"}, Filter: map[string]string{"testbed": "two-sentence", "oracle": oracleExact}, LogX: true, XLabel: "NFE (denoiser calls)", YLabel: "invalid rate"},
-			{Name: "invalid-two-sentence-degraded", Title: "two-sentence corpus, degraded oracle", X: "nfe", Y: "invalid", Series: []string{"sampler"}, Filter: map[string]string{"testbed": "two-sentence", "oracle": oracleDegraded}, LogX: true, XLabel: "NFE (denoiser calls)", YLabel: "invalid rate"},
-			{Name: "invalid-agreement", Title: "agreement corpus, exact oracle", X: "nfe", Y: "invalid", Series: []string{"sampler"}, Filter: map[string]string{"testbed": "agreement", "oracle": oracleExact}, LogX: true, XLabel: "NFE (denoiser calls)", YLabel: "invalid rate"},
-			{Name: "invalid-agreement-degraded", Title: "agreement corpus, degraded oracle", X: "nfe", Y: "invalid", Series: []string{"sampler"}, Filter: map[string]string{"testbed": "agreement", "oracle": oracleDegraded}, LogX: true, XLabel: "NFE (denoiser calls)", YLabel: "invalid rate"},
+			{Name: "invalid-two-sentence", Title: "two-sentence corpus, exact oracle", X: "nfe", Y: "invalid", Series: []string{"sampler"}, Filter: map[string]string{"testbed": "two-sentence", "oracle": oracleExact}, LogX: true, XLabel: "NFE (denoiser calls)", YLabel: "invalid rate", Group: "family", Repeat: []string{"LLaDA-random", "SL-uniform"}, Exact: "exact", ExactLabel: "closed form (exact)"},
+			{Name: "invalid-two-sentence-degraded", Title: "two-sentence corpus, degraded oracle", X: "nfe", Y: "invalid", Series: []string{"sampler"}, Filter: map[string]string{"testbed": "two-sentence", "oracle": oracleDegraded}, LogX: true, XLabel: "NFE (denoiser calls)", YLabel: "invalid rate", Group: "family", Repeat: []string{"LLaDA-random", "SL-uniform"}, Exact: "exact", ExactLabel: "closed form (exact)"},
+			{Name: "invalid-agreement", Title: "agreement corpus, exact oracle", X: "nfe", Y: "invalid", Series: []string{"sampler"}, Filter: map[string]string{"testbed": "agreement", "oracle": oracleExact}, LogX: true, XLabel: "NFE (denoiser calls)", YLabel: "invalid rate", Group: "family", Repeat: []string{"LLaDA-random", "SL-uniform"}, Exact: "exact", ExactLabel: "closed form (exact)"},
+			{Name: "invalid-agreement-degraded", Title: "agreement corpus, degraded oracle", X: "nfe", Y: "invalid", Series: []string{"sampler"}, Filter: map[string]string{"testbed": "agreement", "oracle": oracleDegraded}, LogX: true, XLabel: "NFE (denoiser calls)", YLabel: "invalid rate", Group: "family", Repeat: []string{"LLaDA-random", "SL-uniform"}, Exact: "exact", ExactLabel: "closed form (exact)"},
 		},
 		Note: "Hard samplers run at 1..L steps (tokens/step = L/steps); soft samplers at NFE 1, 2, 4, …; all sample at temperature 1. " +
 			"`exact` is computed by enumerating every commit order and token draw (random order, LLaDA's per-step counts).",

@@ -34,7 +34,11 @@ type Experiment struct {
 	Deterministic bool
 }
 
-// Param is one configurable setting of an experiment.
+// Param is one configurable setting of an experiment. Its accepted range
+// [Min, Max] is part of its documentation ('softdiff list NAME' prints it)
+// and is checked by Set before any work starts; Register requires
+// Min < Max with Default and Quick inside the range, so every parameter is
+// bounded (a sample size of 1e10 is refused, not run).
 type Param struct {
 	Name    string
 	Doc     string
@@ -42,12 +46,13 @@ type Param struct {
 	Quick   float64 // value under --quick
 	Int     bool    // must be an integer
 	Min     float64 // smallest accepted value
-	Max     float64 // largest accepted value (0 means no limit)
+	Max     float64 // largest accepted value
 }
 
 // Unit is one cell of an experiment's grid. Run is called once per seed with
 // that seed's 64-bit stream seed; it must draw all its randomness from
-// streams derived from it (soft.BlockRand(seed, b)).
+// streams derived from it (soft.BlockRand(seed, b)), and return at least one
+// row (a finished item is recognised in a records file by its rows).
 type Unit struct {
 	Key string
 	Run func(ctx context.Context, seed uint64) ([]Row, error)
@@ -57,9 +62,9 @@ type Unit struct {
 // label values (in the order of the table's Labels) and metric observations by
 // metric name. A metric missing from Values is not observed at this seed.
 type Row struct {
-	Table  string
-	Labels []string
-	Values map[string]Obs
+	Table  string         `json:"table"`
+	Labels []string       `json:"labels"`
+	Values map[string]Obs `json:"values"`
 }
 
 // Obs is one seed's observation of a metric: a scalar X for Mean and Exact
@@ -77,7 +82,10 @@ func Count(k, n int64) Obs { return Obs{K: k, N: n} }
 func Scalar(x float64) Obs { return Obs{X: x} }
 
 // Shard selects the I-th (0-based) of N disjoint parts of the grid.
-type Shard struct{ I, N int }
+type Shard struct {
+	I int `json:"i"`
+	N int `json:"n"`
+}
 
 // String returns "i/n".
 func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.I, s.N) }
@@ -106,10 +114,12 @@ type Config struct {
 	Params  map[string]float64 `json:"params"`
 }
 
-// DefaultSeeds is the number of seeds of a full run; QuickSeeds of --quick.
+// DefaultSeeds is the number of seeds of a full run, QuickSeeds of --quick;
+// Config.Seeds must lie in [1, MaxSeeds].
 const (
 	DefaultSeeds = 5
 	QuickSeeds   = 3
+	MaxSeeds     = 1000
 	DefaultSeed  = 20260101
 )
 
@@ -142,11 +152,8 @@ func (e *Experiment) Set(c *Config, name string, value float64) error {
 		if p.Int && value != math.Trunc(value) {
 			return fmt.Errorf("%s: parameter %s = %v must be an integer", e.Name, name, value)
 		}
-		if value < p.Min || (p.Max != 0 && value > p.Max) {
-			if p.Max != 0 {
-				return fmt.Errorf("%s: parameter %s = %v outside [%v, %v]", e.Name, name, value, p.Min, p.Max)
-			}
-			return fmt.Errorf("%s: parameter %s = %v below its minimum %v", e.Name, name, value, p.Min)
+		if value < p.Min || value > p.Max {
+			return fmt.Errorf("%s: parameter %s = %v outside its range [%v, %v]", e.Name, name, value, p.Min, p.Max)
 		}
 		c.Params[name] = value
 		return nil
@@ -160,8 +167,8 @@ func (e *Experiment) Set(c *Config, name string, value float64) error {
 
 // Validate checks c against e's parameters.
 func (e *Experiment) Validate(c Config) error {
-	if c.Seeds < 1 {
-		return fmt.Errorf("%s: seeds = %d, need at least 1", e.Name, c.Seeds)
+	if c.Seeds < 1 || c.Seeds > MaxSeeds {
+		return fmt.Errorf("%s: seeds = %d outside [1, %d]", e.Name, c.Seeds, MaxSeeds)
 	}
 	if c.Shard.N < 1 || c.Shard.I < 0 || c.Shard.I >= c.Shard.N {
 		return fmt.Errorf("%s: bad shard %s", e.Name, c.Shard)
@@ -208,8 +215,9 @@ func (c Config) Int(name string) int { return int(c.Float(name)) }
 
 var registry = map[string]*Experiment{}
 
-// Register adds e to the registry. It panics on a duplicate or empty name or
-// a table without a name, which are programming errors.
+// Register adds e to the registry. It panics on a duplicate or empty name, a
+// table without a name, or a parameter without a range [Min, Max] that holds
+// its Default and Quick values: programming errors in the experiment.
 func Register(e *Experiment) {
 	if e.Name == "" || e.Units == nil {
 		panic("experiments: Register needs a name and Units")
@@ -222,11 +230,18 @@ func Register(e *Experiment) {
 			panic("experiments: table without a name in " + e.Name)
 		}
 	}
+	for _, p := range e.Params {
+		inRange := func(v float64) bool { return v >= p.Min && v <= p.Max && (!p.Int || v == math.Trunc(v)) }
+		if !(p.Min < p.Max) || math.IsInf(p.Min, 0) || math.IsInf(p.Max, 0) || !inRange(p.Default) || !inRange(p.Quick) {
+			panic(fmt.Sprintf("experiments: %s: parameter %s needs a finite range Min < Max holding Default and Quick, got [%v, %v] with %v, %v",
+				e.Name, p.Name, p.Min, p.Max, p.Default, p.Quick))
+		}
+	}
 	registry[e.Name] = e
 }
 
-// order fixes the listing order of the six experiments of issue 6; others
-// follow alphabetically.
+// order fixes the listing order of the six experiments of docs/experiments.md;
+// others follow alphabetically.
 var order = []string{"marginal-trap", "frequency-collapse", "duplication", "quality-vs-nfe", "kernel-smoothness", "joint-decode"}
 
 // All returns the registered experiments in their canonical order.

@@ -20,7 +20,7 @@ var toyCoin = &Experiment{
 	Name:       "test-coin",
 	Title:      "coin flips (test fixture)",
 	Hypothesis: "A coin of bias p lands heads at rate p.",
-	Params:     []Param{{Name: "flips", Doc: "flips per seed", Default: 2000, Quick: 500, Int: true, Min: 1}},
+	Params:     []Param{{Name: "flips", Doc: "flips per seed", Default: 2000, Quick: 500, Int: true, Min: 1, Max: 1e6}},
 	Tables: []TableSpec{{
 		Name: "heads", Title: "Heads rate", Labels: []string{"p"},
 		Metrics: []MetricSpec{{Name: "heads", Kind: Rate}, {Name: "mean", Kind: Mean}, {Name: "p", Kind: Exact}},

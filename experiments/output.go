@@ -184,23 +184,15 @@ func WriteResult(dir string, r *Result) error {
 }
 
 // ReadResult reads the result in directory dir (one experiment's output
-// directory) and pools its tables.
+// directory) with ReadRecords.
 func ReadResult(dir string) (*Result, error) {
-	data, err := os.ReadFile(filepath.Join(dir, RecordsFile))
+	path := filepath.Join(dir, RecordsFile)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	var r Result
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, RecordsFile), err)
-	}
-	if r.Config.Shard.N < 1 {
-		return nil, fmt.Errorf("%s: no shard count", filepath.Join(dir, RecordsFile))
-	}
-	if err := Repool(&r); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, RecordsFile), err)
-	}
-	return &r, nil
+	defer f.Close()
+	return ReadRecords(f, path)
 }
 
 // ReadDir reads every experiment result under dir (subdirectories holding a

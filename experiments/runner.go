@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"math"
 	"runtime"
 	"sort"
 	"sync"
@@ -51,19 +50,79 @@ func (r *Result) Table(name string) *Table {
 }
 
 // Progress receives progress reports from Run: Begin once with the number of
-// (unit, seed) items, Add after each finished item, End at the end. Calls come
-// from several goroutines but never concurrently for one Progress.
+// (unit, seed) items, Update after each finished item, End at the end. Calls
+// come from several goroutines but never concurrently for one Progress.
 type Progress interface {
 	Begin(name string, total int)
-	Add(n int)
+	Update(s ProgressState)
 	End()
+}
+
+// ProgressState is a run's progress after a finished item.
+type ProgressState struct {
+	Done, Total int
+	Elapsed     time.Duration
+	// Remaining estimates the wall time left, weighting every unfinished
+	// item by its expected cost: the mean measured time of the finished
+	// items of the same unit (its other seeds), or of all finished items for
+	// a unit none of whose items has finished yet. Run schedules seed 0 of
+	// every unit first, so after that first pass every unit has been
+	// measured. The expected work left is divided by the throughput so far
+	// (work finished per second of wall time), which accounts for parallel
+	// workers.
+	Remaining time.Duration
 }
 
 type nopProgress struct{}
 
-func (nopProgress) Begin(string, int) {}
-func (nopProgress) Add(int)           {}
-func (nopProgress) End()              {}
+func (nopProgress) Begin(string, int)    {}
+func (nopProgress) Update(ProgressState) {}
+func (nopProgress) End()                 {}
+
+// etaEstimator predicts the time left in a run from the measured cost of
+// its finished items (see ProgressState.Remaining).
+type etaEstimator struct {
+	left     []int     // unfinished items per unit
+	sum      []float64 // seconds of finished items per unit
+	n        []int     // finished items per unit
+	work     float64   // seconds of all finished items
+	finished int
+}
+
+func newETA(units int, items []int) *etaEstimator {
+	e := &etaEstimator{left: make([]int, units), sum: make([]float64, units), n: make([]int, units)}
+	for _, u := range items {
+		e.left[u]++
+	}
+	return e
+}
+
+// finish records an item of unit u that took d.
+func (e *etaEstimator) finish(u int, d time.Duration) {
+	e.left[u]--
+	e.sum[u] += d.Seconds()
+	e.n[u]++
+	e.work += d.Seconds()
+	e.finished++
+}
+
+// remaining returns the estimated wall time left after elapsed, or -1
+// before any item has finished.
+func (e *etaEstimator) remaining(elapsed time.Duration) time.Duration {
+	if e.finished == 0 || !(e.work > 0) {
+		return -1
+	}
+	mean := e.work / float64(e.finished)
+	var todo float64
+	for u, l := range e.left { // fixed order: the sum is reproducible
+		c := mean
+		if e.n[u] > 0 {
+			c = e.sum[u] / float64(e.n[u])
+		}
+		todo += float64(l) * c
+	}
+	return time.Duration(todo / e.work * float64(elapsed))
+}
 
 // ItemSeed returns the stream seed of unit key at seed index s under base: an
 // FNV-1a hash of the key mixed with base and s by SplitMix64, so that it does
@@ -112,10 +171,15 @@ func Run(ctx context.Context, e *Experiment, cfg Config, prog Progress) (*Result
 	if e.Deterministic {
 		seeds = 1
 	}
-	for u := range units {
-		for s := 0; s < seeds; s++ {
+	// Seed-major order: seed 0 of every unit first, so that the progress
+	// estimate has measured every unit after the first pass. The order does
+	// not change the result (records are sorted) nor the shard split.
+	var itemUnits []int
+	for s := 0; s < seeds; s++ {
+		for u := range units {
 			if (u*seeds+s)%cfg.Shard.N == cfg.Shard.I {
 				items = append(items, item{u, s})
+				itemUnits = append(itemUnits, u)
 			}
 		}
 	}
@@ -123,6 +187,8 @@ func Run(ctx context.Context, e *Experiment, cfg Config, prog Progress) (*Result
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	workers = max(1, min(workers, len(items)))
+	eta := newETA(len(units), itemUnits)
 	start := time.Now()
 	prog.Begin(e.Name, len(items))
 	defer prog.End()
@@ -151,7 +217,9 @@ func Run(ctx context.Context, e *Experiment, cfg Config, prog Progress) (*Result
 				next++
 				mu.Unlock()
 				u := units[it.u]
+				t0 := time.Now()
 				rows, err := u.Run(ctx, ItemSeed(cfg.Seed, u.Key, it.s))
+				took := time.Since(t0)
 				if err == nil {
 					err = checkRows(e, rows)
 				}
@@ -167,7 +235,9 @@ func Run(ctx context.Context, e *Experiment, cfg Config, prog Progress) (*Result
 				for ri, r := range rows {
 					recs = append(recs, Record{Unit: u.Key, UnitIndex: it.u, Seed: it.s, RowIndex: ri, Row: r})
 				}
-				prog.Add(1)
+				eta.finish(it.u, took)
+				el := time.Since(start)
+				prog.Update(ProgressState{Done: eta.finished, Total: len(items), Elapsed: el, Remaining: eta.remaining(el)})
 				mu.Unlock()
 			}
 		}()
@@ -187,40 +257,20 @@ func Run(ctx context.Context, e *Experiment, cfg Config, prog Progress) (*Result
 		Elapsed: time.Since(start).Seconds(), Records: recs,
 	}
 	sortRecords(res.Records)
-	finish(e, res)
+	if err := finish(e, res); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 
+// checkRows checks a unit's rows: at least one, each valid (checkRow).
 func checkRows(e *Experiment, rows []Row) error {
+	if len(rows) == 0 {
+		return errors.New("unit returned no rows")
+	}
 	for _, r := range rows {
-		var spec *TableSpec
-		for i := range e.Tables {
-			if e.Tables[i].Name == r.Table {
-				spec = &e.Tables[i]
-			}
-		}
-		if spec == nil {
-			return fmt.Errorf("row for unknown table %q", r.Table)
-		}
-		if len(r.Labels) != len(spec.Labels) {
-			return fmt.Errorf("table %s: row has %d labels, want %d", r.Table, len(r.Labels), len(spec.Labels))
-		}
-		for name, o := range r.Values {
-			var m *MetricSpec
-			for i := range spec.Metrics {
-				if spec.Metrics[i].Name == name {
-					m = &spec.Metrics[i]
-				}
-			}
-			if m == nil {
-				return fmt.Errorf("table %s: unknown metric %q", r.Table, name)
-			}
-			if math.IsNaN(o.X) || math.IsInf(o.X, 0) {
-				return fmt.Errorf("table %s row %v: metric %s is %v", r.Table, r.Labels, name, o.X)
-			}
-			if m.Kind == Rate && (o.N < 0 || o.K < 0 || o.K > o.N) {
-				return fmt.Errorf("table %s row %v: rate %s has counts %d of %d", r.Table, r.Labels, name, o.K, o.N)
-			}
+		if err := checkRow(e, r); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -240,19 +290,29 @@ func sortRecords(rs []Record) {
 }
 
 // finish pools r's records into tables and, for a complete grid, states the
-// verdicts.
-func finish(e *Experiment, r *Result) {
+// verdicts. A verdict function that panics on tables it did not expect is
+// reported as an error, not passed on to the caller.
+func finish(e *Experiment, r *Result) (err error) {
 	r.Tables = pool(e.Tables, r.Records)
 	r.Verdicts = nil
 	if r.Complete() && e.Verdict != nil {
+		defer func() {
+			if p := recover(); p != nil {
+				r.Verdicts = nil
+				err = fmt.Errorf("%s: verdict on these tables failed: %v", e.Name, p)
+			}
+		}()
 		r.Verdicts = e.Verdict(r)
 	}
+	return nil
 }
 
 // Merge combines results of the same experiment and configuration run as
 // different shards into one, and pools its tables. It fails if the inputs
-// disagree on the experiment, the configuration or the grid, or if a shard
-// appears twice. The merged result may still lack shards (see Complete).
+// disagree on the experiment, the configuration or the grid, if a shard
+// appears twice, or if the merged records fail the checks of ReadRecords
+// (so every listed shard has all its records). The merged result may still
+// lack shards (see Complete).
 func Merge(parts ...*Result) (*Result, error) {
 	if len(parts) == 0 {
 		return nil, errors.New("merge: nothing to merge")
@@ -295,7 +355,12 @@ func Merge(parts ...*Result) (*Result, error) {
 	}
 	sort.Ints(out.Shards)
 	sortRecords(out.Records)
-	finish(e, out)
+	if err := out.validate(); err != nil {
+		return nil, fmt.Errorf("merge %s: %w", out.Experiment, err)
+	}
+	if err := finish(e, out); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -323,6 +388,5 @@ func Repool(r *Result) error {
 		return fmt.Errorf("unknown experiment %q", r.Experiment)
 	}
 	sortRecords(r.Records)
-	finish(e, r)
-	return nil
+	return finish(e, r)
 }

@@ -28,19 +28,52 @@ type MetricSpec struct {
 	Doc    string
 }
 
-// PlotSpec draws one metric of a table against a numeric label column, one
-// line (with 95% CI error bars) per series. Filter keeps only rows whose
-// labels equal the given values.
+// PlotSpec draws one metric of a table against a numeric label column (or a
+// metric), one line (with 95% CI error bars) per series. Filter keeps only
+// rows whose labels equal the given values.
+//
+// A panel shows at most MaxSeries series. Facet splits the series into one
+// panel per value of its label columns; a panel that still has too many is
+// split by packing whole groups of series (consecutive values of the label
+// column Group) greedily, and as a last resort into near-equal parts.
+// Series named in Repeat (as the Series columns name them) are drawn in
+// every panel of their facet, as a common baseline. All panels share their
+// axis ranges.
 type PlotSpec struct {
 	Name       string // file stem; defaults to the table name
 	Title      string
-	X          string   // label column holding numbers
+	X          string   // label column holding numbers (or a metric)
 	Y          string   // metric
 	Series     []string // label columns whose values name a line
 	Filter     map[string]string
 	LogX, LogY bool
 	XLabel     string
 	YLabel     string
+
+	Facet  []string // label columns whose values make a panel each
+	Group  string   // label column grouping series when a panel is split
+	Repeat []string // series drawn in every panel
+
+	// Ref selects rows (label = value, matched against all rows, not only
+	// Filter's) drawn as horizontal reference lines at their Y value, with
+	// their interval as a band, instead of as series: the data's own rate,
+	// exact samples' noise floor. RefLabel names them in the legend
+	// (default: the row's series name).
+	Ref      map[string]string
+	RefLabel string
+	// Exact names a metric drawn beside each series as rings at its
+	// points: a closed form next to the measurement. ExactLabel is its
+	// legend entry (default "METRIC (exact)").
+	Exact      string
+	ExactLabel string
+	// Categorical treats the X label's values as categories: evenly
+	// spaced, labelled by their values, series dodged beside each other and
+	// never joined by lines.
+	Categorical bool
+	// Clip is the range of valid Y values: intervals are drawn clipped to
+	// [Clip[0], Clip[1]]. The zero value clips a rate to [0, 1] and nothing
+	// else; use math.Inf(1) for no upper bound.
+	Clip [2]float64
 }
 
 // Table is a pooled table: one row per distinct label tuple, in the order

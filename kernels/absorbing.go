@@ -21,16 +21,16 @@ type Absorbing struct {
 }
 
 // NewAbsorbing returns the absorbing kernel over K states with MASK state
-// mask (0 ≤ mask < K) under schedule s (nil means LogLinear{}). It panics
-// on an invalid K or mask.
-func NewAbsorbing(K int, mask int32, s Schedule) *Absorbing {
+// mask (0 ≤ mask < K) under schedule s (nil means LogLinear{}). An invalid
+// K or mask is an error.
+func NewAbsorbing(K int, mask int32, s Schedule) (*Absorbing, error) {
 	if K < 2 || mask < 0 || int(mask) >= K {
-		panic(fmt.Sprintf("kernels: NewAbsorbing: need K ≥ 2 and 0 ≤ mask < K, got K=%d mask=%d", K, mask))
+		return nil, fmt.Errorf("kernels: NewAbsorbing: need K ≥ 2 and 0 ≤ mask < K, got K=%d mask=%d", K, mask)
 	}
 	if s == nil {
 		s = LogLinear{}
 	}
-	return &Absorbing{k: K, mask: mask, sched: s}
+	return &Absorbing{k: K, mask: mask, sched: s}, nil
 }
 
 // States implements Kernel.

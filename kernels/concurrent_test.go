@@ -26,7 +26,7 @@ func TestConcurrentUse(t *testing.T) {
 		w[i] = 0.5 + rng.Float64()
 	}
 	ia, _ := NewInfoAbsorbing(n+1, int32(n), w, nil)
-	ks := []Kernel{NewAbsorbing(n+1, int32(n), nil), NewUniform(n+1, int32(n), nil), ia, g, h}
+	ks := []Kernel{must(NewAbsorbing(n+1, int32(n), nil)), must(NewUniform(n+1, int32(n), nil)), ia, g, h}
 	src := randomRows(rng, 20, n+1)
 	for _, k := range ks {
 		want := soft.NewDense(src.L, src.K)
@@ -71,7 +71,7 @@ func TestAccessors(t *testing.T) {
 	for _, c := range []struct {
 		k    masked
 		mask int32
-	}{{NewAbsorbing(4, 1, Linear{}), 1}, {NewUniform(4, soft.NoToken, Linear{}), soft.NoToken}, {ia, 2}, {g, soft.NoToken}, {h, 3}} {
+	}{{must(NewAbsorbing(4, 1, Linear{})), 1}, {must(NewUniform(4, soft.NoToken, Linear{})), soft.NoToken}, {ia, 2}, {g, soft.NoToken}, {h, 3}} {
 		if c.k.Mask() != c.mask || c.k.Schedule() != (Linear{}) {
 			t.Errorf("%T: mask %d schedule %v", c.k, c.k.Mask(), c.k.Schedule())
 		}

@@ -81,7 +81,7 @@ func TestAbsorbingRhoLipschitz(t *testing.T) {
 		K := rapid.IntRange(3, 8).Draw(t, "K")
 		m := int32(rapid.IntRange(0, K-1).Draw(t, "mask"))
 		sch := genSchedule(t)
-		k := NewAbsorbing(K, m, sch)
+		k := must(NewAbsorbing(K, m, sch))
 		p0 := genP0(t, K, m)
 		checkInfoMonotone(t, k, p0)
 		r0, r1, h := rhoPair(t, k, p0)
@@ -149,7 +149,7 @@ func TestUniformRhoModulus(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		n := rapid.IntRange(3, 8).Draw(t, "n")
 		sch := genSchedule(t)
-		k := NewUniform(n, soft.NoToken, sch)
+		k := must(NewUniform(n, soft.NoToken, sch))
 		p0 := make([]float32, n)
 		for v := range p0 {
 			p0[v] = float32(1 / float64(n))
@@ -210,7 +210,7 @@ func TestGradedKernelsInfoAndLocality(t *testing.T) {
 		for v := range u {
 			u[v] = float32(1 / float64(n))
 		}
-		if r := Locality(NewUniform(n, soft.NoToken, Linear{}), u, emb, d, tt, soft.NoToken); !(math.Abs(r-1) <= 1e-5) {
+		if r := Locality(must(NewUniform(n, soft.NoToken, Linear{})), u, emb, d, tt, soft.NoToken); !(math.Abs(r-1) <= 1e-5) {
 			t.Fatalf("uniform: locality ratio %v, want 1", r)
 		}
 	})
@@ -220,7 +220,7 @@ func TestRecoverabilityAndTVSpeedAbsorbing(t *testing.T) {
 	// Absorbing, p0 without MASK: p(x0 | MASK) = p0(x0), so
 	// E[p(x0|xt) | x0 = v] = r + (1−r)p0(v), a class averages
 	// r + (1−r)Σ_{v∈c} p0(v)²/p0(c); TV(q_t, q_{t+h}) = r(t) − r(t+h).
-	k := NewAbsorbing(5, 4, Linear{})
+	k := must(NewAbsorbing(5, 4, Linear{}))
 	p0 := []float32{0.4, 0.3, 0.2, 0.1, 0}
 	cls := FrequencyClasses(p0, 2, 4)
 	if cls[0] != 0 || cls[1] != 0 || cls[2] != 1 || cls[3] != 1 {
@@ -243,8 +243,8 @@ func TestInfoWarpLinearises(t *testing.T) {
 	// Under the warped schedule the destroyed information grows linearly:
 	// ρ(u)/ρ(1) = u up to the grid's interpolation error.
 	for _, mk := range []func(Schedule) Kernel{
-		func(s Schedule) Kernel { return NewAbsorbing(4, 3, s) },
-		func(s Schedule) Kernel { return NewUniform(4, soft.NoToken, s) },
+		func(s Schedule) Kernel { return must(NewAbsorbing(4, 3, s)) },
+		func(s Schedule) Kernel { return must(NewUniform(4, soft.NoToken, s)) },
 	} {
 		p0 := []float32{0.5, 0.25, 0.15, 0.1}
 		if _, ok := mk(Linear{}).(*Absorbing); ok {
@@ -321,7 +321,7 @@ func TestCARTWeights(t *testing.T) {
 }
 
 func TestGaussianChannel(t *testing.T) {
-	g := NewGaussian(3, Linear{})
+	g := must(NewGaussian(3, Linear{}))
 	rng := rand.New(rand.NewPCG(21, 22))
 	prior := []float32{0.5, 0.3, 0.2}
 	y := make([]float32, 3)
@@ -354,7 +354,7 @@ func TestGaussianChannel(t *testing.T) {
 	}
 	// I(X0;Y) for K = 2 by quadrature: D = y1 − y0 is sufficient, D | x ~
 	// N(±α, 2σ²); integrate Σ_x p(x)∫p(d|x) log(p(d|x)/p(d)) on a fine grid.
-	g2 := NewGaussian(2, Linear{})
+	g2 := must(NewGaussian(2, Linear{}))
 	p2 := []float32{0.7, 0.3}
 	for _, tt := range []float64{0.3, 0.7} {
 		a, s := g2.Noise(tt)

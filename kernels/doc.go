@@ -15,6 +15,13 @@
 // and the Gaussian channel y = α·onehot(x) + σ·ε of the hybrid state.
 //
 // Conventions: float32 storage, float64 accumulation; destination first;
-// shape mismatches between a caller's own buffers panic; randomness only from
-// an explicit *rand.Rand.
+// randomness only from an explicit *rand.Rand.
+//
+// Errors: every constructor (NewAbsorbing, NewUniform, NewInfoAbsorbing,
+// NewGraph, NewHierarchical, NewGaussian, NewInfoWarp, NewKNNAdjacency, KNN,
+// BisectHierarchy) checks what it is given (sizes, MASK ids, rates, options,
+// graphs, hierarchies, distributions) and returns an error naming the fault;
+// none of them panics. Methods panic only on the caller's own mistakes,
+// documented on each: buffers whose shapes do not match the kernel, and times
+// outside 0 ≤ s ≤ t ≤ 1.
 package kernels

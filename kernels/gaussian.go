@@ -20,15 +20,15 @@ type Gaussian struct {
 }
 
 // NewGaussian returns the channel over K tokens under schedule s (nil:
-// LogLinear{}). It panics if K < 2.
-func NewGaussian(K int, s Schedule) *Gaussian {
+// LogLinear{}). K < 2 is an error.
+func NewGaussian(K int, s Schedule) (*Gaussian, error) {
 	if K < 2 {
-		panic(fmt.Sprintf("kernels: NewGaussian: K = %d", K))
+		return nil, fmt.Errorf("kernels: NewGaussian: need K ≥ 2 tokens, got K = %d", K)
 	}
 	if s == nil {
 		s = LogLinear{}
 	}
-	return &Gaussian{k: K, sched: s}
+	return &Gaussian{k: K, sched: s}, nil
 }
 
 // States returns K.

@@ -95,8 +95,8 @@ func NewGraph(adj *Adjacency, mask int32, s Schedule, opt GraphOptions) (*Graph,
 	if opt.Tol == 0 {
 		opt.Tol = DefaultExpmTol
 	}
-	if !(opt.Scale > 0) || !(opt.MaskRate > 0) || !(opt.Tol > 0) {
-		return nil, fmt.Errorf("kernels: NewGraph: Scale, MaskRate and Tol must be positive, got %+v", opt)
+	if !(opt.Scale > 0) || !(opt.MaskRate > 0) || !(opt.Tol > 0) || math.IsInf(opt.Scale, 0) || math.IsInf(opt.MaskRate, 0) {
+		return nil, fmt.Errorf("kernels: NewGraph: Scale, MaskRate and Tol must be positive (Scale and MaskRate finite), got %+v", opt)
 	}
 	g := &Graph{adj: adj, k: k, mask: mask, sched: s, opt: opt}
 	g.deg = make([]float64, adj.N)

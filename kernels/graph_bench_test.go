@@ -17,7 +17,7 @@ var benchGraph struct {
 	src64 []float64
 }
 
-// setupBenchGraph builds the benchmark graph once: kNN (k = 16,
+// setupBenchGraph builds docs/perf.md's benchmark graph once: kNN (k = 16,
 // cosine) of K = 32768 standard-normal embeddings in D = 256 (about 20 s),
 // under the Linear schedule with Scale 1, so τ(0,t) = −log(1 − t); and 64
 // one-hot rows of random tokens.

@@ -21,6 +21,9 @@ type Hierarchy struct {
 // Validate checks lengths, label ranges (0..C−1, all used) and nesting, and
 // returns an error naming the level and token of the first fault.
 func (h *Hierarchy) Validate() error {
+	if h == nil {
+		return fmt.Errorf("kernels: Hierarchy: nil")
+	}
 	if h.N < 1 {
 		return fmt.Errorf("kernels: Hierarchy: N = %d", h.N)
 	}
@@ -65,7 +68,7 @@ func (h *Hierarchy) Validate() error {
 // so level B is a single cluster. It returns an error on bad lengths or
 // non-finite values.
 func BisectHierarchy(emb []float32, n, d int) (*Hierarchy, error) {
-	if n < 2 || d < 1 || len(emb) != n*d {
+	if n < 2 || d < 1 || !isProduct(len(emb), n, d) {
 		return nil, fmt.Errorf("kernels: BisectHierarchy: embeddings have length %d, want n·d = %d·%d with n ≥ 2", len(emb), n, d)
 	}
 	for i, x := range emb {

@@ -49,7 +49,7 @@ func KNN(emb []float32, n, d int, opt KNNOptions) ([]int32, error) {
 	if k == 0 {
 		k = DefaultNeighbours
 	}
-	if n < 2 || d < 1 || len(emb) != n*d {
+	if n < 2 || d < 1 || !isProduct(len(emb), n, d) {
 		return nil, fmt.Errorf("kernels: KNN: embeddings have length %d, want n·d = %d·%d with n ≥ 2, d ≥ 1", len(emb), n, d)
 	}
 	if k < 1 || k >= n {
@@ -196,8 +196,8 @@ type Adjacency struct {
 // j is among i's neighbours): mutual neighbours get weight 1/k, one-way ones
 // 1/(2k). It returns an error for an id out of range or a self loop.
 func NewKNNAdjacency(nbr []int32, n, k int) (*Adjacency, error) {
-	if len(nbr) != n*k {
-		return nil, fmt.Errorf("kernels: NewKNNAdjacency: %d ids, want n·k = %d", len(nbr), n*k)
+	if n < 1 || k < 1 || !isProduct(len(nbr), n, k) {
+		return nil, fmt.Errorf("kernels: NewKNNAdjacency: %d ids, want n·k with n = %d ≥ 1 and k = %d ≥ 1", len(nbr), n, k)
 	}
 	type edge struct {
 		j int32
@@ -234,14 +234,20 @@ func NewKNNAdjacency(nbr []int32, n, k int) (*Adjacency, error) {
 // non-negative weights and no self loops, and returns an error naming the
 // first fault.
 func (a *Adjacency) Validate() error {
+	if a == nil {
+		return fmt.Errorf("kernels: Adjacency: nil")
+	}
 	if a.N < 1 || len(a.Indptr) != a.N+1 || a.Indptr[0] != 0 || a.Indptr[a.N] != len(a.Indices) || len(a.Weights) != len(a.Indices) {
 		return fmt.Errorf("kernels: Adjacency: inconsistent CSR arrays (N=%d, %d row pointers, %d indices, %d weights)", a.N, len(a.Indptr), len(a.Indices), len(a.Weights))
 	}
+	// Every row's pointers first: the symmetry check below reads other rows.
 	for i := 0; i < a.N; i++ {
-		lo, hi := a.Indptr[i], a.Indptr[i+1]
-		if lo > hi {
+		if lo, hi := a.Indptr[i], a.Indptr[i+1]; lo > hi {
 			return fmt.Errorf("kernels: Adjacency: row %d has pointers %d > %d", i, lo, hi)
 		}
+	}
+	for i := 0; i < a.N; i++ {
+		lo, hi := a.Indptr[i], a.Indptr[i+1]
 		for p := lo; p < hi; p++ {
 			j, w := a.Indices[p], a.Weights[p]
 			if j < 0 || int(j) >= a.N || int(j) == i || (p > lo && j <= a.Indices[p-1]) {

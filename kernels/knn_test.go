@@ -79,7 +79,7 @@ func TestKNNMatchesBruteForce(t *testing.T) {
 	}
 }
 
-// TestKNNLargeTiming builds the K=32768, D=256, k=16 graph of the issue when
+// TestKNNLargeTiming builds the K=32768, D=256, k=16 graph of docs/perf.md when
 // SOFTDIFF_KNN_TIMING=1 and logs the time.
 func TestKNNLargeTiming(t *testing.T) {
 	if os.Getenv("SOFTDIFF_KNN_TIMING") == "" {

@@ -70,7 +70,7 @@ func checkStochastic(t *rapid.T, q *soft.Dense, what string) {
 	}
 }
 
-// checkKernel runs the kernel-generic properties of the issue on k:
+// checkKernel runs the kernel-generic properties (docs/kernels.md) on k:
 // stochastic rows, Q(0,0) = I, Q(0,1) ≈ prior within priorTol (max abs),
 // Chapman–Kolmogorov, posterior = brute-force Bayes, and Monte-Carlo
 // sampling within a binomial bound.
@@ -257,7 +257,7 @@ func TestAbsorbingProperties(t *testing.T) {
 		K := rapid.IntRange(2, 9).Draw(t, "K")
 		m := int32(rapid.IntRange(0, K-1).Draw(t, "mask"))
 		sch := genSchedule(t)
-		checkKernel(t, NewAbsorbing(K, m, sch), alphaEnd(sch)+1e-6)
+		checkKernel(t, must(NewAbsorbing(K, m, sch)), alphaEnd(sch)+1e-6)
 	})
 }
 
@@ -269,7 +269,7 @@ func TestUniformProperties(t *testing.T) {
 			m = int32(rapid.IntRange(0, K-1).Draw(t, "mask"))
 		}
 		sch := genSchedule(t)
-		k := NewUniform(K, m, sch)
+		k := must(NewUniform(K, m, sch))
 		if m != soft.NoToken {
 			checkKernel(t, k, alphaEnd(sch)+1e-6, int(m))
 			return
@@ -282,7 +282,7 @@ func TestPosteriorMDLM(t *testing.T) {
 	// MDLM ancestral step (REFERENCES.md, MDLM card): for xt = MASK and a
 	// soft x0 without MASK mass, token mass x0(v)(α_s−α_t)/(1−α_t) and MASK
 	// mass (1−α_s)/(1−α_t). LogLinear ε=1e-3: α(0.3)=0.7003, α(0.6)=0.4006.
-	k := NewAbsorbing(4, 3, LogLinear{})
+	k := must(NewAbsorbing(4, 3, LogLinear{}))
 	x0 := []float32{0.5, 0.3, 0.2, 0}
 	xt := []float32{0, 0, 0, 1}
 	got := make([]float32, 4)
@@ -306,7 +306,7 @@ func TestPosteriorMDLM(t *testing.T) {
 }
 
 func ExampleAbsorbing() {
-	k := NewAbsorbing(3, 2, Linear{})
+	k := must(NewAbsorbing(3, 2, Linear{}))
 	x0, _ := soft.FromTokens([]int32{0}, 3)
 	xt := soft.NewDense(1, 3)
 	k.Marginal(xt, x0, 0.25)

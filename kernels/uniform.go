@@ -25,22 +25,22 @@ type Uniform struct {
 
 // NewUniform returns the uniform kernel over K states; mask is a state
 // excluded from resampling, or soft.NoToken for none; s nil means
-// LogLinear{}. It panics on an invalid K or mask.
-func NewUniform(K int, mask int32, s Schedule) *Uniform {
+// LogLinear{}. An invalid K or mask is an error.
+func NewUniform(K int, mask int32, s Schedule) (*Uniform, error) {
 	n := K
 	if mask != soft.NoToken {
 		if mask < 0 || int(mask) >= K {
-			panic(fmt.Sprintf("kernels: NewUniform: mask %d outside [0, %d)", mask, K))
+			return nil, fmt.Errorf("kernels: NewUniform: mask %d outside [0, %d)", mask, K)
 		}
 		n--
 	}
 	if n < 2 {
-		panic(fmt.Sprintf("kernels: NewUniform: need at least 2 token states, got K=%d mask=%d", K, mask))
+		return nil, fmt.Errorf("kernels: NewUniform: need at least 2 token states, got K=%d mask=%d", K, mask)
 	}
 	if s == nil {
 		s = LogLinear{}
 	}
-	return &Uniform{k: K, mask: mask, n: n, sched: s}
+	return &Uniform{k: K, mask: mask, n: n, sched: s}, nil
 }
 
 // States implements Kernel.

@@ -17,11 +17,18 @@ type InfoWarp struct {
 }
 
 // NewInfoWarp tabulates ρ on n+1 evenly spaced times in [0, 1] (n ≥ 2). It
-// returns an error when p0 has zero entropy or ρ(1) = 0 (the kernel
-// destroys no information).
+// returns an error for a nil kernel, a p0 whose length is not the kernel's
+// state count, a p0 of zero entropy, or ρ(1) = 0 (the kernel destroys no
+// information).
 func NewInfoWarp(k Kernel, p0 []float32, n int) (*InfoWarp, error) {
 	if n < 2 {
 		return nil, fmt.Errorf("kernels: NewInfoWarp: grid of %d intervals", n)
+	}
+	if k == nil {
+		return nil, fmt.Errorf("kernels: NewInfoWarp: nil kernel")
+	}
+	if len(p0) != k.States() {
+		return nil, fmt.Errorf("kernels: NewInfoWarp: p0 has %d entries, the kernel %d states", len(p0), k.States())
 	}
 	if !(Entropy64(p0) > 0) {
 		return nil, fmt.Errorf("kernels: NewInfoWarp: p0 has zero entropy")

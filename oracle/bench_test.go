@@ -43,7 +43,7 @@ func benchEvidence(soft_ bool, B, L, K int) ([]*soft.Dense, []*soft.Dense) {
 // BenchmarkHMMBatch: forward–backward with token posteriors, S=64, V=1000,
 // L=64, a batch of 256 sequences (docs/perf.md "## oracle").
 func BenchmarkHMMBatch(b *testing.B) {
-	h := oracle.RandomHMM(newRand(1), 64, 1000, 64)
+	h := must(oracle.RandomHMM(newRand(1), 64, 1000, 64))
 	for _, kind := range []string{"masked", "soft"} {
 		b.Run(kind, func(b *testing.B) {
 			evs, dsts := benchEvidence(kind == "soft", 256, 64, 1001)

@@ -85,6 +85,9 @@ func TextVocab(seqs [][]string, maxWords int) (*soft.Vocab, error) {
 // EncodeText maps token sequences to ids of v, with every token outside v
 // mapped to UNK (which v must hold). Empty sequences are dropped.
 func EncodeText(v *soft.Vocab, seqs [][]string) ([][]int32, error) {
+	if v == nil {
+		return nil, errors.New("oracle: EncodeText: nil vocabulary")
+	}
 	unk, ok := v.ID(UNK)
 	if !ok {
 		return nil, fmt.Errorf("oracle: EncodeText: vocabulary has no %s token", UNK)
@@ -132,6 +135,9 @@ func FitHMM(v *soft.Vocab, L int, seqs [][]int32, opt FitOptions) (*HMM, []float
 	}
 	if opt.Iters <= 0 {
 		opt.Iters = 30
+	}
+	if v == nil {
+		return nil, nil, errors.New("oracle: FitHMM: nil vocabulary")
 	}
 	if len(seqs) == 0 {
 		return nil, nil, errors.New("oracle: FitHMM: no sequences")

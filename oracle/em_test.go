@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,7 +36,7 @@ func TestTokenize(t *testing.T) {
 // log-likelihood never decreases (EM's guarantee; tolerance for rounding)
 // and that the result does not depend on the number of workers.
 func TestEMMonotone(t *testing.T) {
-	truth := oracle.RandomHMM(newRand(21), 3, 4, 6)
+	truth := must(oracle.RandomHMM(newRand(21), 3, 4, 6))
 	seqs := make([][]int32, 300)
 	for j := range seqs {
 		seqs[j] = make([]int32, 6)
@@ -99,12 +100,25 @@ func TestEMMonotone(t *testing.T) {
 	}
 }
 
-// TestShippedKJVModel loads the fitted model in data/ and checks its shape
-// and that a real verse opening is likelier than its reversal.
+// TestShippedKJVModel checks the embedded fitted model (oracle.KJV): it is
+// the file in data/ parameter for parameter, has the documented shape, and a
+// real verse opening is likelier than its reversal.
 func TestShippedKJVModel(t *testing.T) {
-	h, err := oracle.LoadHMM("../data/kjv-hmm.json", 8)
+	h, err := oracle.KJV(8)
 	if err != nil {
 		t.Fatal(err)
+	}
+	file, err := oracle.LoadHMM("../data/kjv-hmm.json", 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i1, t1, e1 := h.Params()
+	i2, t2, e2 := file.Params()
+	if !slices.Equal(i1, i2) || !slices.Equal(t1, t2) || !slices.Equal(e1, e2) || h.Vocab().Size() != file.Vocab().Size() {
+		t.Fatal("embedded model differs from data/kjv-hmm.json")
+	}
+	if _, err := oracle.KJV(0); err == nil {
+		t.Fatal("KJV(0) accepted")
 	}
 	v := h.Vocab()
 	if h.States() != 24 || v.Size() != 302 {
@@ -136,7 +150,7 @@ func TestShippedKJVModel(t *testing.T) {
 // compares it with the exact entropy (enumeration of 3^6 sequences):
 // within 4 standard errors, and identical at 1 and 3 workers.
 func TestEntropyMonteCarlo(t *testing.T) {
-	h := oracle.RandomHMM(newRand(31), 3, 3, 6)
+	h := must(oracle.RandomHMM(newRand(31), 3, 3, 6))
 	exact, err := h.Entropy(oracle.EntropyOptions{})
 	if err != nil || !exact.Exact || exact.N != 729 {
 		t.Fatalf("exact: %v, %v", exact, err)

@@ -59,6 +59,9 @@ func dataTokens(v *soft.Vocab) []int32 {
 // rounding); otherwise it draws opt.Samples exact samples and returns the
 // mean of −log p(x) with its standard error.
 func EntropyOf(m Model, opt EntropyOptions) (Estimate, error) {
+	if m == nil {
+		return Estimate{}, errors.New("oracle: EntropyOf: nil model")
+	}
 	if opt.MaxEnum <= 0 {
 		opt.MaxEnum = 1 << 16
 	}

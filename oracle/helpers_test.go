@@ -156,3 +156,12 @@ func keyOf(x []int32) string {
 }
 
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x5eed)) }
+
+// must returns v and panics on err: for testbeds a test builds from valid
+// arguments.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

@@ -51,7 +51,7 @@ func drawHMM(t *rapid.T) *oracle.HMM {
 	S := rapid.IntRange(1, 3).Draw(t, "S")
 	D := rapid.IntRange(1, 3).Draw(t, "D")
 	L := rapid.IntRange(1, 4).Draw(t, "L")
-	h := oracle.RandomHMM(newRand(rapid.Uint64().Draw(t, "seed")), S, D, L)
+	h := must(oracle.RandomHMM(newRand(rapid.Uint64().Draw(t, "seed")), S, D, L))
 	init, trans, emit := h.Params()
 	init, trans, emit = append([]float64(nil), init...), append([]float64(nil), trans...), append([]float64(nil), emit...)
 	K := D + 1
@@ -139,7 +139,7 @@ func TestHMMBrute(t *testing.T) {
 // mass m and token mass π equals the row with likelihood π+m written
 // without MASK.
 func TestHMMEvidenceEnds(t *testing.T) {
-	h := oracle.RandomHMM(newRand(7), 4, 4, 5)
+	h := must(oracle.RandomHMM(newRand(7), 4, 4, 5))
 	v := h.Vocab()
 	L, K := h.Len(), v.Size()
 	p := hmmBrute(h)
@@ -248,7 +248,7 @@ func TestHMMErrors(t *testing.T) {
 // float64 marginals on a larger random HMM with dense soft evidence.
 func TestHMMDenoiseMatchesMarginals(t *testing.T) {
 	rng := newRand(3)
-	h := oracle.RandomHMM(rng, 16, 50, 12)
+	h := must(oracle.RandomHMM(rng, 16, 50, 12))
 	L, K := h.Len(), h.Vocab().Size()
 	ev := soft.NewDense(L, K)
 	for i := 0; i < L; i++ {
@@ -311,7 +311,7 @@ func TestHMMDenoiseMatchesMarginals(t *testing.T) {
 }
 
 func TestHMMSampleChiSquare(t *testing.T) {
-	h := oracle.RandomHMM(newRand(11), 3, 3, 4)
+	h := must(oracle.RandomHMM(newRand(11), 3, 3, 4))
 	p := hmmBrute(h)
 	probs := map[string]float64{}
 	enumerate(4, dataToks(h.Vocab()), func(x []int32) {

@@ -44,7 +44,10 @@ func gemmEvidence(rng *rand.Rand, L, K int) *soft.Dense {
 func TestGEMMPaths(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, c := range []struct{ S, D, L int }{{20, 300, 15}, {16, 40, 7}, {33, 129, 13}} {
-		h := RandomHMM(rng, c.S, c.D, c.L)
+		h, err := RandomHMM(rng, c.S, c.D, c.L)
+		if err != nil {
+			t.Fatal(err)
+		}
 		K := h.K
 		ev := gemmEvidence(rng, c.L, K)
 		fast, exact := h.pool.Get().(*hmmScratch), h.pool.New().(*hmmScratch)

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
+	"github.com/softdiff/softdiff/data"
 	"github.com/softdiff/softdiff/soft"
 )
 
@@ -86,4 +88,13 @@ func LoadHMM(path string, L int) (*HMM, error) {
 	}
 	defer f.Close()
 	return ReadHMM(f, path, L)
+}
+
+// KJV returns the shipped HMM fitted to the KJV Pentateuch (24 states, the
+// 300 most frequent words + <unk> + [MASK], K = 302) at length L. It is
+// embedded in the binary (package data), so it needs no file; LoadHMM reads
+// another fit, such as one written by oracle/cmd/fithmm. An error only for
+// L < 1.
+func KJV(L int) (*HMM, error) {
+	return ReadHMM(strings.NewReader(data.KJVHMM()), "embedded "+data.KJVHMMFile, L)
 }

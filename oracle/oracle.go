@@ -17,6 +17,14 @@
 // p(x_i = v | evidence) ∝ Σ_x p(x) Π_j lik_j(x_j) restricted to x_i = v; they
 // never carry MASK mass. Evidence of probability zero under the model gives
 // an error that begins "contradictory evidence at positions", never NaN.
+//
+// Errors: every constructor and reader (NewCorpus, ReadCorpus, NewHMM,
+// ReadHMM, LoadHMM, KJV, NewPCFG, ParseGrammar, RandomHMM, Sticky,
+// AgreementHMM, BracketHMM, AgreementPCFG, FitHMM, TextVocab, EncodeText)
+// returns an error naming the fault for any argument or file it rejects;
+// none of them panics. Methods panic only when the caller's own buffer has
+// the wrong length (documented on each); evidence, sequences and token ids
+// from outside get errors.
 package oracle
 
 import (

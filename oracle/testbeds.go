@@ -39,10 +39,13 @@ func dirichlet1(rng *rand.Rand, p []float64) {
 // RandomHMM returns an HMM with S states over D data tokens "t0".."t{D-1}"
 // (plus "[MASK]", id D) of length L, whose initial, transition and emission
 // rows are independent draws from the flat Dirichlet distribution using rng.
-// It panics if S, D or L is < 1.
-func RandomHMM(rng *rand.Rand, S, D, L int) *HMM {
+// A nil rng, or S, D or L below 1, is an error.
+func RandomHMM(rng *rand.Rand, S, D, L int) (*HMM, error) {
+	if rng == nil {
+		return nil, fmt.Errorf("oracle: RandomHMM: nil random source")
+	}
 	if S < 1 || D < 1 || L < 1 {
-		panic(fmt.Sprintf("oracle: RandomHMM: S=%d D=%d L=%d must be ≥ 1", S, D, L))
+		return nil, fmt.Errorf("oracle: RandomHMM: S=%d D=%d L=%d must be ≥ 1", S, D, L)
 	}
 	v := tokenVocab(numberedTokens(D))
 	K := D + 1
@@ -54,11 +57,7 @@ func RandomHMM(rng *rand.Rand, S, D, L int) *HMM {
 		dirichlet1(rng, trans[a*S:(a+1)*S])
 		dirichlet1(rng, emit[a*K:a*K+D])
 	}
-	h, err := NewHMM(v, L, init, trans, emit)
-	if err != nil {
-		panic(err)
-	}
-	return h
+	return NewHMM(v, L, init, trans, emit)
 }
 
 // Sticky returns a "sticky" HMM over D tokens "t0".."t{D-1}" of length L:
@@ -95,11 +94,11 @@ func Sticky(D, L int, stay, noise float64) (*HMM, error) {
 }
 
 // Sticky3 is Sticky(3, 5, 0.8, 0): a noise-free sticky chain of the shape of
-// DESIGN.md's first measurement (3 tokens, length 5). DESIGN.md does not give
-// that model's stay and noise; its figures (random-order hard TV 0.30 / 0.15 /
-// 0.08 / 0.024 at 1 / 2 / 3 / 5 NFE) are matched closely by Sticky(3, 5, 0.6,
-// 0.1), not by Sticky3, whose one-step TV is 0.71 (see decode's
-// TestDesignMeasurement).
+// the first measurement in docs/design.md (3 tokens, length 5). Its
+// one-step TV is 0.71; the figures quoted there (random-order hard TV 0.30 /
+// 0.15 / 0.08 / 0.024 at 1 / 2 / 3 / 5 NFE) belong to the noisier
+// Sticky(3, 5, 0.6, 0.1) (see decode's TestDesignMeasurement and
+// docs/decode.md).
 func Sticky3() *HMM {
 	h, err := Sticky(3, 5, 0.8, 0)
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// Benchmarks of the whole-state operations at the sizes: L = 256
+// Benchmarks of the whole-state operations at docs/perf.md's sizes: L = 256
 // and 1024 rows over V = 32768, on 1 and 2 workers. SetBytes counts the
 // bytes each operation must stream (inputs read once, outputs written
 // once), so MB/s compares directly with BenchmarkStream, the bandwidth

@@ -109,6 +109,9 @@ func checkShape(L, K, n int) error {
 	if L < 0 || K < 1 {
 		return fmt.Errorf("soft: shape %d×%d: need L ≥ 0 and K ≥ 1", L, K)
 	}
+	if L > math.MaxInt/K {
+		return fmt.Errorf("soft: shape %d×%d: L·K overflows int", L, K)
+	}
 	if n != L*K {
 		return fmt.Errorf("soft: shape %d×%d needs %d values, got %d", L, K, L*K, n)
 	}

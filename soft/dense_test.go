@@ -296,3 +296,26 @@ func TestForBlocks(t *testing.T) {
 	}
 	ForBlocks(0, 64, 2, func(b, lo, hi int) { t.Fatal("called for L = 0") })
 }
+
+// TestConstructorsShapeOverflow: a shape whose L·K overflows int (and so
+// wraps to the data's length) is an error, not a panic inside Validate.
+func TestConstructorsShapeOverflow(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		f    func() error
+	}{
+		{"FromProbs", func() error { _, err := FromProbs(1<<62, 4, nil); return err }},
+		{"FromLogits", func() error { _, err := FromLogits(1<<62, 4, nil); return err }},
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s: panic %v", c.name, r)
+				}
+			}()
+			if err := c.f(); err == nil {
+				t.Errorf("%s: no error", c.name)
+			}
+		}()
+	}
+}

@@ -13,9 +13,13 @@
 //     in float64.
 //   - Numeric functions take the destination first and write into
 //     caller-owned buffers; they do not allocate.
-//   - Data from outside (constructors, Validate) is checked and gets an error
-//     naming the row, the column and the fault. Length mismatches between a
-//     caller's own buffers are programmer errors and panic with a message.
+//   - Data from outside is checked and gets an error naming the row, the
+//     column and the fault: FromProbs, FromLogits, FromTokens,
+//     SparseFromData, NewVocab, ReadVocab and Validate never panic. The
+//     buffer constructors NewDense, Uniform, AllMask and NewSparse take the
+//     caller's own shapes (and AllMask the column it sets) and panic on a bad
+//     one, as do length mismatches between a caller's own buffers: those are
+//     programmer errors, documented on each function.
 //   - Randomness comes only from an explicit *rand.Rand (math/rand/v2, PCG).
 //     Parallel work is split into fixed blocks of rows whose random streams
 //     derive from (seed, block index), so output does not depend on

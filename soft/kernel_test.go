@@ -42,7 +42,7 @@ func relClose(got, want, rel, abs float64) bool {
 // TestKernelsAgree runs the active kernels (avx2 in a GOEXPERIMENT=simd
 // build on an AVX2 machine) against the Go kernels on odd lengths, so the
 // vector bodies and the scalar tails are both exercised. Agreement must be
-// within 1e-5 relative (the bound); under a plain build both sides
+// within 1e-5 relative (docs/soft.md's bound); under a plain build both sides
 // are the Go kernels and the test checks that they are deterministic.
 func TestKernelsAgree(t *testing.T) {
 	t.Logf("active kernels: %s (GOARCH %s)", Backend(), runtime.GOARCH)
@@ -181,7 +181,7 @@ func TestSoftmaxAgainstFloat64(t *testing.T) {
 
 // TestWholeOpBothKernels runs SoftmaxEntropyRows and MixRows with the Go
 // kernels and with the active ones (avx2 under GOEXPERIMENT=simd on an
-// AVX2 machine) and requires agreement within 1e-5 relative, the issue's
+// AVX2 machine) and requires agreement within 1e-5 relative, docs/soft.md's
 // bound for the two paths. Not parallel: it swaps the package's kernel
 // table and restores it.
 func TestWholeOpBothKernels(t *testing.T) {

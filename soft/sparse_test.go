@@ -9,7 +9,7 @@ import (
 	"pgregory.net/rapid"
 )
 
-// TestSparseBytes checks the size budget: L=4096 rows over LLaDA's
+// TestSparseBytes checks the size budget of docs/soft.md: L=4096 rows over LLaDA's
 // K=126464 with k=64 in about 2 MB. The expected value is the arithmetic
 // 4096·64·(4+4) + 4096·4 bytes.
 func TestSparseBytes(t *testing.T) {

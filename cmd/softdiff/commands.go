@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -27,11 +30,15 @@ func cmdList(args []string, stdout, stderr io.Writer) error {
 		if !ok {
 			return usagef("list: unknown experiment %q (see 'softdiff list')", pos[0])
 		}
-		fmt.Fprintf(stdout, "%s — %s\n\n%s\n\nParameters (default, --quick):\n", e.Name, e.Title, e.Hypothesis)
+		fmt.Fprintf(stdout, "%s — %s\n\n%s\n\nParameters (default, --quick, accepted range):\n", e.Name, e.Title, e.Hypothesis)
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "  seeds\t%d\t%d\tseeds (--seeds)\n", experiments.DefaultSeeds, experiments.QuickSeeds)
+		fmt.Fprintf(tw, "  seeds\t%d\t%d\t[1, %d] integer\tseeds (--seeds)\n", experiments.DefaultSeeds, experiments.QuickSeeds, experiments.MaxSeeds)
 		for _, p := range e.Params {
-			fmt.Fprintf(tw, "  %s\t%v\t%v\t%s\n", p.Name, p.Default, p.Quick, p.Doc)
+			kind := ""
+			if p.Int {
+				kind = " integer"
+			}
+			fmt.Fprintf(tw, "  %s\t%v\t%v\t[%v, %v]%s\t%s\n", p.Name, p.Default, p.Quick, p.Min, p.Max, kind, p.Doc)
 		}
 		tw.Flush()
 		fmt.Fprintln(stdout, "\nTables:")
@@ -54,13 +61,16 @@ text; with --out, each finished experiment's CSV, JSON, Markdown and SVG files
 are written atomically into DIR/NAME (an existing DIR/NAME is replaced whole),
 and DIR/README.md summarises everything in DIR. With --shard i/n only the i-th
 of n disjoint parts of each grid runs; combine the parts with 'softdiff merge'.
-Parameters: 'softdiff list NAME'; override with --set name=value (or
---set NAME.name=value with 'all').`
+Parameters and their accepted ranges: 'softdiff list NAME'; override with
+--set name=value (or --set NAME.name=value with 'all'); every value is
+checked against its range before any work starts. If the run fails or is
+interrupted (Ctrl-C: exit status 130) before any experiment has finished, a
+--out directory the command created is removed again.`
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", runSynopsis, stderr)
 	quick := fs.Bool("quick", false, "reduced sizes (all experiments in about 5 minutes on 2 cores)")
-	seeds := fs.Int("seeds", 0, "number of seeds (default 5, or 3 with --quick)")
+	seeds := fs.Int("seeds", 0, fmt.Sprintf("number of seeds, 1 to %d (default %d, or %d with --quick)", experiments.MaxSeeds, experiments.DefaultSeeds, experiments.QuickSeeds))
 	seed := fs.Uint64("seed", experiments.DefaultSeed, "base seed of all random streams")
 	out := fs.String("out", "", "directory for CSV, JSON, SVG and Markdown outputs")
 	workers := fs.Int("workers", 0, "parallel workers (0: GOMAXPROCS); results do not depend on it")
@@ -84,8 +94,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		exps = []*experiments.Experiment{e}
 	}
-	if *seeds < 0 {
-		return usagef("run: --seeds %d: need at least 1", *seeds)
+	seedsSet := false
+	fs.Visit(func(f *flag.Flag) { seedsSet = seedsSet || f.Name == "seeds" })
+	if seedsSet && (*seeds < 1 || *seeds > experiments.MaxSeeds) {
+		return usagef("run: --seeds %d: need 1 to %d", *seeds, experiments.MaxSeeds)
 	}
 	if *workers < 0 {
 		return usagef("run: --workers %d: need 0 (all cores) or more", *workers)
@@ -100,7 +112,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	used := make([]bool, len(sets))
 	for i, e := range exps {
 		c := e.Config(*quick)
-		if *seeds > 0 {
+		if seedsSet {
 			c.Seeds = *seeds
 		}
 		c.Seed, c.Workers, c.Shard = *seed, *workers, sh
@@ -128,10 +140,24 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return usagef("run: --set %s: no selected experiment has parameter %q", s.name, s.name)
 		}
 	}
+	for i, e := range exps {
+		if err := e.Validate(cfgs[i]); err != nil {
+			return usagef("run: %v", err)
+		}
+	}
+	finished := 0
 	if *out != "" {
-		if err := checkWritable(*out); err != nil {
+		created, err := makeOut(*out)
+		if err != nil {
 			return usagef("run: --out %s: %v", *out, err)
 		}
+		// Nothing finished: take back what makeOut created (an interrupted or
+		// failed run leaves no empty --out behind).
+		defer func() {
+			if finished == 0 {
+				removeCreated(created)
+			}
+		}()
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	for i, e := range exps {
@@ -153,6 +179,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			if err := experiments.WriteResult(*out, res); err != nil {
 				return fmt.Errorf("write %s results: %w", e.Name, err)
 			}
+			finished++
 			if err := writeIndex(*out); err != nil {
 				return err
 			}
@@ -170,19 +197,47 @@ func hasParam(e *experiments.Experiment, name string) bool {
 	return false
 }
 
-// checkWritable creates dir if needed and proves a file can be created in
-// it, so an unwritable --out fails before any work.
-func checkWritable(dir string) error {
+// makeOut creates dir if needed and proves a file can be created in it, so
+// an unwritable --out fails before any work. It returns the directories it
+// created, deepest first (none if dir existed), for removeCreated; on error
+// it has already removed them.
+func makeOut(dir string) ([]string, error) {
+	var created []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		created = append(created, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		removeCreated(created)
+		return nil, err
 	}
 	f, err := os.CreateTemp(dir, ".softdiff-write-test-*")
 	if err != nil {
-		return err
+		removeCreated(created)
+		return nil, err
 	}
 	name := f.Name()
 	f.Close()
-	return os.Remove(name)
+	if err := os.Remove(name); err != nil {
+		removeCreated(created)
+		return nil, err
+	}
+	return created, nil
+}
+
+// removeCreated removes the directories makeOut created, deepest first,
+// each only if it is empty: nothing the command did not make is deleted.
+func removeCreated(created []string) {
+	for _, d := range created {
+		if os.Remove(d) != nil {
+			return
+		}
+	}
 }
 
 // writeIndex rewrites dir/README.md: the report of every result in dir.
@@ -349,10 +404,10 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 			groups[r.Experiment] = append(groups[r.Experiment], r)
 		}
 	}
-	if err := checkWritable(*out); err != nil {
-		return usagef("merge: --out %s: %v", *out, err)
-	}
-	for _, n := range names {
+	// Merge and check everything before writing anything, so a failed
+	// merge leaves --out as it was.
+	merged := make([]*experiments.Result, len(names))
+	for i, n := range names {
 		m, err := experiments.Merge(groups[n]...)
 		if err != nil {
 			return err
@@ -360,12 +415,24 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 		if !m.Complete() && !*partial {
 			return fmt.Errorf("merge %s: have shards %v of %d (use --partial to merge anyway)", n, m.Shards, m.Config.Shard.N)
 		}
+		merged[i] = m
+	}
+	created, err := makeOut(*out)
+	if err != nil {
+		return usagef("merge: --out %s: %v", *out, err)
+	}
+	written := false
+	for _, m := range merged {
 		if err := printResult(stdout, m); err != nil {
 			return err
 		}
 		if err := experiments.WriteResult(*out, m); err != nil {
+			if !written {
+				removeCreated(created)
+			}
 			return err
 		}
+		written = true
 	}
 	return writeIndex(*out)
 }

@@ -7,7 +7,8 @@
 //	softdiff version | help
 //
 // Every command takes --help. Bad flags or configuration print a message and
-// exit with status 2; other failures exit with status 1.
+// exit with status 2; an interrupt (SIGINT, Ctrl-C) prints what was kept and
+// exits with status 130; other failures exit with status 1.
 package main
 
 import (
@@ -44,7 +45,8 @@ func main() {
 }
 
 // exitCode reports err on stderr and returns the exit status: 0 for success
-// or a served --help, 2 for a bad command line or configuration, 1 otherwise.
+// or a served --help, 2 for a bad command line or configuration, 130 (the
+// shell's 128 + SIGINT) for an interrupted command, 1 otherwise.
 func exitCode(err error, stderr io.Writer) int {
 	var ue usageError
 	switch {
@@ -53,6 +55,9 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.As(err, &ue):
 		fmt.Fprintln(stderr, "softdiff:", err)
 		return 2
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(stderr, "softdiff:", err)
+		return 130
 	}
 	fmt.Fprintln(stderr, "softdiff:", err)
 	return 1

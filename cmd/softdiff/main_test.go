@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,7 +21,7 @@ import (
 // sixes, whose pooled interval must cover 1/6.
 var testDice = &experiments.Experiment{
 	Name: "test-dice", Title: "dice (CLI test fixture)", Hypothesis: "A fair die shows six at rate 1/6.",
-	Params: []experiments.Param{{Name: "rolls", Default: 600, Quick: 300, Int: true, Min: 1}},
+	Params: []experiments.Param{{Name: "rolls", Default: 600, Quick: 300, Int: true, Min: 1, Max: 1e6}},
 	Tables: []experiments.TableSpec{{Name: "sixes", Title: "Sixes", Labels: []string{"die"},
 		Metrics: []experiments.MetricSpec{{Name: "six", Kind: experiments.Rate}},
 		Plots:   []experiments.PlotSpec{{X: "die", Y: "six"}}}},
@@ -258,5 +262,183 @@ func TestExitCodes(t *testing.T) {
 	}
 	if c := exitCode(nil, &b); c != 0 {
 		t.Errorf("success: exit %d", c)
+	}
+}
+
+// TestMain lets a test run the real main() in a child process (for the
+// signal test): with SOFTDIFF_CLI_CHILD set, its fields are the arguments.
+func TestMain(m *testing.M) {
+	if args := os.Getenv("SOFTDIFF_CLI_CHILD"); args != "" {
+		os.Args = append([]string{"softdiff"}, strings.Fields(args)...)
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// TestSIGINTExits130: a real SIGINT to a running command exits with status
+// 130, keeps the message that says what was interrupted, and takes back the
+// --out directory the command created.
+func TestSIGINTExits130(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "fresh", "results")
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "SOFTDIFF_CLI_CHILD=run test-block --seeds 1 --out "+out)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "experiment start") {
+			break
+		}
+	}
+	// The unit is now blocked in its context; interrupt the process.
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("exit: %v, want status 130\n%s", err, log.String())
+	}
+	if !strings.Contains(log.String(), "softdiff: interrupted during test-block") {
+		t.Fatalf("message lost:\n%s", log.String())
+	}
+	if _, err := os.Stat(filepath.Dir(out)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the interrupted run left the --out it created (%v)", err)
+	}
+}
+
+// TestOutRemovedOnFailure: a failed merge creates no --out, and a run that
+// fails before any experiment finishes removes the --out it created but
+// never a directory that existed before.
+func TestOutRemovedOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "shard0")
+	if _, _, err := runCLI(context.Background(), "run", "test-dice", "--shard", "0/2", "--out", in); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "merged", "deep")
+	if _, _, err := runCLI(context.Background(), "merge", "--out", out, in); err == nil {
+		t.Fatal("merge of one of two shards succeeded without --partial")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "merged")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("failed merge left %s (%v)", out, err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	out = filepath.Join(dir, "new", "results")
+	go func() {
+		_, _, err := runCLI(ctx, "run", "test-block", "--out", out, "--seeds", "1")
+		done <- err
+	}()
+	<-blockStarted
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "new")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("interrupted run left the --out it created (%v)", err)
+	}
+	// An existing --out stays, even empty.
+	keep := filepath.Join(dir, "keep")
+	if err := os.Mkdir(keep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	go func() {
+		_, _, err := runCLI(ctx, "run", "test-block", "--out", keep, "--seeds", "1")
+		done <- err
+	}()
+	<-blockStarted
+	cancel()
+	<-done
+	if _, err := os.Stat(keep); err != nil {
+		t.Fatalf("an existing --out was removed: %v", err)
+	}
+}
+
+// TestParameterRanges: out-of-range values for the real experiments'
+// parameters and seeds are refused before any work, naming the range.
+func TestParameterRanges(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "marginal-trap", "--set", "samples=1e99"}, "outside its range [10, 100000]"},
+		{[]string{"run", "marginal-trap", "--set", "samples=9223372036854775807"}, "outside its range"},
+		{[]string{"run", "marginal-trap", "--set", "samples=1e10"}, "outside its range"},
+		{[]string{"run", "all", "--set", "samples=1e10"}, "outside its range"},
+		{[]string{"run", "frequency-collapse", "--set", "mask-rate=1.5"}, "[0, 1]"},
+		{[]string{"run", "test-dice", "--seeds", "0"}, "--seeds 0: need 1 to 1000"},
+		{[]string{"run", "test-dice", "--seeds", "1001"}, "--seeds 1001"},
+	} {
+		stdout, _, err := runCLI(context.Background(), tc.args...)
+		var ue usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want a usage error mentioning %q", tc.args, err, tc.want)
+		}
+		if stdout != "" {
+			t.Errorf("%v: work done before the check: %q", tc.args, stdout)
+		}
+	}
+	// Every registered parameter documents its range in 'list NAME'.
+	for _, e := range experiments.All() {
+		out, _, err := runCLI(context.Background(), "list", e.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range e.Params {
+			if !strings.Contains(out, fmt.Sprintf("[%v, %v]", p.Min, p.Max)) {
+				t.Errorf("list %s: no range for %s:\n%s", e.Name, p.Name, out)
+			}
+		}
+	}
+}
+
+func TestExitCodeInterrupted(t *testing.T) {
+	var b bytes.Buffer
+	err := fmt.Errorf("interrupted during x: %w", context.Canceled)
+	if c := exitCode(err, &b); c != 130 || !strings.Contains(b.String(), "interrupted during x") {
+		t.Errorf("interrupted: exit %d, stderr %q", c, b.String())
+	}
+}
+
+// TestBinaryOutsideRepository: the built command (this test binary's main)
+// runs an experiment on the shipped KJV model from a directory outside the
+// repository, with no SOFTDIFF_DATA: the data is embedded.
+func TestBinaryOutsideRepository(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0])
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, experiments.DataEnv+"=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "SOFTDIFF_CLI_CHILD=run kernel-smoothness --quick --out res")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "res", "kernel-smoothness", "rho.csv")); err != nil {
+		t.Fatalf("no results: %v\n%s", err, out)
+	}
+	// The override still reads a model from disk.
+	cmd = exec.Command(os.Args[0])
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), experiments.DataEnv+"="+dir, "SOFTDIFF_CLI_CHILD=run kernel-smoothness --quick")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), experiments.DataEnv+"="+dir) {
+		t.Fatalf("%s pointing at a directory without kjv-hmm.json: %v\n%s", experiments.DataEnv, err, out)
 	}
 }

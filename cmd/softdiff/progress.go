@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -21,25 +22,42 @@ func newProgress(stderr io.Writer, log *slog.Logger) experiments.Progress {
 }
 
 type barProgress struct {
-	w   io.Writer
-	bar *progressbar.ProgressBar
+	w    io.Writer
+	name string
+	bar  *progressbar.ProgressBar
 }
 
+// The bar's own prediction assumes items of equal cost; the description
+// carries the runner's cost-weighted estimate instead.
 func (p *barProgress) Begin(name string, total int) {
+	p.name = name
 	p.bar = progressbar.NewOptions(total,
 		progressbar.OptionSetWriter(p.w),
 		progressbar.OptionSetDescription(name),
 		progressbar.OptionShowCount(),
 		progressbar.OptionSetElapsedTime(true),
-		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetPredictTime(false),
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionThrottle(100*time.Millisecond),
 	)
 }
 
-func (p *barProgress) Add(n int) { p.bar.Add(n) }
+func (p *barProgress) Update(s experiments.ProgressState) {
+	if s.Remaining >= 0 && s.Done < s.Total {
+		p.bar.Describe(fmt.Sprintf("%s (about %s left)", p.name, roundETA(s.Remaining)))
+	}
+	p.bar.Set(s.Done)
+}
 
 func (p *barProgress) End() { p.bar.Finish() }
+
+// roundETA rounds an estimate to a precision it can honestly claim.
+func roundETA(d time.Duration) time.Duration {
+	if d >= time.Minute {
+		return d.Round(10 * time.Second)
+	}
+	return d.Round(time.Second)
+}
 
 // logProgress writes a line at the start, about every 10% or 10 s, and at the
 // end.
@@ -57,13 +75,17 @@ func (p *logProgress) Begin(name string, total int) {
 	p.log.Info("experiment start", "name", name, "items", total)
 }
 
-func (p *logProgress) Add(n int) {
-	p.done += n
+func (p *logProgress) Update(s experiments.ProgressState) {
+	p.done = s.Done
 	frac := 10 * p.done / max(1, p.total)
 	if frac > p.lastFrac || time.Since(p.last) > 10*time.Second {
 		p.lastFrac, p.last = frac, time.Now()
 		if p.done < p.total {
-			p.log.Info("progress", "name", p.name, "done", p.done, "items", p.total, "elapsed", time.Since(p.start).Round(time.Millisecond))
+			args := []any{"name", p.name, "done", p.done, "items", p.total, "elapsed", s.Elapsed.Round(time.Millisecond)}
+			if s.Remaining >= 0 {
+				args = append(args, "remaining", roundETA(s.Remaining))
+			}
+			p.log.Info("progress", args...)
 		}
 	}
 }

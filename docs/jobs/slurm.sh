@@ -18,8 +18,9 @@
 # (a throttle such as 0-7%2 is fine). To rerun some shards of an n-shard sweep,
 # give n explicitly: SOFTDIFF_SHARDS=8 sbatch --array=3,5 docs/jobs/slurm.sh.
 #
-# Tasks run in the submission directory: ./softdiff, results-shards/i and the
-# data directory (data/ there or above, or $SOFTDIFF_DATA) are found from it.
+# Tasks run in the submission directory: ./softdiff and results-shards/i are
+# found from it (the shipped data is embedded in the binary; $SOFTDIFF_DATA
+# points at another data directory).
 # Results do not depend on how the grid is split: the merged tables equal those
 # of one unsharded run with the same flags.
 #SBATCH --job-name=softdiff

@@ -188,7 +188,6 @@ say "$(slurmctld -V), munge $(munged -V 2>&1 | awk '{print $1; exit}' | sed 's/m
 # ---- build softdiff once; the tasks use this binary
 say "step build"
 (cd "$repo" && go build -o "$work/softdiff" ./cmd/softdiff) || fail "build" "go build ./cmd/softdiff failed"
-export SOFTDIFF_DATA=$repo/data
 
 # ---- munged
 say "step daemon start: munged"

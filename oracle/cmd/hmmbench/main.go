@@ -41,7 +41,10 @@ func main() {
 	flag.Parse()
 	log.SetFlags(0)
 
-	h := oracle.RandomHMM(rand.New(rand.NewPCG(*seed, 1)), *S, *V, *L)
+	h, err := oracle.RandomHMM(rand.New(rand.NewPCG(*seed, 1)), *S, *V, *L)
+	if err != nil {
+		log.Fatal(err)
+	}
 	K := *V + 1
 	evs, dsts, err := Evidence(*kind, *B, *L, K, *seed)
 	if err != nil {
