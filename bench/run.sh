@@ -3,6 +3,7 @@
 # numbers and a ratio table in Markdown (the tables in docs/perf.md).
 #
 #   bench/run.sh soft        # soft: fused softmax+entropy vs numpy/torch and bandwidth
+#   bench/run.sh gemm        # gemm: Sgemm vs numpy's single-thread OpenBLAS sgemm
 #   bench/run.sh all         # every section defined below
 #   bench/run.sh list        # names of the sections
 #
@@ -137,6 +138,29 @@ section_kernels() {
 	echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
+# section_gemm: internal/simdgemm's Sgemm (GOEXPERIMENT=simd build, one
+# worker, the CPU's widest micro-kernel) against numpy's single-thread
+# OpenBLAS sgemm on the HMM's and the transformer's shapes, alternating
+# shape by shape (bench/gemm.py); then the Go benchmark with 1 and 2 workers
+# and in the pure-Go build.
+section_gemm() {
+	echo "## gemm: single-precision matrix product"
+	machine
+	need_python
+	echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+	local out="$BENCH_OUT/gemm"
+	mkdir -p "$out"
+	GOEXPERIMENT=simd go test -c -o "$out/simd.test" ./internal/simdgemm
+	GOEXPERIMENT= go test -c -o "$out/plain.test" ./internal/simdgemm
+	(cd internal/simdgemm && "$out/simd.test" -test.run 'TestPathsPresent' -test.v | grep paths)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 "$PY" bench/gemm.py "$out/simd.test" | tee "$out/table.md"
+	echo "== go test -bench Sgemm, simd build, 1 and 2 workers"
+	(cd internal/simdgemm && "$out/simd.test" -test.run '^$' -test.bench 'Sgemm' -test.benchtime 0.2s) | tee "$out/go_simd.txt"
+	echo "== go test -bench Sgemm, pure-Go build, 1 worker"
+	(cd internal/simdgemm && "$out/plain.test" -test.run '^$' -test.bench 'Sgemm/.*/workers=1' -test.benchtime 3x) | tee "$out/go_plain.txt"
+	echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
 # section_oracle: HMM forward–backward, Go (both builds) vs numpy float32;
 # see bench/hmm.sh for its environment variables (BENCH_PY is shared).
 section_oracle() {
@@ -154,7 +178,7 @@ list)
 	sections
 	;;
 "" | -h | --help)
-	sed -n '2,18p' "$0"
+	sed -n '2,16p' "$0"
 	exit 2
 	;;
 *)

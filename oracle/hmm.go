@@ -26,28 +26,29 @@ type HMM struct {
 	emitSum []float64 // S, Σ_v emit[s,v] (1 up to rounding)
 	emit32  []float32 // S×K float32 copy for the token-posterior product
 	emitT32 []float32 // K×S transpose of emit32
-	// B operands of the blocked products (kernel_gemm.go)
-	statePanels []float32 // [⌈S/16⌉][K][16]
-	tokenPanels []float32 // [⌈K/16⌉][S][16]
-	nfe         atomic.Int64
-	pool        sync.Pool // *hmmScratch
+	// B operands of the blocked products (kernel_gemm.go), packed once
+	emitChunks []*simdgemm.PackedB // ⌈K/gemmChunk⌉ row blocks of emitT32
+	emitPacked *simdgemm.PackedB   // emit32 (S×K)
+	nfe        atomic.Int64
+	pool       sync.Pool // *hmmScratch
 }
 
 type hmmScratch struct {
-	b, alpha, pred, beta []float64   // L×S
-	c, m                 []float64   // L
-	sup                  []int32     // L×K support of the token mass
-	nsup                 []int32     // L
-	q                    []float64   // K
-	w, u                 []float64   // S
-	q32, w32             []float32   // K, S
-	q32b, w32b           []float32   // K, S
-	rows                 []int32     // L: rows taking a blocked product
-	acc                  []float64   // ⌈L/6⌉·6 × ⌈S/16⌉·16: emission accumulators
-	apack                []float32   // ⌈L/6⌉·6·gemmChunk: packed evidence chunk
-	wpack                []float32   // 6·S: packed state weights
-	qrows                []float32   // 6 × ⌈K/16⌉·16: token products of one group
-	tile                 [96]float32 // micro-kernel output
+	b, alpha, pred, beta []float64 // L×S
+	c, m                 []float64 // L
+	sup                  []int32   // L×K support of the token mass
+	nsup                 []int32   // L
+	q                    []float64 // K
+	w, u                 []float64 // S
+	q32, w32             []float32 // K, S
+	q32b, w32b           []float32 // K, S
+	rows                 []int32   // L: rows taking a blocked product
+	acc                  []float64 // L×S: emission accumulators
+	apack                []float32 // L·gemmChunk: gathered evidence chunk
+	tile                 []float32 // L×S: one chunk's emission products
+	wpack                []float32 // gemmGroup·S: state weights of one group
+	qrows                []float32 // gemmGroup·K: token products of one group
+	gemm                 simdgemm.Context
 }
 
 // NewHMM builds an HMM over v generating length-L sequences. S = len(init);
@@ -112,12 +113,10 @@ func NewHMM(v *soft.Vocab, L int, init, trans, emit []float64) (*HMM, error) {
 		}
 	}
 	h.packPanels()
-	G6 := (L + 5) / 6 * 6
-	ns, nk := (S+gemmCols-1)/gemmCols*gemmCols, (K+gemmCols-1)/gemmCols*gemmCols
 	h.pool.New = func() any {
 		return &hmmScratch{
-			rows: make([]int32, L), acc: make([]float64, G6*ns), apack: make([]float32, G6*gemmChunk),
-			wpack: make([]float32, 6*S), qrows: make([]float32, 6*nk),
+			rows: make([]int32, L), acc: make([]float64, L*S), apack: make([]float32, L*gemmChunk), tile: make([]float32, L*S),
+			wpack: make([]float32, gemmGroup*S), qrows: make([]float32, gemmGroup*K),
 			b: make([]float64, L*S), alpha: make([]float64, L*S), pred: make([]float64, L*S), beta: make([]float64, L*S),
 			c: make([]float64, L), m: make([]float64, L), sup: make([]int32, L*K), nsup: make([]int32, L),
 			q: make([]float64, K), w: make([]float64, S), u: make([]float64, S), q32: make([]float32, K), w32: make([]float32, S), q32b: make([]float32, K), w32b: make([]float32, S),
@@ -283,6 +282,12 @@ func (h *HMM) scan(ev *soft.Dense, sc *hmmScratch, fast bool) error {
 			}
 			if ok && 4*nnz > K {
 				sc.nsup[i] = int32(nnz)
+				sc.m[i] = m
+				continue
+			}
+			if ok {
+				// Validated: only the support is left to find.
+				sc.nsup[i] = int32(support(sc.sup[i*K:(i+1)*K], e, int(mask), nnz))
 				sc.m[i] = m
 				continue
 			}
