@@ -26,6 +26,7 @@ type HMM struct {
 	emitSum []float64 // S, Σ_v emit[s,v] (1 up to rounding)
 	emit32  []float32 // S×K float32 copy for the token-posterior product
 	emitT32 []float32 // K×S transpose of emit32
+	emitT   []float64 // K×S transpose of emit (a token's column contiguous, for sparse rows)
 	// B operands of the blocked products (kernel_gemm.go), packed once
 	emitChunks []*simdgemm.PackedB // ⌈K/gemmChunk⌉ row blocks of emitT32
 	emitPacked *simdgemm.PackedB   // emit32 (S×K)
@@ -107,9 +108,11 @@ func NewHMM(v *soft.Vocab, L int, init, trans, emit []float64) (*HMM, error) {
 		h.emitSum[s] = sum
 	}
 	h.emitT32 = make([]float32, K*S)
+	h.emitT = make([]float64, K*S)
 	for s := 0; s < S; s++ {
 		for v := 0; v < K; v++ {
 			h.emitT32[v*S+s] = h.emit32[s*K+v]
+			h.emitT[v*S+s] = h.emit[s*K+v]
 		}
 	}
 	h.packPanels()
@@ -221,13 +224,17 @@ func (h *HMM) forward(ev *soft.Dense, sc *hmmScratch, fast bool) (float64, error
 				b[s] += m * h.emitSum[s]
 			}
 		default:
-			for s := 0; s < S; s++ {
-				row := h.emit[s*K : (s+1)*K]
-				acc := m * h.emitSum[s]
-				for _, v := range sup {
-					acc += row[v] * float64(e[v])
+			// b[s] = m·Σ_v B(s,v) + Σ_{v ∈ sup} B(s,v)·e[v], each b[s]
+			// summed in the order of sup, reading B's columns contiguously.
+			for s := range b {
+				b[s] = m * h.emitSum[s]
+			}
+			for _, v := range sup {
+				ev := float64(e[v])
+				col := h.emitT[int(v)*S : int(v+1)*S]
+				for s, x := range col {
+					b[s] += x * ev
 				}
-				b[s] = acc
 			}
 		}
 		pred := sc.pred[i*S : (i+1)*S]
@@ -345,8 +352,8 @@ func (h *HMM) posterior(out []float64, ev *soft.Dense, sc *hmmScratch, i int) {
 	if m == 0 {
 		for _, v := range sc.sup[i*K : i*K+int(sc.nsup[i])] {
 			acc := 0.0
-			for s, ws := range w {
-				acc += ws * h.emit[s*K+int(v)]
+			for s, x := range h.emitT[int(v)*S : int(v+1)*S] {
+				acc += w[s] * x
 			}
 			p := acc * float64(e[v])
 			out[v] = p
@@ -472,8 +479,8 @@ func (h *HMM) sparsePosterior(dst, e []float32, sc *hmmScratch, i int) {
 	sum := 0.0
 	for j, v := range sup {
 		acc := 0.0
-		for s, ws := range w {
-			acc += ws * h.emit[s*K+int(v)]
+		for s, x := range h.emitT[int(v)*S : int(v+1)*S] {
+			acc += w[s] * x
 		}
 		q[j] = acc * float64(e[v])
 		sum += q[j]

@@ -244,3 +244,22 @@ func TestPathsPresent(t *testing.T) {
 	}
 	t.Logf("paths %v, active %v", available, ActivePath())
 }
+
+// TestSgemmNoAlloc: after the first call of a size, a single-worker product
+// allocates nothing (the packing buffers live in the Context).
+func TestSgemmNoAlloc(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	m, n, k := 70, 90, 300
+	a, b, c := fillN(rng, m*k), fillN(rng, k*n), make([]float32, m*n)
+	pb := PackB(false, k, n, b, n)
+	var ctx Context
+	for name, f := range map[string]func(){
+		"Sgemm":       func() { ctx.Sgemm(true, false, m, n, k, 1, a, m, b, n, 0.5, c, n) },
+		"SgemmPacked": func() { ctx.SgemmPacked(false, m, 1, a, k, pb, 0, c, n) },
+	} {
+		f()
+		if got := testing.AllocsPerRun(5, f); got != 0 {
+			t.Errorf("%s: %v allocations per call", name, got)
+		}
+	}
+}
