@@ -53,3 +53,22 @@ func BenchmarkSgemm(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkKernel times each micro-kernel this build and CPU have on one
+// tile with A and B in L1 (kc = 256), GFLOP/s of the tile's 2·MR·32·kc.
+func BenchmarkKernel(b *testing.B) {
+	old := path
+	defer func() { path = old }()
+	rng := rand.New(rand.NewPCG(2, 2))
+	a, bp := fillN(rng, 4*(kc+3)), fillN(rng, kc*nr)
+	c := make([]float32, 4*nr)
+	for _, p := range available {
+		b.Run(p.String(), func(b *testing.B) {
+			mr := pathMR[p]
+			for b.Loop() {
+				kern(p, kc, a, kc+3, bp, c, nr, 1, 0, false)
+			}
+			b.ReportMetric(2*float64(mr*nr*kc)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
