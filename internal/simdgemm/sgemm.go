@@ -27,9 +27,12 @@ func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 var ctxPool = sync.Pool{New: func() any { return new(Context) }}
 
 // Context holds the packing buffers of Sgemm so that repeated products
-// allocate nothing after the first call of each size, and the number of
-// goroutines a product may use. The zero value is single-threaded. A
-// Context is not safe for concurrent use; use one per goroutine.
+// allocate nothing after the first call of each size (with Workers > 1,
+// each call that splits its work starts Workers−1 goroutines, a few small
+// allocations), and the number of goroutines a product may use. A product
+// is split only when each worker gets at least 2²¹ flops (2·m·n·k). The
+// zero value is single-threaded. A Context is not safe for concurrent use;
+// use one per goroutine.
 type Context struct {
 	// Workers bounds the goroutines of one product; ≤ 1 means the calling
 	// goroutine only. Results do not depend on it.
