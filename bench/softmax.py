@@ -8,7 +8,18 @@ Go benchmark's distribution), and 1 and 2 threads, time
          (row blocks split over a thread pool for 2 threads: numpy's ufuncs
          release the GIL but do not thread by themselves)
   torch: logp = log_softmax(x); p = exp(logp); H = −Σ p·logp
-         (torch.set_num_threads(threads))
+         (torch.set_num_threads(threads)); the first reference, kept for
+         history
+  torch-fair: the fastest equivalent torch a competent user writes at the
+         same accuracy, in row blocks of 16 (2 MiB, cache-resident) with
+         every buffer preallocated: logp = _log_softmax(x, out=) (one fused
+         pass), p = exp(logp, out=p), H = −Σ p·logp (mul into the
+         block's logp buffer, then torch's sum: bmm's float32 dot product
+         is 10× less accurate, 2.4e-4 in H, outside the check). (The one-exponential variant
+         p = _softmax(x), H = m − log p[argmax] − Σ p·x is faster but its
+         float32 normaliser error is amplified ~15× in H: 6e-4 off, outside
+         the 1e-4 check; torch also skips the NaN/Inf validation the Go side
+         does.)
 
 writing p into a preallocated L×V float32 buffer where the library allows
 and H per row. Prints one line per run:
@@ -54,6 +65,23 @@ def torch_fused(x, p, h):
     h.neg_()
 
 
+BLOCK = 16
+
+
+def torch_fair(x, p, h, bufs):
+    """Row-blocked fused softmax + entropy; bufs = (logp,) per block."""
+    lb, = bufs
+    L = x.shape[0]
+    for i in range(0, L, BLOCK):
+        xb, pb = x[i:i + BLOCK], p[i:i + BLOCK]
+        n = xb.shape[0]
+        torch._log_softmax(xb, 1, False, out=lb[:n])
+        torch.exp(lb[:n], out=pb)
+        torch.mul(pb, lb[:n], out=lb[:n])
+        torch.sum(lb[:n], 1, out=h[i:i + n])
+        h[i:i + n].neg_()
+
+
 def median_time(fn):
     fn()  # warm up: page in the buffers
     ts = []
@@ -97,6 +125,13 @@ def main():
                 t = median_time(lambda: torch_fused(xt, pt, ht))
             check(pt.numpy(), ht.numpy().astype(np.float64), x)
             print(f"impl=torch threads={threads} L={L} V={V} seconds={t:.6f}", flush=True)
+        bufs = (torch.empty(BLOCK, V),)
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            with torch.inference_mode():
+                t = median_time(lambda: torch_fair(xt, pt, ht, bufs))
+            check(pt.numpy(), ht.numpy().astype(np.float64), x)
+            print(f"impl=torch-fair threads={threads} L={L} V={V} seconds={t:.6f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -26,28 +26,30 @@ type HMM struct {
 	emitSum []float64 // S, Σ_v emit[s,v] (1 up to rounding)
 	emit32  []float32 // S×K float32 copy for the token-posterior product
 	emitT32 []float32 // K×S transpose of emit32
-	// B operands of the blocked products (kernel_gemm.go)
-	statePanels []float32 // [⌈S/16⌉][K][16]
-	tokenPanels []float32 // [⌈K/16⌉][S][16]
-	nfe         atomic.Int64
-	pool        sync.Pool // *hmmScratch
+	emitT   []float64 // K×S transpose of emit (a token's column contiguous, for sparse rows)
+	// B operands of the blocked products (kernel_gemm.go), packed once
+	emitChunks []*simdgemm.PackedB // ⌈K/gemmChunk⌉ row blocks of emitT32
+	emitPacked *simdgemm.PackedB   // emit32 (S×K)
+	nfe        atomic.Int64
+	pool       sync.Pool // *hmmScratch
 }
 
 type hmmScratch struct {
-	b, alpha, pred, beta []float64   // L×S
-	c, m                 []float64   // L
-	sup                  []int32     // L×K support of the token mass
-	nsup                 []int32     // L
-	q                    []float64   // K
-	w, u                 []float64   // S
-	q32, w32             []float32   // K, S
-	q32b, w32b           []float32   // K, S
-	rows                 []int32     // L: rows taking a blocked product
-	acc                  []float64   // ⌈L/6⌉·6 × ⌈S/16⌉·16: emission accumulators
-	apack                []float32   // ⌈L/6⌉·6·gemmChunk: packed evidence chunk
-	wpack                []float32   // 6·S: packed state weights
-	qrows                []float32   // 6 × ⌈K/16⌉·16: token products of one group
-	tile                 [96]float32 // micro-kernel output
+	b, alpha, pred, beta []float64 // L×S
+	c, m                 []float64 // L
+	sup                  []int32   // L×K support of the token mass
+	nsup                 []int32   // L
+	q                    []float64 // K
+	w, u                 []float64 // S
+	q32, w32             []float32 // K, S
+	q32b, w32b           []float32 // K, S
+	rows                 []int32   // L: rows taking a blocked product
+	acc                  []float64 // L×S: emission accumulators
+	apack                []float32 // L·gemmChunk: gathered evidence chunk
+	tile                 []float32 // L×S: one chunk's emission products
+	wpack                []float32 // gemmGroup·S: state weights of one group
+	qrows                []float32 // gemmGroup·K: token products of one group
+	gemm                 simdgemm.Context
 }
 
 // NewHMM builds an HMM over v generating length-L sequences. S = len(init);
@@ -106,18 +108,18 @@ func NewHMM(v *soft.Vocab, L int, init, trans, emit []float64) (*HMM, error) {
 		h.emitSum[s] = sum
 	}
 	h.emitT32 = make([]float32, K*S)
+	h.emitT = make([]float64, K*S)
 	for s := 0; s < S; s++ {
 		for v := 0; v < K; v++ {
 			h.emitT32[v*S+s] = h.emit32[s*K+v]
+			h.emitT[v*S+s] = h.emit[s*K+v]
 		}
 	}
 	h.packPanels()
-	G6 := (L + 5) / 6 * 6
-	ns, nk := (S+gemmCols-1)/gemmCols*gemmCols, (K+gemmCols-1)/gemmCols*gemmCols
 	h.pool.New = func() any {
 		return &hmmScratch{
-			rows: make([]int32, L), acc: make([]float64, G6*ns), apack: make([]float32, G6*gemmChunk),
-			wpack: make([]float32, 6*S), qrows: make([]float32, 6*nk),
+			rows: make([]int32, L), acc: make([]float64, L*S), apack: make([]float32, L*gemmChunk), tile: make([]float32, L*S),
+			wpack: make([]float32, gemmGroup*S), qrows: make([]float32, gemmGroup*K),
 			b: make([]float64, L*S), alpha: make([]float64, L*S), pred: make([]float64, L*S), beta: make([]float64, L*S),
 			c: make([]float64, L), m: make([]float64, L), sup: make([]int32, L*K), nsup: make([]int32, L),
 			q: make([]float64, K), w: make([]float64, S), u: make([]float64, S), q32: make([]float32, K), w32: make([]float32, S), q32b: make([]float32, K), w32b: make([]float32, S),
@@ -222,13 +224,17 @@ func (h *HMM) forward(ev *soft.Dense, sc *hmmScratch, fast bool) (float64, error
 				b[s] += m * h.emitSum[s]
 			}
 		default:
-			for s := 0; s < S; s++ {
-				row := h.emit[s*K : (s+1)*K]
-				acc := m * h.emitSum[s]
-				for _, v := range sup {
-					acc += row[v] * float64(e[v])
+			// b[s] = m·Σ_v B(s,v) + Σ_{v ∈ sup} B(s,v)·e[v], each b[s]
+			// summed in the order of sup, reading B's columns contiguously.
+			for s := range b {
+				b[s] = m * h.emitSum[s]
+			}
+			for _, v := range sup {
+				ev := float64(e[v])
+				col := h.emitT[int(v)*S : int(v+1)*S]
+				for s, x := range col {
+					b[s] += x * ev
 				}
-				b[s] = acc
 			}
 		}
 		pred := sc.pred[i*S : (i+1)*S]
@@ -286,6 +292,12 @@ func (h *HMM) scan(ev *soft.Dense, sc *hmmScratch, fast bool) error {
 				sc.m[i] = m
 				continue
 			}
+			if ok {
+				// Validated: only the support is left to find.
+				sc.nsup[i] = int32(support(sc.sup[i*K:(i+1)*K], e, int(mask), nnz))
+				sc.m[i] = m
+				continue
+			}
 		}
 		sup := sc.sup[i*K : (i+1)*K]
 		n := 0
@@ -340,8 +352,8 @@ func (h *HMM) posterior(out []float64, ev *soft.Dense, sc *hmmScratch, i int) {
 	if m == 0 {
 		for _, v := range sc.sup[i*K : i*K+int(sc.nsup[i])] {
 			acc := 0.0
-			for s, ws := range w {
-				acc += ws * h.emit[s*K+int(v)]
+			for s, x := range h.emitT[int(v)*S : int(v+1)*S] {
+				acc += w[s] * x
 			}
 			p := acc * float64(e[v])
 			out[v] = p
@@ -467,8 +479,8 @@ func (h *HMM) sparsePosterior(dst, e []float32, sc *hmmScratch, i int) {
 	sum := 0.0
 	for j, v := range sup {
 		acc := 0.0
-		for s, ws := range w {
-			acc += ws * h.emit[s*K+int(v)]
+		for s, x := range h.emitT[int(v)*S : int(v+1)*S] {
+			acc += w[s] * x
 		}
 		q[j] = acc * float64(e[v])
 		sum += q[j]

@@ -7,15 +7,16 @@ import "math"
 // both compute the same sums up to the order of float64 (or, for gemvT,
 // float32) additions.
 var (
-	gemvT   = gemvTGo   // q[v] = Σ_s w[s]·e[s*K+v], float32 (S-term sums)
-	gemvT2  = gemvT2Go  // two gemvT products sharing e
-	dot32   = dot32Go   // Σ a[i]·b[i] of float32 inputs, exact products, float64 sum
-	axpy64  = axpy64Go  // y += a·x
-	gemvT64 = gemvT64Go // y = Mᵀ·x for a len(x)×len(y) row-major M
-	emitDot = emitDotGo // b[s] = Σ_v emit[s,v]·e[v], float64 sums (emit S×K, emitT K×S)
-	finish  = finishGo  // dst = q·(e+m) / Σ q·(e+m), float64 arithmetic
-	scanRow = scanRowGo // number of entries > 0, and whether all are finite and ≥ 0
-	kernel  = "go"      // name of the kernels in use
+	gemvT   = gemvTGo        // q[v] = Σ_s w[s]·e[s*K+v], float32 (S-term sums)
+	gemvT2  = gemvT2Go       // two gemvT products sharing e
+	dot32   = dot32Go        // Σ a[i]·b[i] of float32 inputs, exact products, float64 sum
+	axpy64  = axpy64Go       // y += a·x
+	gemvT64 = gemvT64Go      // y = Mᵀ·x for a len(x)×len(y) row-major M
+	emitDot = emitDotGo      // b[s] = Σ_v emit[s,v]·e[v], float64 sums (emit S×K, emitT K×S)
+	finish  = finishGo       // dst = q·(e+m) / Σ q·(e+m), float64 arithmetic
+	scanRow = scanRowGo      // number of entries > 0, and whether all are finite and ≥ 0
+	support = supportGoFrom0 // indices of the first want entries ≠ 0 other than mask (a row scanRow passed)
+	kernel  = "go"           // name of the kernels in use
 )
 
 func gemvTGo(q, w, e []float32, S, K int) {
@@ -145,4 +146,26 @@ func scanRowGo(e []float32) (nnz int, ok bool) {
 		}
 	}
 	return nnz, ok
+}
+
+// supportGo writes into dst the indices (offset by base) of the entries of e
+// that are nonzero, skipping index mask, in increasing order, stopping after
+// want of them; it returns how many it wrote. e must have passed scanRow
+// (finite, ≥ 0), so nonzero means > 0.
+func supportGo(dst []int32, e []float32, mask, want, base int) int {
+	n := 0
+	for v, x := range e {
+		if n == want {
+			break
+		}
+		if x != 0 && v != mask {
+			dst[n] = int32(base + v)
+			n++
+		}
+	}
+	return n
+}
+
+func supportGoFrom0(dst []int32, e []float32, mask, want int) int {
+	return supportGo(dst, e, mask, want, 0)
 }

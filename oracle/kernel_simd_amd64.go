@@ -4,6 +4,7 @@ package oracle
 
 import (
 	"math"
+	"math/bits"
 	"simd/archsimd"
 )
 
@@ -18,7 +19,12 @@ func init() {
 	if archsimd.X86.AVX2() && archsimd.X86.FMA() {
 		gemvT, gemvT2, dot32, gemvT64, emitDot, finish = gemvTAVX2, gemvT2AVX2, dot32AVX2, gemvT64AVX2, emitDotAVX2, finishAVX2
 		scanRow = scanRowAVX2
+		support = supportAVX2
 		kernel = "avx2"
+		if archsimd.X86.AVX512() {
+			gemvT64 = gemvT64AVX512
+			kernel = "avx512"
+		}
 	}
 }
 
@@ -136,9 +142,50 @@ func ld4(p *[32]float64, k int) archsimd.Float64x4 {
 
 // gemvT64AVX2 computes y = Mᵀx as Σ_r x[r]·M[r, :], holding 32 lanes of y
 // in eight registers per pass over the rows.
-func gemvT64AVX2(y, m, x []float64) {
+func gemvT64AVX2(y, m, x []float64) { gemvT64AVX2From(y, m, x, 0) }
+
+// gemvT64AVX512 is gemvT64AVX2 with 64 lanes of y in eight 8-lane registers
+// per pass (one pass and one broadcast per row for S = 64). Every lane gets
+// the same fused multiply-adds in the same order as in gemvT64AVX2, so the
+// two agree to the bit.
+func gemvT64AVX512(y, m, x []float64) {
 	n := len(y)
 	c := 0
+	for ; c+64 <= n; c += 64 {
+		var a0, a1, a2, a3, a4, a5, a6, a7 archsimd.Float64x8
+		for r, xr := range x {
+			row := (*[64]float64)(m[r*n+c : r*n+c+64])
+			b := archsimd.BroadcastFloat64x8(xr)
+			a0 = ld8d(row, 0).MulAdd(b, a0)
+			a1 = ld8d(row, 1).MulAdd(b, a1)
+			a2 = ld8d(row, 2).MulAdd(b, a2)
+			a3 = ld8d(row, 3).MulAdd(b, a3)
+			a4 = ld8d(row, 4).MulAdd(b, a4)
+			a5 = ld8d(row, 5).MulAdd(b, a5)
+			a6 = ld8d(row, 6).MulAdd(b, a6)
+			a7 = ld8d(row, 7).MulAdd(b, a7)
+		}
+		out := (*[64]float64)(y[c : c+64])
+		a0.Store((*[8]float64)(out[0:8]))
+		a1.Store((*[8]float64)(out[8:16]))
+		a2.Store((*[8]float64)(out[16:24]))
+		a3.Store((*[8]float64)(out[24:32]))
+		a4.Store((*[8]float64)(out[32:40]))
+		a5.Store((*[8]float64)(out[40:48]))
+		a6.Store((*[8]float64)(out[48:56]))
+		a7.Store((*[8]float64)(out[56:64]))
+	}
+	gemvT64AVX2From(y, m, x, c)
+}
+
+func ld8d(p *[64]float64, k int) archsimd.Float64x8 {
+	return archsimd.LoadFloat64x8((*[8]float64)(p[8*k : 8*k+8]))
+}
+
+// gemvT64AVX2From is gemvT64AVX2 on the columns c0… of y.
+func gemvT64AVX2From(y, m, x []float64, c0 int) {
+	n := len(y)
+	c := c0
 	for ; c+32 <= n; c += 32 {
 		var a0, a1, a2, a3, a4, a5, a6, a7 archsimd.Float64x4
 		for r, xr := range x {
@@ -285,3 +332,30 @@ func scanRowAVX2(e []float32) (nnz int, ok bool) {
 	n, tailOK := scanRowGo(e[i:])
 	return nnz + n, ok && tailOK
 }
+
+// supportAVX2 is supportGo eight entries at a time: a chunk without
+// nonzeros costs one compare.
+func supportAVX2(dst []int32, e []float32, mask, want int) int {
+	zero := archsimd.BroadcastFloat32x8(0)
+	n := 0
+	i := 0
+	for ; i+8 <= len(e) && n < want; i += 8 {
+		bits := archsimd.LoadFloat32x8((*[8]float32)(e[i : i+8])).NotEqual(zero).ToBits()
+		for bits != 0 {
+			v := i + bits8(bits)
+			bits &= bits - 1
+			if v != mask && n < want {
+				dst[n] = int32(v)
+				n++
+			}
+		}
+	}
+	archsimd.ClearAVXUpperBits()
+	if n < want {
+		n += supportGo(dst[n:], e[i:], mask-i, want-n, i)
+	}
+	return n
+}
+
+// bits8 is the index of the lowest set bit of a nonzero b.
+func bits8(b uint8) int { return bits.TrailingZeros8(b) }

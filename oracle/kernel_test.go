@@ -169,3 +169,33 @@ func TestKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestSupport checks the support scan in use against a direct list of the
+// nonzero non-MASK indices of random sparse rows, asking for all of them.
+func TestSupport(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	for trial := 0; trial < 100; trial++ {
+		K := 1 + rng.IntN(100)
+		e := make([]float32, K)
+		var list []int32
+		mask := rng.IntN(K)
+		for v := range e {
+			if rng.IntN(5) == 0 {
+				e[v] = 1 + rng.Float32()
+				if v != mask {
+					list = append(list, int32(v))
+				}
+			}
+		}
+		got := make([]int32, K)
+		n := support(got, e, mask, len(list))
+		if n != len(list) {
+			t.Fatalf("K=%d: %d indices, want %d", K, n, len(list))
+		}
+		for j, v := range list {
+			if got[j] != v {
+				t.Fatalf("K=%d: index %d is %d, want %d", K, j, got[j], v)
+			}
+		}
+	}
+}

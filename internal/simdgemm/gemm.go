@@ -1,13 +1,25 @@
-// Package simdgemm holds the 6×16 float32 outer-product micro-kernel shared
-// by the exact kNN build (package kernels) and the HMM's emission and
-// posterior products (package oracle), and the blocked products built on it.
+// Package simdgemm holds the float32 matrix products of softdiff: Sgemm,
+// a row-major GEMM (C = alpha·op(A)·op(B) + beta·C) with packing, cache
+// blocking and a choice of micro-kernels, used by the HMM oracle and the
+// learned denoisers; and the older 6×16 outer-product micro-kernel shared
+// by the exact kNN build (package kernels).
 //
-// The pure-Go kernel runs in every build; in the GOEXPERIMENT=simd build on
-// amd64 CPUs with AVX2 and FMA, Vector is true and Micro6x16Vec is an
-// archsimd kernel.
-// Both sum over d in the same order (d = 0, 1, …); the vector kernel fuses
-// each multiply-add, so results differ by float32 rounding only (at most
-// 2n·2⁻²⁴·Σ_d|a·b| per entry, tested).
+// Sgemm's micro-kernels: pure Go (every build; 4×32 tile), and in the
+// GOEXPERIMENT=simd build on amd64 archsimd kernels, AVX2+FMA (2×32 tile,
+// 8-lane vectors) and AVX-512 (4×32 tile, 16-lane vectors); the widest the
+// CPU runs is chosen at start-up (ActivePath). Each sums every entry over
+// k in the same order (p = 0, 1, … within blocks of 256 terms, the blocks
+// added in order), so a path's results are bit-identical at any Workers and
+// any position of the entry in C; the vector paths fuse each multiply-add,
+// so paths differ from each other by float32 rounding only. PackB packs a
+// right operand once for repeated products (SgemmPacked).
+//
+// The 6×16 kernel: the pure-Go kernel runs in every build; in the
+// GOEXPERIMENT=simd build on amd64 CPUs with AVX2 and FMA, Vector is true
+// and Micro6x16Vec is an archsimd kernel. Both sum over d in the same order
+// (d = 0, 1, …); the vector kernel fuses each multiply-add, so results
+// differ by float32 rounding only (at most 2n·2⁻²⁴·Σ_d|a·b| per entry,
+// tested).
 package simdgemm
 
 // Vector reports whether Micro6x16Vec is a vector kernel. Without one

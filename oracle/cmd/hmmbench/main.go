@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -38,6 +39,7 @@ func main() {
 	reps := flag.Int("reps", 7, "timed repetitions")
 	seed := flag.Uint64("seed", 1, "seed of the model and evidence")
 	dump := flag.String("dump", "", "directory to write model, evidence and posteriors for bench/hmm.py")
+	cpuprof := flag.String("cpuprofile", "", "write a CPU profile of the timed runs to this file")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -52,6 +54,16 @@ func main() {
 	}
 	if err := h.DenoiseBatch(dsts, evs, 0); err != nil { // warm-up
 		log.Fatal(err)
+	}
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	times := make([]float64, *reps)
 	for r := range times {
