@@ -28,11 +28,11 @@ func Example() {
 		panic(err)
 	}
 	fmt.Printf("p(x_0 = He) = %.2f, p(x_0 = I) = %.2f\n", bel.Row(0)[0], bel.Row(0)[3])
-	lat, err := decode.NewLattice(bel, 2)
+	st, err := decode.BeliefState(v, bel)
 	if err != nil {
 		panic(err)
 	}
-	d, err := decode.Beam(context.Background(), c, lat, decode.BeamOptions{Width: 2})
+	d, err := decode.Beam{Width: 2, K: 2}.Decode(context.Background(), st, c, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -50,16 +50,12 @@ func Example() {
 func ExampleMAP() {
 	h := oracle.Sticky3()
 	v := h.Vocab()
-	res, err := decode.Generate(context.Background(), h, v, 5, decode.SoftSL{Grid: decode.GridGeometric}, decode.Options{Steps: 4, Seed: 1})
+	res, err := decode.Generate(context.Background(), h, v, 5, decode.SoftSL{Grid: decode.GridGeometric}, decode.Options{Steps: 4, Seed: 1, Record: true})
 	if err != nil {
 		panic(err)
 	}
 	fmt.Printf("sampled %q in %d NFE\n", v.Decode(res.Tokens), res.NFE)
-	lat, err := decode.NewLattice(res.Beliefs, 2)
-	if err != nil {
-		panic(err)
-	}
-	d, err := decode.MAP(context.Background(), h, lat, decode.MAPOptions{})
+	d, err := decode.MAP{K: 2}.Decode(context.Background(), res.Final, h, nil)
 	if err != nil {
 		panic(err)
 	}

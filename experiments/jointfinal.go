@@ -11,18 +11,10 @@ import (
 
 // withJointFinal returns base with a joint final decode: the sampler runs as
 // usual, but its last parallel draw is replaced by importance resampling of
-// `particles` whole candidates from the same final beliefs, weighted by the
-// joint scorer p/q (decode.ImportanceResample; EDLM's rule). The NFE is
-// unchanged (the final beliefs are the ones the last step would use); the
-// joint-scorer calls are stated separately (= particles).
-//
-//   - Soft and hybrid samplers (decode.SoftSL, decode.Hybrid) end with one
-//     denoiser call whose beliefs Result.Beliefs holds; IR replaces the
-//     parallel draw from them.
-//   - Hard samplers that commit a fixed number of tokens per step (LLaDA):
-//     the run is recorded, the state before its last step is taken, and IR
-//     draws the remaining positions from that step's beliefs (committed
-//     positions are hard evidence, one-hot in the beliefs, so they stay).
+// `particles` whole candidates from the end state (decode.ImportanceResample
+// on decode.Result.Final; EDLM's rule). The NFE is unchanged (the final
+// beliefs are the ones the last step would use); the joint-scorer calls are
+// stated separately (= particles).
 //
 // scorer is the joint scorer (the exact testbed).
 // jointParticles is the number of candidates of every joint final decode.
@@ -40,39 +32,32 @@ func withJoint(base samplerSpec) samplerSpec {
 func jointFinal(name string, alg decode.Algorithm, scorer decode.JointScorer, particles int) func(context.Context, decode.Denoiser, *soft.Vocab, int, int, *rand.Rand) ([]int32, int, error) {
 	return func(ctx context.Context, den decode.Denoiser, v *soft.Vocab, L, steps int, rng *rand.Rand) ([]int32, int, error) {
 		_, hard := alg.(decode.LLaDA)
-		res, err := decode.Generate(ctx, den, v, L, alg, decode.Options{Steps: steps, Rand: rng, Workers: 1, CompleteOnError: true, Record: hard})
+		res, err := decode.Generate(ctx, den, v, L, alg, decode.Options{Steps: steps, Rand: rng, Workers: 1, CompleteOnError: true, Record: true})
 		if err != nil {
 			return nil, 0, err
 		}
-		bel, nfe := res.Beliefs, res.NFE
-		if hard {
-			// Beliefs before the last step: all MASK for one step, else the
-			// recorded state before the final step.
-			ev := soft.AllMask(L, v.Size(), v.Mask())
-			if steps > 1 && len(res.Trajectory) >= 2 {
-				prev := res.Trajectory[len(res.Trajectory)-2]
-				for i, tok := range prev {
-					if tok != v.Mask() {
-						row := ev.Row(i)
-						clear(row)
-						row[tok] = 1
-					}
-				}
-			}
-			bel = soft.NewDense(L, v.Size())
-			if err := den.Denoise(bel, ev, 1/float64(steps)); err != nil {
-				// The state before the last step is already impossible
-				// (exact oracle): keep the sampler's own output.
-				return res.Tokens, nfe, nil
-			}
-		}
-		if bel == nil {
+		fin := res.Final
+		if fin == nil {
 			return nil, 0, fmt.Errorf("%s: no final beliefs", name)
 		}
-		d, err := decode.ImportanceResample(rng, scorer, bel, decode.ResampleOptions{N: particles})
+		if hard {
+			if res.Err != nil {
+				// The state before the last step is already impossible
+				// (exact oracle): keep the sampler's own output.
+				return res.Tokens, res.NFE, nil
+			}
+			// The beliefs of the state before the last step at time 1/steps.
+			st := *fin
+			st.Beliefs = soft.NewDense(L, v.Size())
+			if err := den.Denoise(st.Beliefs, fin.Evidence, 1/float64(steps)); err != nil {
+				return res.Tokens, res.NFE, nil
+			}
+			fin = &st
+		}
+		d, err := decode.ImportanceResample{N: particles}.Decode(ctx, fin, scorer, rng)
 		if err != nil {
 			return nil, 0, err
 		}
-		return d.Tokens, nfe, nil
+		return d.Tokens, res.NFE, nil
 	}
 }

@@ -170,14 +170,19 @@ func (tb *testbed) generate(ctx context.Context, den decode.Denoiser, alg decode
 
 // generateSpec draws n sequences with sampler sp at the given step count.
 func (tb *testbed) generateSpec(ctx context.Context, den decode.Denoiser, sp samplerSpec, st setting, n int, seed uint64, keep bool) (*sampleSet, error) {
-	if sp.joint {
-		sp.custom = jointFinal(sp.name, sp.alg, tb.m, jointParticles)
+	alg := st.alg
+	if sp.build != nil {
+		var err error
+		if alg, err = sp.build(den, tb.m.Vocab()); err != nil {
+			return nil, fmt.Errorf("%s: %w", sp.name, err)
+		}
 	}
-	if sp.custom == nil {
-		return tb.generate(ctx, den, st.alg, st.steps, n, seed, keep)
+	if !sp.joint {
+		return tb.generate(ctx, den, alg, st.steps, n, seed, keep)
 	}
+	gen := jointFinal(sp.name, alg, tb.m, jointParticles)
 	return tb.collect(ctx, n, keep, func(j int) ([]int32, int, error) {
-		x, nfe, err := sp.custom(ctx, den, tb.m.Vocab(), tb.m.Len(), st.steps, soft.BlockRand(seed, j))
+		x, nfe, err := gen(ctx, den, tb.m.Vocab(), tb.m.Len(), st.steps, soft.BlockRand(seed, j))
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s, %d steps: %w", sp.name, st.steps, err)
 		}
