@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/softdiff/softdiff/soft"
 )
 
 // InfoWarp is the information-equalising time change of D3PM (Austin et al.
@@ -23,7 +25,7 @@ func NewInfoWarp(k Kernel, p0 []float32, n int) (*InfoWarp, error) {
 	if n < 2 {
 		return nil, fmt.Errorf("kernels: NewInfoWarp: grid of %d intervals", n)
 	}
-	if !(Entropy64(p0) > 0) {
+	if !(soft.Entropy(p0) > 0) {
 		return nil, fmt.Errorf("kernels: NewInfoWarp: p0 has zero entropy")
 	}
 	ts := make([]float64, n+1)
