@@ -77,7 +77,8 @@ type Options struct {
 	// Final, if set, replaces what the sampler committed after its last
 	// denoiser call by a joint decode of the end state (see FinalDecoder),
 	// scored by Scorer; its scorer calls are counted in Result.JointEvals,
-	// not in the NFE.
+	// not in the NFE. A run that CompleteOnError completed after a denoiser
+	// error is left as CompleteOnError completed it (no final decode).
 	Final FinalDecoder
 	// Scorer is the joint scorer of Final.
 	Scorer JointScorer
