@@ -18,10 +18,11 @@ import (
 // ranked among themselves by their belief score, so the search can walk
 // through invalid sequences towards valid ones.
 //
-// Its objective, Decoded.Score, is log p(x) + BeliefWeight·Σ_i log b_i(x_i):
-// with BeliefWeight 0 it seeks the mode of p among the candidates, which
-// for candidates consistent with the committed positions is the mode of the
-// posterior π of FinalState. It is a heuristic: never above the exact MAP.
+// Its objective, Decoded.Score, is
+// log p(x) + Σ_i log ℓ_i(x_i) + BeliefWeight·Σ_i log b_i(x_i), ℓ the
+// evidence of the end state: with BeliefWeight 0 it seeks the mode of the
+// posterior π of FinalState among the candidates (committed positions
+// pinned). It is a heuristic: never above the exact MAP.
 // Cost: at most L·Width·K scorer calls (Decoded.Evals). Width 0 means 4, K 0
 // means 4.
 type Beam struct {
@@ -79,7 +80,11 @@ func beamSearch(ctx context.Context, sc JointScorer, lat *Lattice, B int, w floa
 		if err != nil {
 			return beamEntry{}, err
 		}
-		return beamEntry{x: x, joint: lp, bel: lat.beliefScore(x)}, nil
+		bel, lik := lat.scores(x)
+		if !math.IsInf(lp, -1) && lik != 0 {
+			lp += lik // the evidence of the end state: π's log-density
+		}
+		return beamEntry{x: x, joint: lp, bel: bel}, nil
 	}
 	e0, err := score(x0)
 	if err != nil {

@@ -295,8 +295,9 @@ func TestFastDLLMTheorem1Tight(t *testing.T) {
 	}
 }
 
-// TestJointDecodersExact: on random small HMMs and lattices, MAP equals the
-// brute-force maximiser of log p(x) + w·Σ log b over the lattice, Viterbi
+// TestJointDecodersExact: on random small HMMs, lattices and soft evidence,
+// MAP equals the brute-force maximiser of log p(x) + Σ log ℓ + w·Σ log b
+// over the lattice (ℓ the evidence likelihood of the end state), Viterbi
 // does the same for Markov chains, the enumerating MAP (any scorer) agrees,
 // and beam search never exceeds the exact maximum.
 func TestJointDecodersExact(t *testing.T) {
@@ -329,9 +330,30 @@ func TestJointDecodersExact(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// soft evidence on some positions: the objective gains Σ log ℓ_i(x_i),
+		// ℓ_i(v) = e_i(v) + e_i(MASK) (computed here from the rows).
+		mask := h.Vocab().Mask()
+		for i := 0; i < L; i++ {
+			if rng.IntN(2) == 0 {
+				continue
+			}
+			row := st.Evidence.Row(i)
+			row[mask] = float32(rng.Float64() / 2)
+			for v := 0; v < D; v++ {
+				row[v] = float32(rng.Float64()) * (1 - row[mask]) / float32(D)
+			}
+		}
+		logLik := func(x []int32) float64 {
+			var l float64
+			for i, v := range x {
+				e := st.Evidence.Row(i)
+				l += math.Log(float64(e[v]) + float64(e[mask]))
+			}
+			return l
+		}
 		best, bestX := bruteLattice(lat, func(x []int32) float64 {
 			lp, _ := h.LogProb(x)
-			return lp
+			return lp + logLik(x)
 		}, w)
 		d, err := decode.MAP{K: k, BeliefWeight: w}.Decode(context.Background(), st, h, nil)
 		if err != nil {
@@ -352,7 +374,7 @@ func TestJointDecodersExact(t *testing.T) {
 		mc := newMarkov(rng, D+1, D)
 		best, _ = bruteLattice(lat, func(x []int32) float64 {
 			lp, _ := mc.LogProb(x)
-			return lp
+			return lp + logLik(x)
 		}, w)
 		dv, err := decode.Viterbi{K: k, BeliefWeight: w}.Decode(context.Background(), st, mc, nil)
 		if err != nil {

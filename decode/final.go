@@ -105,12 +105,15 @@ func (s *FinalState) checkDecoded(x []int32) error {
 	return nil
 }
 
-// logLik returns Σ_i log ℓ_i(x_i) of the evidence (−Inf where a hard row
-// excludes x_i).
+// logLik returns Σ_i log ℓ_i(x_i) of the evidence over the positions
+// uncommitted at the end state (−Inf where a row excludes x_i).
 func (s *FinalState) logLik(x []int32) float64 {
 	m := s.Vocab.Mask()
 	var l float64
 	for i, v := range x {
+		if s.committed(i) {
+			continue
+		}
 		e := s.Evidence.Row(i)
 		l += math.Log(float64(e[v]) + float64(e[m]))
 	}
@@ -142,13 +145,15 @@ type Decoded struct {
 
 // Lattice holds the candidates of a final joint decode: for each position
 // the top-k tokens of the beliefs (a soft.Sparse of k entries per row, the
-// form a large-vocabulary model hands over), with their log-beliefs.
-// Candidates of zero belief are dropped, so position i has N[i] ≤ k
-// candidates, best first (ties to the smaller id).
+// form a large-vocabulary model hands over), with their log-beliefs and the
+// log-likelihood of the evidence of the end state at each (nil: no
+// evidence). Candidates of zero belief are dropped, so position i has
+// N[i] ≤ k candidates, best first (ties to the smaller id).
 type Lattice struct {
 	L, Kmax int
 	IDs     []int32   // L×Kmax, candidate j of position i at i*Kmax+j
 	LogB    []float64 // log-belief of each candidate
+	LogL    []float64 // log ℓ_i of each candidate (nil: all 0)
 	N       []int     // number of candidates per position
 }
 
@@ -167,7 +172,7 @@ func NewLattice(bel *soft.Dense, k int) (*Lattice, error) {
 
 // Lattice returns the top-k lattice of s: at a committed or fixed position
 // the one candidate is its token (with log-belief 0), elsewhere the top-k
-// beliefs.
+// beliefs, each with the log-likelihood of its position's evidence.
 func (s *FinalState) Lattice(k int) (*Lattice, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -175,7 +180,26 @@ func (s *FinalState) Lattice(k int) (*Lattice, error) {
 	if k < 1 {
 		return nil, fmt.Errorf("decode: lattice k=%d < 1", k)
 	}
-	return newLattice(s.Beliefs, k, s.Tokens, s.Vocab.Mask())
+	lat, err := newLattice(s.Beliefs, k, s.Tokens, s.Vocab.Mask())
+	if err != nil {
+		return nil, err
+	}
+	m := s.Vocab.Mask()
+	for i := 0; i < lat.L; i++ {
+		if s.committed(i) {
+			continue // the token's own evidence: ℓ = 1
+		}
+		e := s.Evidence.Row(i)
+		for j := 0; j < lat.N[i]; j++ {
+			if l := math.Log(float64(e[lat.IDs[i*lat.Kmax+j]]) + float64(e[m])); l != 0 {
+				if lat.LogL == nil {
+					lat.LogL = make([]float64, len(lat.LogB))
+				}
+				lat.LogL[i*lat.Kmax+j] = l
+			}
+		}
+	}
+	return lat, nil
 }
 
 // newLattice builds the lattice of bel, pinning positions whose pin entry is
@@ -208,22 +232,30 @@ func newLattice(bel *soft.Dense, k int, pin []int32, mask int32) (*Lattice, erro
 // Cand returns candidate j of position i and its log-belief.
 func (l *Lattice) Cand(i, j int) (int32, float64) { return l.IDs[i*l.Kmax+j], l.LogB[i*l.Kmax+j] }
 
-// beliefScore returns Σ_i log-belief of x's candidates (x must lie on the
-// lattice; tokens off it score −Inf).
-func (l *Lattice) beliefScore(x []int32) float64 {
-	var s float64
+// logLik returns log ℓ of candidate j of position i.
+func (l *Lattice) logLik(i, j int) float64 {
+	if l.LogL == nil {
+		return 0
+	}
+	return l.LogL[i*l.Kmax+j]
+}
+
+// scores returns Σ_i log-belief and Σ_i log-likelihood of x's candidates
+// (x must lie on the lattice; tokens off it score −Inf).
+func (l *Lattice) scores(x []int32) (bel, lik float64) {
 	for i, v := range x {
 		found := false
 		for j := 0; j < l.N[i]; j++ {
 			if id, lb := l.Cand(i, j); id == v {
-				s += lb
+				bel += lb
+				lik += l.logLik(i, j)
 				found = true
 				break
 			}
 		}
 		if !found {
-			return math.Inf(-1)
+			return math.Inf(-1), math.Inf(-1)
 		}
 	}
-	return s
+	return bel, lik
 }

@@ -12,11 +12,11 @@ import (
 // MAP is the exact maximiser over the top-K lattice of the end state
 // (FinalState.Lattice) of
 //
-//	log p(x) + BeliefWeight·Σ_i log b_i(x_i),
+//	log p(x) + Σ_i log ℓ_i(x_i) + BeliefWeight·Σ_i log b_i(x_i),
 //
-// its Decoded.Score. With BeliefWeight 0 it is the mode of p among the
-// candidates, which (committed positions being pinned) is the mode of the
-// posterior π of FinalState restricted to the lattice. For an HMMScorer,
+// its Decoded.Score, ℓ the evidence of the end state. With BeliefWeight 0
+// it is the mode of the posterior π of FinalState restricted to the
+// lattice (committed positions pinned). For an HMMScorer,
 // p(x) = Σ_h p(h, x) with hidden states summed (the token MAP, not Viterbi),
 // found by an A* search over prefixes with exact forward vectors; for any
 // other scorer by enumerating the lattice in lexicographic order (ties: the
@@ -79,8 +79,8 @@ func enumMAP(ctx context.Context, sc JointScorer, lat *Lattice, w float64, maxNo
 	x := make([]int32, L)
 	best := allZero(lat, 0)
 	evals := 0
-	var rec func(i int, bel float64) error
-	rec = func(i int, bel float64) error {
+	var rec func(i int, bel, lik float64) error
+	rec = func(i int, bel, lik float64) error {
 		if i == L {
 			if evals%1024 == 0 {
 				if err := ctx.Err(); err != nil {
@@ -93,8 +93,11 @@ func enumMAP(ctx context.Context, sc JointScorer, lat *Lattice, w float64, maxNo
 				return err
 			}
 			obj := lp
-			if w != 0 && !math.IsInf(lp, -1) {
-				obj += w * bel
+			if !math.IsInf(lp, -1) {
+				if w != 0 {
+					obj += w * bel
+				}
+				obj += lik
 			}
 			if obj > best.Score {
 				best.Score = obj
@@ -105,13 +108,13 @@ func enumMAP(ctx context.Context, sc JointScorer, lat *Lattice, w float64, maxNo
 		for j := 0; j < lat.N[i]; j++ {
 			var lb float64
 			x[i], lb = lat.Cand(i, j)
-			if err := rec(i+1, bel+lb); err != nil {
+			if err := rec(i+1, bel+lb, lik+lat.logLik(i, j)); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	if err := rec(0, 0); err != nil {
+	if err := rec(0, 0, 0); err != nil {
 		return Decoded{}, err
 	}
 	best.Evals = evals
@@ -163,7 +166,7 @@ func (q *mapHeap) Pop() any {
 
 // astarMAP is MAP's search for an HMM scorer: best-first (A*) over
 // prefixes, a node holding the exact forward vector
-// α_i(h) = p(x_1..i, h_i = h)·Π ω, ω_i(v) = b_i(v)^w, with priority
+// α_i(h) = p(x_1..i, h_i = h)·Π ω, ω_i(v) = ℓ_i(v)·b_i(v)^w, with priority
 // log Σ_h α_i(h)·U_i(h) and the admissible bound of a backward pass that
 // sums over states and maxes over candidate tokens,
 //
@@ -186,12 +189,16 @@ func astarMAP(ctx context.Context, sc HMMScorer, lat *Lattice, w float64, maxNod
 			}
 		}
 	}
-	omega := func(i, j int) float64 {
+	omega := func(i, j int) float64 { // ℓ_i(v)·b_i(v)^w
 		_, lb := lat.Cand(i, j)
-		if w == 0 {
+		e := lat.logLik(i, j)
+		if w != 0 {
+			e += w * lb
+		}
+		if e == 0 {
 			return 1
 		}
-		return math.Exp(w * lb)
+		return math.Exp(e)
 	}
 	// backward bound, in log space per position to avoid underflow:
 	// U_i = exp(logU[i]) · u[i] with u normalised to max 1.

@@ -10,17 +10,28 @@ import (
 	"github.com/softdiff/softdiff/soft"
 )
 
-// ImportanceResample draws N whole sequences from the factorised proposal
-// q(x) = Π_i b_i(x_i) of the end state's beliefs (fixed positions keep their
-// token), weights each by the importance weight p(x)/q(x) of the joint
-// scorer's p (EDLM, Xu et al. 2025, "Energy-Based Diffusion Language Models
-// for Text Generation", arXiv 2410.21357: the target is q(x)·exp(−E(x)) with
-// residual energy E(x) = log q(x) − log p(x), so the weight exp(−E) is p/q;
-// EDLM's code is inconsistent about the sign, this is the sign that makes
-// the resampled law tend to p as N grows), and returns one drawn in
-// proportion to its weight. Score is log p(x) of the returned sequence;
-// Evals = N. If every candidate has p = 0 the first candidate is returned
-// with Score −Inf. N 0 means 8.
+// ImportanceResample targets the posterior of the end state (see
+// FinalState), π(x) ∝ p(x)·Π_i ℓ_i(x_i), p the joint scorer's law and ℓ_i
+// the likelihood of the evidence the sampler holds (for a soft sampler its
+// accumulated evidence; committed positions are hard evidence). It draws N
+// whole sequences from the proposal q(x) = Π_i b_i(x_i) over the positions
+// uncommitted at the end state (committed and fixed ones keep their token),
+// weights each by
+//
+//	w(x) = p(x)·Π_i ℓ_i(x_i) / q(x)
+//
+// and returns one drawn in proportion to its weight: as N grows its law
+// tends to π (for an exact denoiser the beliefs are π's marginals, so q is
+// the product of π's marginals). This is EDLM's importance step (Xu et al.
+// 2025, "Energy-Based Diffusion Language Models for Text Generation", arXiv
+// 2410.21357: target q(x)·exp(−E(x)) with residual energy
+// E(x) = log q(x) − log π(x), so the weight exp(−E) is π/q; EDLM's code is
+// inconsistent about the sign, this is the sign that makes the resampled law
+// tend to π), with the evidence likelihood that a run which has observed
+// evidence must keep: without it the prior is counted twice and the output
+// is pulled towards likely sequences. Score is log p(x) of the returned
+// sequence; Evals = N. If every candidate has weight zero the first one is
+// returned. N 0 means 8.
 type ImportanceResample struct {
 	N int
 }
@@ -35,7 +46,7 @@ func (m ImportanceResample) Decode(ctx context.Context, s *FinalState, sc JointS
 		return Decoded{}, err
 	}
 	if math.IsInf(c.max, -1) {
-		return Decoded{Tokens: c.xs[0], Score: math.Inf(-1), Evals: len(c.xs)}, nil
+		return Decoded{Tokens: c.xs[0], Score: c.logp[0], Evals: len(c.xs)}, nil
 	}
 	var z float64
 	for _, lw := range c.logw {
@@ -63,7 +74,7 @@ type candidates struct {
 }
 
 // drawCandidates draws n (0: 8) sequences from the end state's proposal and
-// weights them (see ImportanceResample).
+// weights them by π/q (see ImportanceResample).
 func drawCandidates(ctx context.Context, s *FinalState, sc JointScorer, rng *rand.Rand, n int, who string) (candidates, error) {
 	if n == 0 {
 		n = 8
@@ -79,7 +90,7 @@ func drawCandidates(ctx context.Context, s *FinalState, sc JointScorer, rng *ran
 	}
 	bel := s.Beliefs
 	for i := 0; i < bel.L; i++ {
-		if !s.fixed(i) {
+		if !s.committed(i) {
 			if err := soft.ValidateRow(bel.Row(i)); err != nil {
 				return candidates{}, fmt.Errorf("%s: belief at position %d: %w", who, i, err)
 			}
@@ -93,7 +104,7 @@ func drawCandidates(ctx context.Context, s *FinalState, sc JointScorer, rng *ran
 		x := make([]int32, bel.L)
 		var lq float64
 		for i := range x {
-			if s.fixed(i) {
+			if s.committed(i) {
 				x[i] = s.Tokens[i]
 				continue
 			}
@@ -106,17 +117,21 @@ func drawCandidates(ctx context.Context, s *FinalState, sc JointScorer, rng *ran
 			return candidates{}, err
 		}
 		c.xs[k], c.logp[k] = x, lp
-		c.logw[k] = lp - lq
+		c.logw[k] = lp + s.logLik(x) - lq
+		if math.IsNaN(c.logw[k]) {
+			c.logw[k] = math.Inf(-1)
+		}
 		c.max = max(c.max, c.logw[k])
 	}
 	return c, nil
 }
 
-// MBR is the minimum-Bayes-risk decode under Hamming loss: it draws N
-// candidates and their importance weights as ImportanceResample does and
-// returns the candidate x_j maximising Σ_k w_k·(fraction of positions where
-// x_j and x_k agree), the weights self-normalised (ties: the first
-// candidate). Score is that expected agreement, in [0, 1]; Evals = N. If
+// MBR is the minimum-Bayes-risk decode under Hamming loss for the posterior
+// π of the end state: it draws N candidates and their importance weights
+// π/q as ImportanceResample does and returns the candidate x_j maximising
+// Σ_k w_k·(fraction of positions where x_j and x_k agree), the weights
+// self-normalised (ties: the first candidate): as N grows, the candidate of
+// least expected Hamming loss under π among those drawn. Score is that expected agreement, in [0, 1]; Evals = N. If
 // every candidate has weight zero the weights are uniform. N 0 means 8.
 type MBR struct {
 	N int

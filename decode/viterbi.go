@@ -15,7 +15,8 @@ type MarkovScorer interface {
 }
 
 // Viterbi is the exact maximiser over the top-K lattice of the end state of
-// log p(x) + BeliefWeight·Σ_i log b_i(x_i) (Decoded.Score) for a scorer that
+// log p(x) + Σ_i log ℓ_i(x_i) + BeliefWeight·Σ_i log b_i(x_i)
+// (Decoded.Score, ℓ the evidence of the end state) for a scorer that
 // is a first-order Markov chain over the tokens (MarkovScorer; any other
 // scorer is an error), by dynamic programming over the candidates in
 // O(L·K²) (ties: the first candidate in lattice order). With BeliefWeight 0
@@ -67,6 +68,7 @@ func viterbi(sc MarkovScorer, lat *Lattice, beliefWeight float64) (Decoded, erro
 			if beliefWeight == 0 {
 				local = 0
 			}
+			local += lat.logLik(i, j)
 			if i == 0 {
 				score[j] = lg(init[v]) + local
 				continue

@@ -45,8 +45,9 @@ var jointDecode = &Experiment{
 		},
 		Note: "Beliefs come from the soft sampler SL-uniform run for `nfe` denoiser calls without committing (nfe = 1: the marginals). " +
 			"`sample` draws every position from its belief in parallel; `argmax` takes each position's mode; `beam` is decode.Beam " +
-			"(width B over the top-k lattice); `MAP` is the exact maximiser of log p over the top-k lattice (decode.MAP for HMMs, " +
-			"enumeration for corpora); `IR` is importance resampling of N parallel samples weighted by p/q (decode.ImportanceResample). " +
+			"(width B over the top-k lattice); `MAP` is the exact maximiser over the top-k lattice (decode.MAP: A* for HMMs, " +
+			"enumeration for corpora); `IR` is importance resampling of N parallel samples (decode.ImportanceResample). All three target the posterior " +
+			"given the evidence SL accumulated, π(x) ∝ p(x)·Π ℓ_i(x_i) (beam and MAP its mode, IR a sample; at nfe = 1 there is no evidence and π = p). " +
 			"The joint scorer is the exact log p of the testbed for both oracles: an ideal external scorer, so under the degraded " +
 			"oracle joint decoding also corrects model error.",
 		Plots: []PlotSpec{
