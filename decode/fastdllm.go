@@ -12,12 +12,22 @@ import (
 // inside LLaDA's semi-autoregressive blocks (see Blocks). Each step, every
 // masked position of the current block gets its candidate (argmax, or a
 // sample at Temperature, positions in increasing order) with confidence
-// c = p(candidate). Threshold rule (Factor = 0): commit every candidate with
-// c ≥ Threshold (0 means 0.9), and always at least the most confident (ties
-// to the smaller position). Factor rule (Factor > 0): sort c(1) ≥ c(2) ≥ …
-// (ties to the smaller position), commit the longest prefix with
-// (k+1)(1 − c(k)) < Factor (k from 1), the first always. A block is finished
-// before the next starts.
+// c = p(candidate).
+//
+// Threshold rule (Factor = 0): commit every candidate with c ≥ Threshold (0
+// means 0.9), and always at least the most confident (ties to the smaller
+// position).
+//
+// Factor rule (Factor > 0): sort the M candidates c(1) ≥ c(2) ≥ … (ties to
+// the smaller position); candidate k passes when c(k) ≥ 1 − Factor/(k+1),
+// that is (k+1)(1 − c(k)) ≤ Factor, the first always; commit the passing
+// prefix, up to the first failure. By default the rule is the reference
+// code's (get_transfer_index_dynamic): when the first failure is the last
+// candidate (k = M), it is committed too, so a block's last two candidates
+// are always committed together. StrictPrefix commits only the passing
+// prefix, the rule as the paper states it.
+//
+// A block is finished before the next starts.
 //
 // Options: Steps is not used (each step commits at least one token, so a
 // run takes at most one step per free position); BlockLen is the block
@@ -28,9 +38,10 @@ import (
 // exceeds 1 − ε and (n+1)ε ≤ 1, the product of marginals and the joint have
 // the same argmax (tested in this package on random instances).
 type FastDLLM struct {
-	Threshold   float64
-	Factor      float64
-	Temperature float64
+	Threshold    float64
+	Factor       float64
+	Temperature  float64
+	StrictPrefix bool
 }
 
 // Name implements Algorithm.
@@ -91,7 +102,7 @@ func (s *fastRun) Step(k int) (bool, error) {
 	}
 	var n int
 	if s.Factor > 0 {
-		n = fastFactorCount(idx, s.key, s.Factor)
+		n = fastFactorCount(idx, s.key, s.Factor, s.StrictPrefix)
 	} else {
 		draw.TopK(idx, s.key, 1)
 		n = 1
@@ -111,13 +122,19 @@ func (s *fastRun) Step(k int) (bool, error) {
 	return s.blk >= s.b.N, nil
 }
 
-// fastFactorCount sorts idx by decreasing key and returns the length of the
-// longest prefix with (k+1)(1 − c(k)) < f (k from 1), at least 1.
-func fastFactorCount(idx []int, key []float64, f float64) int {
+// fastFactorCount sorts idx by decreasing key and returns the number of
+// candidates the factor rule commits: the longest prefix whose k-th entry
+// (k from 1) has c(k) ≥ 1 − f/(k+1), at least 1, and, unless strict, all M
+// when only the last fails (the reference code's cut).
+func fastFactorCount(idx []int, key []float64, f float64, strict bool) int {
 	draw.Sort(idx, key)
+	M := len(idx)
 	n := 1
-	for n < len(idx) && float64(n+2)*(1-key[idx[n]]) < f {
+	for n < M && key[idx[n]] >= 1-f/float64(n+2) {
 		n++
+	}
+	if !strict && n == M-1 {
+		n = M
 	}
 	return n
 }
