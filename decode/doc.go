@@ -35,7 +35,7 @@
 // key, sorting by a key, a fast entropy), and package hybrid the
 // log-evidence state of the soft samplers; Blocks splits a run into
 // semi-autoregressive blocks. The built-in samplers use only these: a
-// sampler written in another package can do whatever they do (Example shows
+// sampler written in another package can do whatever they do (ExampleAlgorithm shows
 // one; examples/l2r is one that the experiments and the command line run).
 //
 // # Options read by samplers

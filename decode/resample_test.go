@@ -50,6 +50,7 @@ func TestImportanceResampleTarget(t *testing.T) {
 	st := irState(t, h)
 	lik := map[int][3]float64{2: {0.6, 0.3, 0.1}, 4: {0.6, 0.5, 0.9}}
 	pi := map[[5]int32]float64{}
+	var order [][5]int32 // the completions in a fixed order, for every sum
 	var z float64
 	for code := 0; code < 81; code++ {
 		x := [5]int32{1}
@@ -64,6 +65,7 @@ func TestImportanceResampleTarget(t *testing.T) {
 		}
 		w := math.Exp(lp) * lik[2][x[2]] * lik[4][x[4]]
 		pi[x] = w
+		order = append(order, x)
 		z += w
 	}
 	for x := range pi {
@@ -87,8 +89,8 @@ func TestImportanceResampleTarget(t *testing.T) {
 	}
 	tv := func(counts map[[5]int32]int) float64 {
 		var s float64
-		for x, p := range pi {
-			s += math.Abs(float64(counts[x])/M - p)
+		for _, x := range order {
+			s += math.Abs(float64(counts[x])/M - pi[x])
 		}
 		return s / 2
 	}
@@ -99,11 +101,8 @@ func TestImportanceResampleTarget(t *testing.T) {
 		t.Errorf("TV does not fall with N: %.3f, %.3f, %.3f", t1, t8, tN)
 	}
 	// pooled chi-square at N = 512
-	keys := make([][5]int32, 0, len(pi))
-	for x := range pi {
-		keys = append(keys, x)
-	}
-	sort.Slice(keys, func(a, b int) bool { return pi[keys[a]] > pi[keys[b]] })
+	keys := append([][5]int32(nil), order...)
+	sort.SliceStable(keys, func(a, b int) bool { return pi[keys[a]] > pi[keys[b]] })
 	var chi, poolE, poolO float64
 	df := -1
 	for _, x := range keys {
@@ -137,18 +136,14 @@ func TestImportanceResampleTarget(t *testing.T) {
 func TestIRAfterSLUnbiased(t *testing.T) {
 	h := oracle.Sticky3()
 	var H float64
-	x := make([]int32, 5)
-	for code := 0; code < 243; code++ {
-		c := code
-		for i := range x {
-			x[i] = int32(c % 3)
-			c /= 3
-		}
-		lp, err := h.LogProb(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		H -= math.Exp(lp) * lp
+	sup := enumerate(t, h)
+	keys := make([]string, 0, len(sup))
+	for k := range sup {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // a fixed order of summation
+	for _, k := range keys {
+		H -= math.Exp(sup[k]) * sup[k]
 	}
 	const n = 6000
 	var s, s2 float64
