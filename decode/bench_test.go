@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/softdiff/softdiff/decode"
+	"github.com/softdiff/softdiff/kernels"
 	"github.com/softdiff/softdiff/oracle"
 	"github.com/softdiff/softdiff/soft"
 )
@@ -136,7 +137,12 @@ func TestStepLoopDoesNotAllocate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range overheadAlgs() {
+	ab, err := kernels.NewAbsorbing(21, h.Vocab().Mask(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	algs := append(overheadAlgs(), decode.CART{Temperature: 1}, decode.KernelAncestral{Kernel: ab})
+	for _, a := range algs {
 		allocs := func(steps int) float64 {
 			rng := rand.New(rand.NewPCG(2, 2))
 			return testing.AllocsPerRun(5, func() {
@@ -149,6 +155,20 @@ func TestStepLoopDoesNotAllocate(t *testing.T) {
 		if a32 > a8 {
 			t.Errorf("%s: %v allocations at 8 steps, %v at 32: the step loop allocates", a.Name(), a8, a32)
 		}
+	}
+	// GenerateBatch: the lockstep exchange allocates nothing per step either
+	// (the batched oracle's parallel dispatch does, so it runs at
+	// GOMAXPROCS 1 through Batched(h, 1)).
+	batch := func(steps int) float64 {
+		opts := []decode.Options{{Steps: steps, Workers: 1}, {Steps: steps, Workers: 1, Seed: 1}}
+		return testing.AllocsPerRun(5, func() {
+			if _, err := decode.GenerateBatch(context.Background(), decode.Batched(h, 1), h.Vocab(), 32, decode.LLaDA{Temperature: 1}, opts); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if b8, b32 := batch(8), batch(32); b32 > b8 {
+		t.Errorf("GenerateBatch: %v allocations at 8 steps, %v at 32: the lockstep loop allocates", b8, b32)
 	}
 }
 

@@ -1,12 +1,3 @@
-// Package decode generates sequences from a denoiser: the hard samplers the
-// field uses (MDLM, LLaDA, Dream, Fast-dLLM, ReMDM, EB), soft and hybrid
-// samplers that delay commitment, and final decoders that score whole
-// configurations jointly.
-//
-// The contract between samplers and models is two small interfaces defined
-// here, on the consumer side: a Denoiser turns evidence into beliefs, a
-// JointScorer scores whole sequences. The exact testbeds of package oracle
-// satisfy both without importing this package.
 package decode
 
 import "github.com/softdiff/softdiff/soft"
@@ -31,12 +22,15 @@ type Denoiser interface {
 // model runs at: DenoiseBatch(dst, evidence, t) writes into dst[b] what
 // Denoise(dst[b], evidence[b], t[b]) would, for every b, with the same
 // contract per sequence (shapes, errors, no MASK mass in the beliefs). The
-// three slices have equal length B ≥ 1; the sequences of one batch may
-// differ in length but share the vocabulary. One call counts as B function
-// evaluations, one per sequence. An error names the sequence it concerns;
-// the contents of dst are then unspecified. Implementations must be safe for
-// concurrent use, and the beliefs of a sequence must not depend on the other
-// sequences of its batch or on B.
+// three slices have equal length B ≥ 1 (anything else is an error); the
+// sequences of one batch may differ in length but share the vocabulary.
+// One call counts as B function evaluations, one per sequence. An error
+// names the sequence it concerns ("sequence b: …"); the contents of dst are
+// then unspecified. Implementations must be safe for concurrent use, and the
+// beliefs of a sequence must not depend on the other sequences of its batch
+// or on B: GenerateBatch relies on it for per-sequence output that does not
+// depend on the batch. Batched and Unbatched adapt between the two
+// interfaces; the exact oracles of package oracle implement both.
 type BatchDenoiser interface {
 	DenoiseBatch(dst, evidence []*soft.Dense, t []float64) error
 }

@@ -146,7 +146,7 @@ func TestMarginalTrap(t *testing.T) {
 		}
 	}
 	// joint decode over the same marginals
-	lat, err := decode.NewLattice(bel, 2)
+	st, err := decode.BeliefState(v, bel)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestMarginalTrap(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, sc := range map[string]decode.JointScorer{"corpus": c, "pll": pll} {
-		d, err := decode.Beam(context.Background(), sc, lat, decode.BeamOptions{Width: 2})
+		d, err := decode.Beam{Width: 2, K: 2}.Decode(context.Background(), st, sc, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,7 +168,7 @@ func TestMarginalTrap(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
 	for range 200 {
-		d, err := decode.ImportanceResample(rng, c, bel, decode.ResampleOptions{N: 32})
+		d, err := decode.ImportanceResample{N: 32}.Decode(context.Background(), st, c, rng)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -298,9 +298,11 @@ func TestFastDLLMTheorem1Tight(t *testing.T) {
 	}
 }
 
-// TestJointDecodersExact: on random small HMMs and lattices, MAP equals the
-// brute-force maximiser of log p(x) + w·Σ log b over the lattice, Viterbi
-// does the same for Markov chains, and MBR picks the medoid.
+// TestJointDecodersExact: on random small HMMs, lattices and soft evidence,
+// MAP equals the brute-force maximiser of log p(x) + Σ log ℓ + w·Σ log b
+// over the lattice (ℓ the evidence likelihood of the end state), Viterbi
+// does the same for Markov chains, the enumerating MAP (any scorer) agrees,
+// and beam search never exceeds the exact maximum.
 func TestJointDecodersExact(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		seed := rapid.Uint64().Draw(t, "seed")
@@ -330,31 +332,64 @@ func TestJointDecodersExact(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		st, err := decode.BeliefState(h.Vocab(), bel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// soft evidence on some positions: the objective gains Σ log ℓ_i(x_i),
+		// ℓ_i(v) = e_i(v) + e_i(MASK) (computed here from the rows).
+		mask := h.Vocab().Mask()
+		for i := 0; i < L; i++ {
+			if rng.IntN(2) == 0 {
+				continue
+			}
+			row := st.Evidence.Row(i)
+			row[mask] = float32(rng.Float64() / 2)
+			for v := 0; v < D; v++ {
+				row[v] = float32(rng.Float64()) * (1 - row[mask]) / float32(D)
+			}
+		}
+		logLik := func(x []int32) float64 {
+			var l float64
+			for i, v := range x {
+				e := st.Evidence.Row(i)
+				l += math.Log(float64(e[v]) + float64(e[mask]))
+			}
+			return l
+		}
 		best, bestX := bruteLattice(lat, func(x []int32) float64 {
 			lp, _ := h.LogProb(x)
-			return lp
+			return lp + logLik(x)
 		}, w)
-		d, err := decode.MAP(context.Background(), h, lat, decode.MAPOptions{BeliefWeight: w})
+		d, err := decode.MAP{K: k, BeliefWeight: w}.Decode(context.Background(), st, h, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !(math.Abs(d.Score-best) <= 1e-6*(1+math.Abs(best))) {
 			t.Fatalf("MAP score %v (x %v), brute force %v (x %v)", d.Score, d.Tokens, best, bestX)
 		}
+		// the same scorer without its HMM method set: MAP enumerates.
+		de, err := decode.MAP{K: k, BeliefWeight: w}.Decode(context.Background(), st, plainScorer{h}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !(math.Abs(de.Score-best) <= 1e-6*(1+math.Abs(best))) {
+			t.Fatalf("enumerating MAP score %v (x %v), brute force %v (x %v)", de.Score, de.Tokens, best, bestX)
+		}
 		// Markov chain: a random chain over D tokens.
 		mc := newMarkov(rng, D+1, D)
 		best, _ = bruteLattice(lat, func(x []int32) float64 {
 			lp, _ := mc.LogProb(x)
-			return lp
+			return lp + logLik(x)
 		}, w)
-		dv, err := decode.Viterbi(mc, lat, w)
+		dv, err := decode.Viterbi{K: k, BeliefWeight: w}.Decode(context.Background(), st, mc, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !(math.Abs(dv.Score-best) <= 1e-6*(1+math.Abs(best))) {
 			t.Fatalf("Viterbi score %v, brute force %v", dv.Score, best)
 		}
-		db, err := decode.Beam(context.Background(), h, lat, decode.BeamOptions{Width: 64, BeliefWeight: w})
+		db, err := decode.Beam{Width: 64, K: k, BeliefWeight: w}.Decode(context.Background(), st, h, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -433,20 +468,7 @@ func (m *markov) LogProb(x []int32) (float64, error) {
 	return lp, nil
 }
 
-func TestMBRPicksMedoid(t *testing.T) {
-	samples := [][]int32{{0, 0, 0}, {0, 0, 1}, {0, 1, 1}, {2, 2, 2}}
-	// agreements with the others (self included): {0,0,0}: 3+2+1+0 = 6,
-	// {0,0,1}: 2+3+2+0 = 7, {0,1,1}: 1+2+3+0 = 6, {2,2,2}: 3 → medoid {0,0,1}.
-	d, err := decode.MBR(samples, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(d.Tokens, []int32{0, 0, 1}) || !(math.Abs(d.Score-7.0/12) <= 1e-12) {
-		t.Fatalf("MBR %v score %v, want [0 0 1] 7/12", d.Tokens, d.Score)
-	}
-	// weights can move the choice: all weight on {2,2,2}.
-	d, _ = decode.MBR(samples, []float64{0, 0, 0, 1})
-	if !slices.Equal(d.Tokens, []int32{2, 2, 2}) {
-		t.Fatalf("weighted MBR %v", d.Tokens)
-	}
-}
+// plainScorer hides every method of a scorer but LogProb.
+type plainScorer struct{ sc decode.JointScorer }
+
+func (p plainScorer) LogProb(x []int32) (float64, error) { return p.sc.LogProb(x) }

@@ -28,11 +28,11 @@ func Example() {
 		panic(err)
 	}
 	fmt.Printf("p(x_0 = He) = %.2f, p(x_0 = I) = %.2f\n", bel.Row(0)[0], bel.Row(0)[3])
-	lat, err := decode.NewLattice(bel, 2)
+	st, err := decode.BeliefState(v, bel)
 	if err != nil {
 		panic(err)
 	}
-	d, err := decode.Beam(context.Background(), c, lat, decode.BeamOptions{Width: 2})
+	d, err := decode.Beam{Width: 2, K: 2}.Decode(context.Background(), st, c, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -44,27 +44,41 @@ func Example() {
 }
 
 // Stochastic localisation on the sticky HMM, then an exact joint decode of
-// its final soft state: the MAP over the top-2 candidates of each position,
-// hidden states summed. With BeliefWeight 0 it is the model's mode among the
-// candidates (here the constant sequence, log p = log(0.8⁴/3) = −1.991).
+// its end state: the MAP over the top-2 candidates of each position, hidden
+// states summed. Its objective is the posterior given the evidence SL has
+// accumulated, so it returns the mode of that posterior, here the sequence
+// SL sampled (p = ⅓·0.8·0.1·0.8·0.8, log p = −4.071); from the prior marginals alone (no evidence) it returns the
+// model's mode among the candidates, a constant sequence of probability
+// 0.8⁴/3 (log p = −1.991).
 func ExampleMAP() {
 	h := oracle.Sticky3()
 	v := h.Vocab()
-	res, err := decode.Generate(context.Background(), h, v, 5, decode.SoftSL{Grid: decode.GridGeometric}, decode.Options{Steps: 4, Seed: 1})
+	res, err := decode.Generate(context.Background(), h, v, 5, decode.SoftSL{Grid: decode.GridGeometric}, decode.Options{Steps: 4, Seed: 1, Record: true})
 	if err != nil {
 		panic(err)
 	}
 	fmt.Printf("sampled %q in %d NFE\n", v.Decode(res.Tokens), res.NFE)
-	lat, err := decode.NewLattice(res.Beliefs, 2)
+	d, err := decode.MAP{K: 2}.Decode(context.Background(), res.Final, h, nil)
 	if err != nil {
 		panic(err)
 	}
-	d, err := decode.MAP(context.Background(), h, lat, decode.MAPOptions{})
+	lp, _ := h.LogProb(d.Tokens)
+	fmt.Printf("MAP of the end state %q, log p = %.3f\n", v.Decode(d.Tokens), lp)
+	prior := soft.NewDense(5, v.Size())
+	if err := h.Denoise(prior, soft.AllMask(5, v.Size(), v.Mask()), 1); err != nil {
+		panic(err)
+	}
+	st, err := decode.BeliefState(v, prior)
 	if err != nil {
 		panic(err)
 	}
-	fmt.Printf("MAP %q, log p = %.3f\n", v.Decode(d.Tokens), d.Score)
+	d, err = decode.MAP{K: 2}.Decode(context.Background(), st, h, nil)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("MAP of the prior %q, log p = %.3f\n", v.Decode(d.Tokens), d.Score)
 	// Output:
 	// sampled "t2 t2 t1 t1 t1" in 4 NFE
-	// MAP "t1 t1 t1 t1 t1", log p = -1.991
+	// MAP of the end state "t2 t2 t1 t1 t1", log p = -4.071
+	// MAP of the prior "t0 t0 t0 t0 t0", log p = -1.991
 }

@@ -273,9 +273,11 @@ func (m independent) Denoise(dst, ev *soft.Dense, t float64) error {
 // TestFastDLLMAndEBRules checks the first step of the Fast-dLLM and EB rules
 // on a product distribution whose rows have top probabilities 0.99, 0.95,
 // 0.93, 0.8, 0.6, 0.4 (the rest split evenly over the two other tokens).
-// Expected counts, by hand: threshold 0.9 → 3; factor rule
-// (k+1)(1 − c_(k)) = 0.02, 0.15, 0.28, 1.0, 2.4, … so f = 0.1 → 1,
-// f = 0.5 → 3, f = 1.5 → 4; EB entropies of the three most confident rows
+// Expected counts, by hand: threshold 0.9 → 3; factor rule, candidate k
+// passes when (k+1)(1 − c_(k)) ≤ f, the values being 0.02, 0.15, 0.28,
+// 1.0, 2.4, 4.2 (k = 1…6), so f = 0.1 → 1, f = 0.5 → 3, f = 1.5 → 4; at
+// f = 3 only the last (4.2) fails: the reference code commits all 6, the
+// strict prefix rule 5; EB entropies of the three most confident rows
 // 0.0629, 0.2331, 0.3021 nats, so γ = 0 → 1, γ = 0.1 → 2, γ = 0.3 → 3.
 func TestFastDLLMAndEBRules(t *testing.T) {
 	v, err := soft.NewVocab([]string{"a", "b", "c", "[MASK]"}, soft.VocabOptions{Mask: "[MASK]"})
@@ -295,6 +297,9 @@ func TestFastDLLMAndEBRules(t *testing.T) {
 		{decode.FastDLLM{Factor: 0.1}, 1},
 		{decode.FastDLLM{Factor: 0.5}, 3},
 		{decode.FastDLLM{Factor: 1.5}, 4},
+		{decode.FastDLLM{Factor: 1.5, StrictPrefix: true}, 4},
+		{decode.FastDLLM{Factor: 3}, 6},
+		{decode.FastDLLM{Factor: 3, StrictPrefix: true}, 5},
 		{decode.EB{}, 1},
 		{decode.EB{Gamma: 0.1}, 2},
 		{decode.EB{Gamma: 0.3}, 3},
@@ -310,6 +315,34 @@ func TestFastDLLMAndEBRules(t *testing.T) {
 			if tok != 0 {
 				t.Errorf("%s: position %d token %d, want the argmax 0", tc.alg.Name(), i, tok)
 			}
+		}
+	}
+}
+
+// TestFastDLLMFactorLastPair: two masked positions whose candidates have
+// confidence 0.9 and 0.55, f = 0.5: the second fails (3·(1 − 0.55) = 1.35
+// > 0.5). It is the last candidate, so the reference rule commits both in
+// one step (its cut moves past the last index), while the strict prefix
+// rule commits only the first and needs a second step.
+func TestFastDLLMFactorLastPair(t *testing.T) {
+	v, err := soft.NewVocab([]string{"a", "b", "[MASK]"}, soft.VocabOptions{Mask: "[MASK]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	den := independent{q: [][]float32{{0.9, 0.1, 0}, {0.55, 0.45, 0}}, mask: 2}
+	for _, tc := range []struct {
+		strict       bool
+		first, steps int
+	}{{false, 2, 1}, {true, 1, 2}} {
+		res, err := decode.Generate(context.Background(), den, v, 2, decode.FastDLLM{Factor: 0.5, StrictPrefix: tc.strict}, decode.Options{Record: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Steps[0].Committed != tc.first || len(res.Steps) != tc.steps {
+			t.Errorf("strict %v: first step committed %d in %d steps, want %d in %d", tc.strict, res.Steps[0].Committed, len(res.Steps), tc.first, tc.steps)
+		}
+		if c := res.Steps[0].Changes[0]; c.Pos != 0 || c.To != 0 {
+			t.Errorf("strict %v: first commit %+v, want position 0 ← token 0 (the most confident)", tc.strict, c)
 		}
 	}
 }

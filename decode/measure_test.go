@@ -1,6 +1,7 @@
 package decode_test
 
 import (
+	"context"
 	"flag"
 	"math/rand/v2"
 	"testing"
@@ -58,10 +59,14 @@ func TestDesignMeasurement(t *testing.T) {
 	if err := m.Denoise(bel, soft.AllMask(5, m.Vocab().Size(), m.Vocab().Mask()), 1); err != nil {
 		t.Fatal(err)
 	}
+	st, err := decode.BeliefState(m.Vocab(), bel)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rng := rand.New(rand.NewPCG(3, 3))
 	counts := map[string]int{}
 	for range n {
-		d, err := decode.ImportanceResample(rng, m, bel, decode.ResampleOptions{N: 8})
+		d, err := decode.ImportanceResample{N: 8}.Decode(context.Background(), st, m, rng)
 		if err != nil {
 			t.Fatal(err)
 		}

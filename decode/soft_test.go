@@ -183,7 +183,10 @@ func TestInfoGrid(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		copy(bel.Row(i), []float32{0.5, 0.5, 0})
 	}
-	g := decode.InfoGrid(bel, 8, 40, 1)
+	g, err := decode.InfoTimes(bel, 8, 40, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(g) != 8 || g[7] != 40 {
 		t.Fatalf("grid %v", g)
 	}
@@ -199,7 +202,9 @@ func TestInfoGrid(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		copy(bel.Row(i), []float32{1, 0, 0})
 	}
-	g = decode.InfoGrid(bel, 4, 8, 1)
+	if g, err = decode.InfoTimes(bel, 4, 8, 1); err != nil {
+		t.Fatal(err)
+	}
 	for k, tau := range g {
 		if want := 8 * float64(k+1) / 4; !(math.Abs(tau-want) <= 1e-12) {
 			t.Fatalf("one-hot prior: grid %v, want uniform", g)
@@ -207,8 +212,8 @@ func TestInfoGrid(t *testing.T) {
 	}
 }
 
-// TestSoftSLJointFinal: with a joint final decode (importance resampling of
-// 8 candidates by the exact joint), one step on the two-sentence corpus is
+// TestSoftSLJointFinal: with a joint final decode (Options.Final, importance
+// resampling of 8 candidates by the exact joint), one step on the two-sentence corpus is
 // invalid only when all 8 candidates are (probability 0.75^8 ≈ 0.10), far
 // below the 0.75 of a parallel draw; the scorer calls are counted apart.
 func TestSoftSLJointFinal(t *testing.T) {
@@ -217,7 +222,7 @@ func TestSoftSLJointFinal(t *testing.T) {
 	bad := 0
 	const n = 2000
 	for range n {
-		res, err := decode.Generate(context.Background(), c, c.Vocab(), 3, decode.SoftSL{Joint: c}, decode.Options{Steps: 1, Rand: rng})
+		res, err := decode.Generate(context.Background(), c, c.Vocab(), 3, decode.SoftSL{}, decode.Options{Steps: 1, Rand: rng, Final: decode.ImportanceResample{}, Scorer: c})
 		if err != nil {
 			t.Fatal(err)
 		}

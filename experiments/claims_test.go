@@ -199,7 +199,7 @@ func TestClaimFrequencyCollapse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp := pick(hardSamplers(), "LLaDA-lowconf")[0]
+	sp := mustSampler(t, "LLaDA-lowconf")
 	gen, err := tb.generateSpec(context.Background(), tb.m, sp, setting{alg: sp.alg, steps: 16}, 100, 23, true)
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +221,7 @@ func TestClaimDuplication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp := pick(hardSamplers(), "LLaDA-random")[0]
+	sp := mustSampler(t, "LLaDA-random")
 	gen, err := tb.generateSpec(ctx, tb.m, sp, setting{alg: sp.alg, steps: 3}, 600, 32, false)
 	if err != nil {
 		t.Fatal(err)
@@ -231,4 +231,14 @@ func TestClaimDuplication(t *testing.T) {
 	if !a.Below(b) {
 		t.Fatalf("repeat rate: data %v [%v, %v], 3-step LLaDA %v [%v, %v]", a.Value, a.Lo, a.Hi, b.Value, b.Lo, b.Hi)
 	}
+}
+
+// mustSampler returns the registered sampler called name.
+func mustSampler(t *testing.T, name string) samplerSpec {
+	t.Helper()
+	sps, err := samplersNamed(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sps[0]
 }

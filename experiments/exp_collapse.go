@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"sort"
 	"strconv"
 
@@ -21,16 +20,17 @@ var collapseTestbeds = []string{"kjv-hmm-16", "agreement-hmm-12"}
 const maxDist = 8
 
 // infoKernelSampler returns the reverse process of the information-aware
-// absorbing kernel over tb's vocabulary: rare tokens are masked first
-// (InformationWeights, γ = 1), so in generation frequent tokens appear early
-// and rare ones late; or, with frequentFirst, FrequencyWeights γ = 0.5.
+// absorbing kernel over tb's vocabulary (decode.KernelAncestral): rare
+// tokens are masked first (InformationWeights, γ = 1), so in generation
+// frequent tokens appear early and rare ones late; or, with frequentFirst,
+// FrequencyWeights γ = 0.5.
 func infoKernelSampler(name string, frequentFirst bool) samplerSpec {
-	return samplerSpec{name: name, family: famHard, custom: func(ctx context.Context, den decode.Denoiser, v *soft.Vocab, L, steps int, rng *rand.Rand) ([]int32, int, error) {
+	return samplerSpec{name: name, family: famHard, build: func(den decode.Denoiser, v *soft.Vocab) (decode.Algorithm, error) {
 		k, err := infoKernelFor(den, v, frequentFirst)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
-		return kernelAncestral(ctx, den, v, L, k, steps, rng)
+		return decode.KernelAncestral{Kernel: k}, nil
 	}}
 }
 
@@ -78,7 +78,7 @@ func collapseSamplers() []samplerSpec {
 	return []samplerSpec{
 		{name: "MDLM (uniform masking)", family: famHard, alg: decode.MDLM{}},
 		{name: "LLaDA-lowconf", family: famHard, alg: decode.LLaDA{Remasking: decode.LowConfidence, Temperature: 1}},
-		{name: "CART order", family: famHard, custom: cartOrder},
+		cartSpec(),
 		infoKernelSampler("info kernel (rare first)", false),
 		infoKernelSampler("info kernel (frequent first)", true),
 		{name: "SL-uniform", family: famSoft, alg: decode.SoftSL{Grid: decode.GridUniform}},

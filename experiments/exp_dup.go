@@ -14,13 +14,16 @@ func init() { Register(duplication) }
 
 var dupTestbeds = []string{"kjv-hmm-16", "agreement-hmm-12"}
 
-func dupSamplers() []samplerSpec {
-	hard := pick(hardSamplers(), "MDLM", "LLaDA-random", "LLaDA-lowconf", "Dream-entropy")
+func dupSamplers() ([]samplerSpec, error) {
+	hard, err := samplersNamed("MDLM", "LLaDA-random", "LLaDA-lowconf", "Dream-entropy")
+	if err != nil {
+		return nil, err
+	}
 	hard = append(hard,
 		samplerSpec{name: "Fast-dLLM (τ=0.9)", family: famHard, adaptive: []setting{{label: "τ=0.9", alg: decode.FastDLLM{Threshold: 0.9, Temperature: 1}}}},
-		samplerSpec{name: "CART order", family: famHard, custom: cartOrder})
-	out := append(hard, pick(softSamplers(), "SL-uniform", "LRD")...)
-	return append(out, pick(hybridSamplers(), "Hybrid-gibbs")...)
+		cartSpec())
+	rest, err := samplersNamed("SL-uniform", "LRD", "Hybrid-gibbs")
+	return append(hard, rest...), err
 }
 
 var duplication = &Experiment{
@@ -51,6 +54,10 @@ var duplication = &Experiment{
 	Units: func(cfg Config) ([]Unit, error) {
 		var us []Unit
 		n := cfg.Int("samples")
+		sps, err := dupSamplers()
+		if err != nil {
+			return nil, err
+		}
 		for _, tbName := range dupTestbeds {
 			us = append(us, Unit{Key: tbName + "/data", Run: func(ctx context.Context, seed uint64) ([]Row, error) {
 				tb, err := getTestbed(tbName)
@@ -65,7 +72,7 @@ var duplication = &Experiment{
 					"repeat-rate": Count(set.stats.Repeats, set.stats.Pairs), "ratio-to-data": Scalar(1), "nfe": Scalar(0)}}}, nil
 			}})
 			for _, ok := range []string{oracleExact, oracleDegraded} {
-				for _, sp := range dupSamplers() {
+				for _, sp := range sps {
 					us = append(us, Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
 						tb, den, err := openTestbed(tbName, ok)
 						if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 
@@ -44,8 +45,9 @@ var jointDecode = &Experiment{
 		},
 		Note: "Beliefs come from the soft sampler SL-uniform run for `nfe` denoiser calls without committing (nfe = 1: the marginals). " +
 			"`sample` draws every position from its belief in parallel; `argmax` takes each position's mode; `beam` is decode.Beam " +
-			"(width B over the top-k lattice); `MAP` is the exact maximiser of log p over the top-k lattice (decode.MAP for HMMs, " +
-			"enumeration for corpora); `IR` is importance resampling of N parallel samples weighted by p/q (decode.ImportanceResample). " +
+			"(width B over the top-k lattice); `MAP` is the exact maximiser over the top-k lattice (decode.MAP: A* for HMMs, " +
+			"enumeration for corpora); `IR` is importance resampling of N parallel samples (decode.ImportanceResample). All three target the posterior " +
+			"given the evidence SL accumulated, π(x) ∝ p(x)·Π ℓ_i(x_i) (beam and MAP its mode, IR a sample; at nfe = 1 there is no evidence and π = p). " +
 			"The joint scorer is the exact log p of the testbed for both oracles: an ideal external scorer, so under the degraded " +
 			"oracle joint decoding also corrects model error.",
 		Plots: []PlotSpec{
@@ -73,41 +75,30 @@ var jointDecode = &Experiment{
 	Verdict: jointVerdict,
 }
 
-// enumMAP returns the most probable sequence over the lattice by
-// enumeration, and the number of scorer calls; if no candidate has positive
-// probability, the top-1 candidates.
-func enumMAP(tb *testbed, lat *decode.Lattice) ([]int32, int, error) {
-	L := lat.L
-	x := make([]int32, L)
-	best := make([]int32, L)
-	for i := 0; i < L; i++ {
-		best[i], _ = lat.Cand(i, 0)
+// cachedMAP memoises an exact MAP decode by its lattice: at NFE 1 every
+// sample starts from the same marginals, so the same lattice recurs.
+type cachedMAP struct {
+	decode.MAP
+	cache map[string]decode.Decoded
+}
+
+func (c *cachedMAP) Decode(ctx context.Context, s *decode.FinalState, sc decode.JointScorer, rng *rand.Rand) (decode.Decoded, error) {
+	lat, err := s.Lattice(c.K)
+	if err != nil {
+		return decode.Decoded{}, err
 	}
-	bestLP := math.Inf(-1)
-	evals := 0
-	var rec func(i int) error
-	rec = func(i int) error {
-		if i == L {
-			evals++
-			lp, err := tb.m.LogProb(x)
-			if err != nil {
-				return err
-			}
-			if lp > bestLP {
-				bestLP = lp
-				copy(best, x)
-			}
-			return nil
-		}
-		for j := 0; j < lat.N[i]; j++ {
-			x[i], _ = lat.Cand(i, j)
-			if err := rec(i + 1); err != nil {
-				return err
-			}
-		}
-		return nil
+	key := latticeKey(lat)
+	if d, hit := c.cache[key]; hit {
+		return d, nil
 	}
-	return best, evals, rec(0)
+	d, err := c.MAP.Decode(ctx, s, sc, rng)
+	if err != nil {
+		return decode.Decoded{}, err
+	}
+	if len(c.cache) < 1<<14 {
+		c.cache[key] = d
+	}
+	return d, nil
 }
 
 func jointRun(ctx context.Context, cfg Config, tbName, ok string, nfeL bool, seed uint64) ([]Row, error) {
@@ -126,9 +117,12 @@ func jointRun(ctx context.Context, cfg Config, tbName, ok string, nfeL bool, see
 	for _, d := range jointDecoders {
 		stats[d] = NewSampleStats()
 	}
-	hmm, isHMM := tb.m.(decode.HMMScorer)
-	mapCache := map[string][]int32{}
-	mapEvals := map[string]int{}
+	// the joint decoders, each reading the end state of the same run
+	decoders := []decode.FinalDecoder{
+		decode.Beam{Width: cfg.Int("width"), K: k},
+		&cachedMAP{MAP: decode.MAP{K: k}, cache: map[string]decode.Decoded{}},
+		decode.ImportanceResample{N: cfg.Int("particles")},
+	}
 	skip := tb.m.Vocab().EOS()
 	add := func(d string, x []int32, ev int) error {
 		lp, err := tb.m.LogProb(x)
@@ -145,7 +139,7 @@ func jointRun(ctx context.Context, cfg Config, tbName, ok string, nfeL bool, see
 			return nil, ctx.Err()
 		}
 		res, err := decode.Generate(ctx, den, tb.m.Vocab(), L, decode.SoftSL{}, decode.Options{
-			Steps: nfe, Rand: soft.BlockRand(seed, 2*j), Workers: 1, CompleteOnError: true})
+			Steps: nfe, Rand: soft.BlockRand(seed, 2*j), Workers: 1, CompleteOnError: true, Record: true})
 		if err != nil {
 			return nil, err
 		}
@@ -160,47 +154,14 @@ func jointRun(ctx context.Context, cfg Config, tbName, ok string, nfeL bool, see
 		if err := add("argmax", argmax, 0); err != nil {
 			return nil, err
 		}
-		lat, err := decode.NewLattice(bel, k)
-		if err != nil {
-			return nil, err
-		}
-		bm, err := decode.Beam(ctx, tb.m, lat, decode.BeamOptions{Width: cfg.Int("width")})
-		if err != nil {
-			return nil, fmt.Errorf("beam: %w", err)
-		}
-		if err := add("beam", bm.Tokens, bm.Evals); err != nil {
-			return nil, err
-		}
-		lk := latticeKey(lat)
-		mx, hit := mapCache[lk]
-		if !hit {
-			if isHMM {
-				d, err := decode.MAP(ctx, hmm, lat, decode.MAPOptions{})
-				if err != nil {
-					return nil, fmt.Errorf("MAP: %w", err)
-				}
-				mx, mapEvals[lk] = d.Tokens, d.Evals
-			} else {
-				var ev int
-				mx, ev, err = enumMAP(tb, lat)
-				if err != nil {
-					return nil, err
-				}
-				mapEvals[lk] = ev
+		for _, d := range decoders {
+			out, err := d.Decode(ctx, res.Final, tb.m, soft.BlockRand(seed, 2*j+1))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", d.Name(), err)
 			}
-			if len(mapCache) < 1<<14 {
-				mapCache[lk] = mx
+			if err := add(d.Name(), out.Tokens, out.Evals); err != nil {
+				return nil, err
 			}
-		}
-		if err := add("MAP", mx, mapEvals[lk]); err != nil {
-			return nil, err
-		}
-		ir, err := decode.ImportanceResample(soft.BlockRand(seed, 2*j+1), tb.m, bel, decode.ResampleOptions{N: cfg.Int("particles")})
-		if err != nil {
-			return nil, fmt.Errorf("importance resampling: %w", err)
-		}
-		if err := add("IR", ir.Tokens, ir.Evals); err != nil {
-			return nil, err
 		}
 	}
 	var rows []Row

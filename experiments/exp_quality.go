@@ -11,15 +11,18 @@ func init() { Register(qualityVsNFE) }
 
 var qualityTestbeds = []string{"sticky3", "agreement"}
 
-// qualitySamplers are the samplers of quality-vs-NFE, hard then soft.
-func qualitySamplers() []samplerSpec {
-	out := append(hardSamplers(), pick(softSamplers(), "SL-uniform", "SL-geometric", "SL-geometric-entropyrate", "SL-info", "LRD")...)
-	out = append(out, hybridSamplers()...)
-	var joint []samplerSpec
-	for _, sp := range append(pick(hardSamplers(), "LLaDA-random", "LLaDA-lowconf"), append(pick(softSamplers(), "SL-uniform", "SL-geometric"), hybridSamplers()...)...) {
-		joint = append(joint, withJoint(sp))
+// qualitySamplers are the samplers of quality-vs-NFE: every registered
+// sampler, then the joint final decode of some of them.
+func qualitySamplers() ([]samplerSpec, error) {
+	joint, err := samplersNamed("LLaDA-random", "LLaDA-lowconf", "SL-uniform", "SL-geometric", "Hybrid-commit", "Hybrid-gibbs")
+	if err != nil {
+		return nil, err
 	}
-	return append(out, joint...)
+	out := allSamplers()
+	for _, sp := range joint {
+		out = append(out, withJoint(sp))
+	}
+	return out, nil
 }
 
 var qualityVsNFE = &Experiment{
@@ -85,6 +88,10 @@ func qualityPlots() []PlotSpec {
 func qualityUnits(cfg Config) ([]Unit, error) {
 	var us []Unit
 	n := cfg.Int("samples")
+	sps, err := qualitySamplers()
+	if err != nil {
+		return nil, err
+	}
 	for _, tbName := range qualityTestbeds {
 		for _, ok := range []string{oracleExact, oracleDegraded} {
 			if ok == oracleExact {
@@ -100,7 +107,7 @@ func qualityUnits(cfg Config) ([]Unit, error) {
 					return []Row{{Table: "quality", Labels: []string{tbName, "—", "exact-sample", "reference", "—"}, Values: tb.qualityObs(set)}}, nil
 				}})
 			}
-			for _, sp := range qualitySamplers() {
+			for _, sp := range sps {
 				us = append(us, Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
 					return qualityRun(ctx, cfg, tbName, ok, sp, seed)
 				}})

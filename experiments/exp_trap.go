@@ -56,9 +56,11 @@ var marginalTrap = &Experiment{
 		soft := []string{"SL-uniform", "SL-geometric"}
 		for _, tbName := range trapTestbeds {
 			for _, ok := range []string{oracleExact, oracleDegraded} {
-				sps := append(pick(hardSamplers(), hard...), pick(softSamplers(), soft...)...)
-				sps = append(sps, pick(hybridSamplers(), "Hybrid-gibbs")...)
-				sps = append(sps, withJoint(pick(hardSamplers(), "LLaDA-random")[0]), withJoint(pick(softSamplers(), "SL-uniform")[0]))
+				sps, err := samplersNamed(append(append(hard, soft...), "Hybrid-gibbs", "LLaDA-random", "SL-uniform")...)
+				if err != nil {
+					return nil, err
+				}
+				sps[len(sps)-2], sps[len(sps)-1] = withJoint(sps[len(sps)-2]), withJoint(sps[len(sps)-1])
 				for _, sp := range sps {
 					us = append(us, Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
 						tb, den, err := openTestbed(tbName, ok)
@@ -108,19 +110,6 @@ func roundTo(x float64, d int) float64 {
 		p *= 10
 	}
 	return float64(int64(x*p+0.5)) / p
-}
-
-// pick returns the specs with the given names, in that order.
-func pick(specs []samplerSpec, names ...string) []samplerSpec {
-	var out []samplerSpec
-	for _, n := range names {
-		for _, s := range specs {
-			if s.name == n {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
 }
 
 func trapVerdict(r *Result) []string {

@@ -157,10 +157,18 @@ func (tb *testbed) exactSamples(ctx context.Context, n int, seed uint64, keep bo
 // ends early (exact oracle, marginal trap) is completed from its last
 // beliefs by decode.Options.CompleteOnError.
 func (tb *testbed) generate(ctx context.Context, den decode.Denoiser, alg decode.Algorithm, steps, n int, seed uint64, keep bool) (*sampleSet, error) {
+	return tb.generateWith(ctx, den, alg, steps, n, seed, keep, nil)
+}
+
+// generateWith is generate with final, if set, adding options (a joint
+// final decode).
+func (tb *testbed) generateWith(ctx context.Context, den decode.Denoiser, alg decode.Algorithm, steps, n int, seed uint64, keep bool, final func(decode.Options) decode.Options) (*sampleSet, error) {
 	return tb.collect(ctx, n, keep, func(j int) ([]int32, int, error) {
-		res, err := decode.Generate(ctx, den, tb.m.Vocab(), tb.m.Len(), alg, decode.Options{
-			Steps: steps, Rand: soft.BlockRand(seed, j), Workers: 1, CompleteOnError: true,
-		})
+		opts := decode.Options{Steps: steps, Rand: soft.BlockRand(seed, j), Workers: 1, CompleteOnError: true}
+		if final != nil {
+			opts = final(opts)
+		}
+		res, err := decode.Generate(ctx, den, tb.m.Vocab(), tb.m.Len(), alg, opts)
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s, %d steps: %w", alg.Name(), steps, err)
 		}
@@ -170,19 +178,18 @@ func (tb *testbed) generate(ctx context.Context, den decode.Denoiser, alg decode
 
 // generateSpec draws n sequences with sampler sp at the given step count.
 func (tb *testbed) generateSpec(ctx context.Context, den decode.Denoiser, sp samplerSpec, st setting, n int, seed uint64, keep bool) (*sampleSet, error) {
-	if sp.joint {
-		sp.custom = jointFinal(sp.name, sp.alg, tb.m, jointParticles)
-	}
-	if sp.custom == nil {
-		return tb.generate(ctx, den, st.alg, st.steps, n, seed, keep)
-	}
-	return tb.collect(ctx, n, keep, func(j int) ([]int32, int, error) {
-		x, nfe, err := sp.custom(ctx, den, tb.m.Vocab(), tb.m.Len(), st.steps, soft.BlockRand(seed, j))
-		if err != nil {
-			return nil, 0, fmt.Errorf("%s, %d steps: %w", sp.name, st.steps, err)
+	alg := st.alg
+	if sp.build != nil {
+		var err error
+		if alg, err = sp.build(den, tb.m.Vocab()); err != nil {
+			return nil, fmt.Errorf("%s: %w", sp.name, err)
 		}
-		return x, nfe, nil
-	})
+	}
+	var final func(decode.Options) decode.Options
+	if sp.joint {
+		final = func(o decode.Options) decode.Options { return jointOptions(sp, tb.m, o) }
+	}
+	return tb.generateWith(ctx, den, alg, st.steps, n, seed, keep, final)
 }
 
 // qualityObs returns the standard sample metrics of s.

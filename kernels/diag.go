@@ -31,17 +31,6 @@ func marginalRows(k Kernel, p0 []float32, t float64) ([]int32, *soft.Dense) {
 	return sup, dst
 }
 
-// Entropy64 returns H(p) in nats for a float32 distribution, in float64.
-func Entropy64(p []float32) float64 {
-	var h float64
-	for _, x := range p {
-		if x > 0 {
-			h -= float64(x) * math.Log(float64(x))
-		}
-	}
-	return h
-}
-
 // MutualInfo returns I(X0; Xt) in nats for X0 ~ p0 and Xt ~ Q̄(0,t)[X0,·].
 func MutualInfo(k Kernel, p0 []float32, t float64) float64 {
 	sup, q := marginalRows(k, p0, t)
@@ -69,7 +58,7 @@ func MutualInfo(k Kernel, p0 []float32, t float64) float64 {
 // the data's information destroyed by time t (0 at t = 0). It panics if p0
 // is a point mass (H(X0) = 0).
 func Rho(k Kernel, p0 []float32, t float64) float64 {
-	h := Entropy64(p0)
+	h := soft.Entropy(p0)
 	if !(h > 0) {
 		panic("kernels: Rho: p0 has zero entropy")
 	}
@@ -79,7 +68,7 @@ func Rho(k Kernel, p0 []float32, t float64) float64 {
 // InfoCurve writes I(X0; X_{t_i}) and ρ(t_i) for the times ts (either
 // destination may be nil).
 func InfoCurve(mi, rho []float64, k Kernel, p0 []float32, ts []float64) {
-	h := Entropy64(p0)
+	h := soft.Entropy(p0)
 	for i, t := range ts {
 		m := MutualInfo(k, p0, t)
 		if mi != nil {

@@ -133,7 +133,7 @@ func TestInfoAbsorbingProperties(t *testing.T) {
 			pv := float64(p0[v])
 			L += pv * x * math.Max(1, math.Pow(r1, x-1)) * La * (math.Log(1/pv) + math.Log(wmax/wmin))
 		}
-		L /= Entropy64(p0)
+		L /= soft.Entropy(p0)
 		a, b, h := rhoPair(t, k, p0)
 		if !(math.Abs(b-a) <= L*h*(1+1e-6)+1e-6) {
 			t.Fatalf("|Δρ| = %v > L·h = %v (L = %v)", math.Abs(b-a), L*h, L)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/softdiff/softdiff/soft"
 )
 
 // InfoWarp is the information-equalising time change of D3PM (Austin et al.
@@ -30,7 +32,7 @@ func NewInfoWarp(k Kernel, p0 []float32, n int) (*InfoWarp, error) {
 	if len(p0) != k.States() {
 		return nil, fmt.Errorf("kernels: NewInfoWarp: p0 has %d entries, the kernel %d states", len(p0), k.States())
 	}
-	if !(Entropy64(p0) > 0) {
+	if !(soft.Entropy(p0) > 0) {
 		return nil, fmt.Errorf("kernels: NewInfoWarp: p0 has zero entropy")
 	}
 	ts := make([]float64, n+1)

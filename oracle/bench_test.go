@@ -47,9 +47,10 @@ func BenchmarkHMMBatch(b *testing.B) {
 	for _, kind := range []string{"masked", "soft"} {
 		b.Run(kind, func(b *testing.B) {
 			evs, dsts := benchEvidence(kind == "soft", 256, 64, 1001)
+			ts := make([]float64, len(evs))
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := h.DenoiseBatch(dsts, evs, 0); err != nil {
+				if err := h.DenoiseBatch(dsts, evs, ts); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -501,37 +501,6 @@ func (h *HMM) weights32(w []float32, sc *hmmScratch, i int) {
 	}
 }
 
-// DenoiseBatch runs Denoise on every pair (dst[j], ev[j]) in parallel on up
-// to workers goroutines (≤ 0: GOMAXPROCS), one NFE per sequence. Results do
-// not depend on workers. It returns the error of the first failing
-// sequence, naming its index. It panics if len(dst) != len(ev).
-func (h *HMM) DenoiseBatch(dst, ev []*soft.Dense, workers int) error {
-	if len(dst) != len(ev) {
-		panic(fmt.Sprintf("oracle: DenoiseBatch: %d destinations for %d evidence states", len(dst), len(ev)))
-	}
-	var first atomic.Int64
-	first.Store(int64(len(ev)))
-	var errs sync.Map
-	soft.ForBlocks(len(ev), 1, workers, func(b, lo, hi int) {
-		for j := lo; j < hi; j++ {
-			if err := h.Denoise(dst[j], ev[j], 0); err != nil {
-				errs.Store(j, err)
-				for {
-					cur := first.Load()
-					if int64(j) >= cur || first.CompareAndSwap(cur, int64(j)) {
-						break
-					}
-				}
-			}
-		}
-	})
-	if j := int(first.Load()); j < len(ev) {
-		err, _ := errs.Load(j)
-		return fmt.Errorf("sequence %d: %w", j, err.(error))
-	}
-	return nil
-}
-
 // LogProb returns the exact log p(x) by the forward recursion; −Inf if x is
 // impossible (for example, it holds MASK).
 func (h *HMM) LogProb(x []int32) (float64, error) {

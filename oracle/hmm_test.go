@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -280,17 +281,19 @@ func TestHMMDenoiseMatchesMarginals(t *testing.T) {
 	if err := dst.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	// Batch at 1 and 4 workers: identical to the single calls.
+	// Batch at GOMAXPROCS 1 and 4: identical to the single calls.
 	n := 9
-	dsts1, dsts4, evs := make([]*soft.Dense, n), make([]*soft.Dense, n), make([]*soft.Dense, n)
+	dsts1, dsts4, evs, ts := make([]*soft.Dense, n), make([]*soft.Dense, n), make([]*soft.Dense, n), make([]float64, n)
 	for j := range evs {
 		evs[j] = ev
 		dsts1[j], dsts4[j] = soft.NewDense(L, K), soft.NewDense(L, K)
 	}
-	if err := h.DenoiseBatch(dsts1, evs, 1); err != nil {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	if err := h.DenoiseBatch(dsts1, evs, ts); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.DenoiseBatch(dsts4, evs, 4); err != nil {
+	runtime.GOMAXPROCS(4)
+	if err := h.DenoiseBatch(dsts4, evs, ts); err != nil {
 		t.Fatal(err)
 	}
 	for j := range evs {
@@ -302,7 +305,7 @@ func TestHMMDenoiseMatchesMarginals(t *testing.T) {
 	}
 	bad := soft.NewDense(L, K)
 	evs[5] = bad
-	if err := h.DenoiseBatch(dsts4, evs, 4); err == nil || !strings.HasPrefix(err.Error(), "sequence 5: contradictory evidence") {
+	if err := h.DenoiseBatch(dsts4, evs, ts); err == nil || !strings.HasPrefix(err.Error(), "sequence 5: contradictory evidence") {
 		t.Fatalf("batch error: %v", err)
 	}
 	if a := testing.AllocsPerRun(20, func() { _ = h.Denoise(dst, ev, 0) }); a > 0 && !raceOn {

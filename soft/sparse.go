@@ -23,6 +23,10 @@ import (
 //
 // With L = 4096, K = 126464 and k = 64 the buffers take 2 MiB + 16 KiB
 // (Bytes reports it); K only enters through the ids' range.
+//
+// It is the form in which a large-vocabulary model can hand over beliefs,
+// and the candidate lattice of package decode's final decoders is built
+// from it (SparseTopK of the end state's beliefs, decode.NewLattice).
 type Sparse struct {
 	L, K, Top int // Top is k, the number of listed tokens per row
 	IDs       []int32

@@ -17,7 +17,7 @@ import (
 )
 
 func cmdList(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("list", "list [NAME]\n\nLists the experiments; with NAME, its hypothesis, parameters and tables.", stderr)
+	fs := newFlags("list", "list [NAME]\n\nLists the experiments and the samplers; with NAME, its hypothesis, parameters and tables.", stderr)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -50,6 +50,10 @@ func cmdList(args []string, stdout, stderr io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	for _, e := range experiments.All() {
 		fmt.Fprintf(tw, "%s\t%s\n", e.Name, e.Title)
+	}
+	fmt.Fprintln(tw, "\nsamplers (quality-vs-nfe runs all; add one with experiments.RegisterSampler):")
+	for _, s := range experiments.Samplers() {
+		fmt.Fprintf(tw, "  %s\t%s\n", s.Name, s.Family)
 	}
 	return tw.Flush()
 }

@@ -21,8 +21,10 @@ var allowed = map[string][]string{
 	"kernels":           {"soft", "internal/simdgemm"},
 	"oracle":            {"soft", "data", "internal/simdgemm"},
 	"hybrid":            {"soft"},
-	"decode":            {"soft", "kernels", "hybrid"},
-	"experiments":       {"soft", "data", "kernels", "oracle", "hybrid", "decode"},
+	"decode/draw":       {"soft"},
+	"decode":            {"soft", "kernels", "hybrid", "decode/draw"},
+	"examples/l2r":      {"soft", "decode"},
+	"experiments":       {"soft", "data", "kernels", "oracle", "hybrid", "decode", "decode/draw"},
 	"cmd/softdiff":      {"experiments"},
 }
 

@@ -52,7 +52,8 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := h.DenoiseBatch(dsts, evs, 0); err != nil { // warm-up
+	ts := make([]float64, len(evs))
+	if err := h.DenoiseBatch(dsts, evs, ts); err != nil { // warm-up
 		log.Fatal(err)
 	}
 	if *cpuprof != "" {
@@ -68,7 +69,7 @@ func main() {
 	times := make([]float64, *reps)
 	for r := range times {
 		t0 := time.Now()
-		if err := h.DenoiseBatch(dsts, evs, 0); err != nil {
+		if err := h.DenoiseBatch(dsts, evs, ts); err != nil {
 			log.Fatal(err)
 		}
 		times[r] = time.Since(t0).Seconds()

@@ -3,6 +3,7 @@ package decode
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/softdiff/softdiff/kernels"
 	"github.com/softdiff/softdiff/soft"
@@ -20,6 +21,20 @@ const (
 	// Metropolis–Hastings against the leave-one-out belief.
 	CorrectKernel
 )
+
+// String returns "commit" (no corrector: the hybrid sampler only commits),
+// "gibbs", "kernel", or "Corrector(n)".
+func (c Corrector) String() string {
+	switch c {
+	case CorrectNone:
+		return "commit"
+	case CorrectGibbs:
+		return "gibbs"
+	case CorrectKernel:
+		return "kernel"
+	}
+	return fmt.Sprintf("Corrector(%d)", int(c))
+}
 
 // Hybrid is softdiff's hybrid sampler: the continuous refinement and commit
 // policy of SoftSL (embedded) kept apart from the discrete identity, plus a
@@ -39,6 +54,10 @@ const (
 // p(x_i | x_−i, λ_i), which leaves the joint of the committed identities
 // invariant. Proposals of MASK or of the current token are rejected (a
 // self-loop, which keeps detailed balance).
+//
+// Options: Steps is the number of refinement steps plus one, as for SoftSL
+// (the corrector's calls come on top, so the NFE is Steps plus Moves per
+// refinement step at most); BlockLen is not used; NoEntropy has no effect.
 type Hybrid struct {
 	SoftSL
 	Corrector Corrector
@@ -53,59 +72,64 @@ type Hybrid struct {
 	ReleaseBelow float64
 }
 
-// Name implements Algorithm.
-func (m Hybrid) Name() string {
-	return "hybrid" + [...]string{"", "-gibbs", "-kernel"}[m.Corrector] + "-" + m.SoftSL.Name()
-}
+// Name implements Algorithm: "Hybrid-" and the corrector ("commit" without
+// one).
+func (m Hybrid) Name() string { return "Hybrid-" + m.Corrector.String() }
 
 type hybridRun struct {
 	*slRun
 	Hybrid
 	cand      []int // committed free positions
 	src, prop *soft.Dense
-	evSave    []float32
 }
 
-func (m Hybrid) start(r *run) (stepper, error) {
-	if m.Corrector < CorrectNone || m.Corrector > CorrectKernel || m.Moves < 0 || m.ReleaseBelow < 0 || m.JumpTime < 0 {
-		return nil, fmt.Errorf("bad hybrid setting: corrector %d, moves %d, release %v, jump time %v", m.Corrector, m.Moves, m.ReleaseBelow, m.JumpTime)
+// Start implements Algorithm.
+func (m Hybrid) Start(r *Run) (Stepper, error) {
+	if m.Corrector < CorrectNone || m.Corrector > CorrectKernel || m.Moves < 0 || m.ReleaseBelow < 0 || m.JumpTime < 0 ||
+		math.IsNaN(m.ReleaseBelow+m.JumpTime) {
+		return nil, fmt.Errorf("bad hybrid setting: corrector %v, moves %d, release %v, jump time %v", m.Corrector, m.Moves, m.ReleaseBelow, m.JumpTime)
 	}
+	K := r.Vocab().Size()
 	if m.Corrector == CorrectKernel {
 		if m.Kernel == nil {
 			return nil, errors.New("CorrectKernel needs a Kernel")
 		}
-		if m.Kernel.States() != r.K {
-			return nil, fmt.Errorf("kernel has %d states, vocabulary %d", m.Kernel.States(), r.K)
+		if m.Kernel.States() != K {
+			return nil, fmt.Errorf("kernel has %d states, vocabulary %d", m.Kernel.States(), K)
 		}
 	}
 	if m.JumpTime == 0 {
 		m.JumpTime = 0.1
 	}
+	if m.JumpTime > 1 {
+		return nil, fmt.Errorf("jump time %v > 1", m.JumpTime)
+	}
 	sl, err := m.SoftSL.newRun(r)
 	if err != nil {
 		return nil, err
 	}
-	return &hybridRun{slRun: sl, Hybrid: m, cand: make([]int, 0, r.L),
-		src: soft.NewDense(1, r.K), prop: soft.NewDense(1, r.K), evSave: make([]float32, r.K)}, nil
+	return &hybridRun{slRun: sl, Hybrid: m, cand: make([]int, 0, r.Len()),
+		src: soft.NewDense(1, K), prop: soft.NewDense(1, K)}, nil
 }
 
-func (h *hybridRun) step(k int) (bool, error) {
-	done, err := h.slRun.step(k)
+// Step implements Stepper.
+func (h *hybridRun) Step(k int) (bool, error) {
+	done, err := h.slRun.Step(k)
 	if err != nil || done || h.Corrector == CorrectNone && h.ReleaseBelow == 0 {
 		return done, err
 	}
 	r := h.r
 	for range h.Moves {
 		h.cand = h.cand[:0]
-		for _, i := range r.free {
-			if r.x[i] != r.mask {
+		for _, i := range r.Free() {
+			if !r.Masked(i) {
 				h.cand = append(h.cand, i)
 			}
 		}
 		if len(h.cand) == 0 {
 			break
 		}
-		i := h.cand[r.rng.IntN(len(h.cand))]
+		i := h.cand[r.Rand().IntN(len(h.cand))]
 		if err := h.move(i, 1-float64(k+1)/float64(max(h.n, 1))); err != nil {
 			return false, err
 		}
@@ -116,31 +140,33 @@ func (h *hybridRun) step(k int) (bool, error) {
 // move makes one corrector move at committed position i.
 func (h *hybridRun) move(i int, t float64) error {
 	r := h.r
-	a := r.x[i]
-	row := r.ev.Row(i)
+	a := r.Token(i)
+	row := r.Evidence(i)
 	if err := h.st.SoftEvidenceRow(row, i); err != nil {
 		return err
 	}
-	if err := r.denoise(t); err != nil {
+	err := r.Denoise(t)
+	clear(row) // the identity is hard evidence again
+	row[a] = 1
+	if err != nil {
 		return err
 	}
-	b := r.bel.Row(i)
-	if _, _, err := checkEntropy(b, r.mask, false); err != nil { // committed rows are not checked by denoise
-		return fmt.Errorf("denoiser call %d: invalid belief at position %d: %w", r.nfe, i, err)
+	if err := r.CheckBelief(i); err != nil { // committed rows are not checked by Denoise
+		return err
 	}
-	clear(row)
-	row[a] = 1
+	b := r.Beliefs().Row(i)
+	rng := r.Rand()
 	if float64(b[a]) < h.ReleaseBelow {
 		h.st.Release(i)
-		r.setTok(i, r.mask)
+		r.SetToken(i, r.Mask())
 		return nil
 	}
 	switch h.Corrector {
 	case CorrectGibbs:
-		v := soft.Sample(r.rng, b)
+		v := soft.Sample(rng, b)
 		if v != a {
 			h.st.Jump(i, v)
-			r.setTok(i, v)
+			r.SetToken(i, v)
 		}
 	case CorrectKernel:
 		q := h.prop.Row(0)
@@ -148,8 +174,8 @@ func (h *hybridRun) move(i int, t float64) error {
 		clear(src)
 		src[a] = 1
 		h.Kernel.Transition(h.prop, h.src, 0, h.JumpTime)
-		v := soft.Sample(r.rng, q)
-		if v == a || v == r.mask {
+		v := soft.Sample(rng, q)
+		if v == a || v == r.Mask() {
 			return nil
 		}
 		qav := float64(q[v])
@@ -159,9 +185,9 @@ func (h *hybridRun) move(i int, t float64) error {
 		qva := float64(q[a])
 		num := float64(b[v]) * qva
 		den := float64(b[a]) * qav
-		if den == 0 || r.rng.Float64()*den < num {
+		if den == 0 || rng.Float64()*den < num {
 			h.st.Jump(i, v)
-			r.setTok(i, v)
+			r.SetToken(i, v)
 		}
 	}
 	return nil

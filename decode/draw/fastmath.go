@@ -1,4 +1,4 @@
-package decode
+package draw
 
 import "math"
 
@@ -34,10 +34,13 @@ func log32(x float32) float64 {
 // 1e-36), so no branch is needed.
 func plogp(x float32) float64 { return float64(x) * log32(x) }
 
-// entropy returns −Σ p log p in nats for a float32 distribution, with
-// log32 and four accumulators (so the additions do not wait on each
-// other). Its error is below 2e-7 nats (Σ p·|log error|).
-func entropy(p []float32) float64 {
+// Entropy returns −Σ p log p in nats for a float32 distribution, with a
+// table logarithm (log32) and four accumulators (so the additions do not
+// wait on each other): several times cheaper than soft.Entropy, with an
+// error below 2e-7 nats (Σ p·|log error|), well under the 6e-8 relative
+// error float32 beliefs carry per entry times log K. Samplers use it for
+// per-step entropies.
+func Entropy(p []float32) float64 {
 	var h0, h1, h2, h3 float64
 	n := len(p) &^ 3
 	for j := 0; j < n; j += 4 {

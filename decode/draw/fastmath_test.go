@@ -1,4 +1,4 @@
-package decode
+package draw
 
 import (
 	"math"
@@ -39,13 +39,13 @@ func TestEntropyMatchesSoft(t *testing.T) {
 		for v := range p {
 			p[v] = float32(float64(p[v]) / z)
 		}
-		if got, want := entropy(p), soft.Entropy(p); !(math.Abs(got-want) <= 1e-6) {
+		if got, want := Entropy(p), soft.Entropy(p); !(math.Abs(got-want) <= 1e-6) {
 			t.Fatalf("entropy %v, soft.Entropy %v", got, want)
 		}
 	}
 }
 
-func BenchmarkCheckEntropy(b *testing.B) {
+func BenchmarkEntropy(b *testing.B) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	p := make([]float32, 1000)
 	var z float64
@@ -56,14 +56,9 @@ func BenchmarkCheckEntropy(b *testing.B) {
 	for v := range p {
 		p[v] = float32(float64(p[v]) / z)
 	}
-	b.Run("check", func(b *testing.B) {
+	b.Run("table", func(b *testing.B) {
 		for b.Loop() {
-			checkEntropy(p, 999, true)
-		}
-	})
-	b.Run("entropy", func(b *testing.B) {
-		for b.Loop() {
-			entropy(p)
+			Entropy(p)
 		}
 	})
 	b.Run("soft.Entropy", func(b *testing.B) {

@@ -1,0 +1,219 @@
+// Package draw holds the drawing and ranking helpers that samplers share:
+// tempered sampling, Gumbel variates, nucleus (top-p) filtering, sharpening,
+// top-k selection and sorting of positions by a confidence key, and a fast
+// entropy. The samplers of package decode use these and nothing else, so a
+// sampler written outside decode can reproduce any built-in rule exactly.
+//
+// Every function is deterministic given its random source and allocates
+// nothing. The tie order of the ranking helpers is part of their contract:
+// among equal keys the smaller position comes first.
+//
+// Errors and panics: these functions read buffers the caller owns; a slice
+// of the wrong length (documented per function) panics, as an index out of
+// range would. Values are not validated (the run validates beliefs once per
+// denoiser call, package decode).
+package draw
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/softdiff/softdiff/soft"
+)
+
+// Tempered draws a token from p^(1/T) (normalised) by inverting its float64
+// cumulative sum against one uniform variate: the distribution of the
+// Gumbel-max rule argmax_v log p_v + T·g_v, g_v standard Gumbel (LLaDA's
+// add_gumbel_noise), drawn with one variate instead of K. T ≤ 0 is the
+// argmax (smallest index on ties) and draws nothing; T = 1 is soft.Sample.
+func Tempered(rng *rand.Rand, p []float32, T float64) int32 {
+	switch {
+	case T <= 0:
+		return soft.Argmax(p)
+	case T == 1:
+		return soft.Sample(rng, p)
+	}
+	inv := 1 / T
+	// normalise by the maximum first so p^(1/T) does not underflow for small T.
+	pm := float64(p[soft.Argmax(p)])
+	var sum float64
+	for _, x := range p {
+		if x > 0 {
+			sum += math.Pow(float64(x)/pm, inv)
+		}
+	}
+	u := rng.Float64() * sum
+	var c float64
+	last := int32(-1)
+	for v, x := range p {
+		if x > 0 {
+			c += math.Pow(float64(x)/pm, inv)
+			last = int32(v)
+			if u < c {
+				return int32(v)
+			}
+		}
+	}
+	return last
+}
+
+// Gumbel returns a standard Gumbel variate −log(−log u), u ∈ (0, 1).
+func Gumbel(rng *rand.Rand) float64 {
+	u := rng.Float64()
+	for u == 0 {
+		u = rng.Float64()
+	}
+	return -math.Log(-math.Log(u))
+}
+
+// Index draws an index from the normalised float64 distribution p by
+// inverting its cumulative sum (the last index if rounding leaves the
+// variate above the total).
+func Index(rng *rand.Rand, p []float64) int {
+	u := rng.Float64()
+	var c float64
+	for a, x := range p {
+		c += x
+		if u < c {
+			return a
+		}
+	}
+	return len(p) - 1
+}
+
+// TopK moves the k entries of idx with the largest key to the front of idx,
+// in decreasing key order, ties to the smaller position; the order of the
+// rest is unspecified. key is indexed by the values stored in idx (positions),
+// not by the index into idx. k larger than len(idx) means all of them. It
+// costs O(len(idx)·k): a partial selection sort, which suits the few commits
+// per step of the samplers.
+func TopK(idx []int, key []float64, k int) {
+	k = min(k, len(idx))
+	for a := 0; a < k; a++ {
+		best := a
+		for b := a + 1; b < len(idx); b++ {
+			kb, kbest := key[idx[b]], key[idx[best]]
+			if kb > kbest || (kb == kbest && idx[b] < idx[best]) {
+				best = b
+			}
+		}
+		idx[a], idx[best] = idx[best], idx[a]
+	}
+}
+
+// Sort sorts idx by decreasing key, ties to the smaller position (the order
+// of TopK with k = len(idx)), in O(n log n). key is indexed by position.
+func Sort(idx []int, key []float64) {
+	slices.SortFunc(idx, func(a, b int) int {
+		switch {
+		case key[a] > key[b]:
+			return -1
+		case key[a] < key[b]:
+			return 1
+		}
+		return a - b
+	})
+}
+
+// Sharpen writes dst ∝ p^(1/T) for T > 0, computed as
+// exp((log p − log max p)/T) with the table logarithm (the law of
+// soft.Sharpen, several times cheaper than math.Pow per entry). Entries
+// below the smallest normal float32 become zero. dst and p have equal
+// length (it may be p itself).
+func Sharpen(dst, p []float32, T float64) {
+	lmax := log32(p[soft.Argmax(p)])
+	inv := 1 / T
+	var z float64
+	for v, x := range p {
+		if x < 0x1p-126 {
+			dst[v] = 0
+			continue
+		}
+		e := math.Exp((log32(x) - lmax) * inv)
+		dst[v] = float32(e)
+		z += e
+	}
+	s := float32(1 / z)
+	for v := range dst {
+		dst[v] *= s
+	}
+}
+
+// Nucleus zeroes the entries of q outside its top-p nucleus: in the order
+// of decreasing value (ties to the smaller index) a token is kept while the
+// mass before it is ≤ topP (so the token that carries the mass past topP is
+// kept: Dream's and LRD's rule). It reports whether anything was zeroed; q
+// is not renormalised. scratch needs len(q) entries.
+//
+// The threshold θ, the value of the last kept token, is the unique value
+// with mass(q > θ) ≤ topP < mass(q ≥ θ); it is found by a weighted
+// quickselect on a copy of the values (expected O(K)); then every token
+// above θ is kept and, of the tokens equal to θ, the first r by index, r the
+// fewest that carry the mass past topP.
+func Nucleus(q []float32, topP float64, scratch []float32) bool {
+	var total float64
+	for _, x := range q {
+		total += float64(x)
+	}
+	if total <= topP {
+		return false
+	}
+	w := scratch[:len(q)]
+	copy(w, q)
+	budget := topP // mass still allowed before θ
+	var theta float32
+	for len(w) > 0 {
+		// median of three as pivot
+		a, b, c := w[0], w[len(w)/2], w[len(w)-1]
+		piv := max(min(a, b), min(max(a, b), c))
+		// three-way partition: [> piv | == piv | < piv]
+		lt, i, gt := 0, 0, len(w)
+		for i < gt {
+			switch x := w[i]; {
+			case x > piv:
+				w[lt], w[i] = w[i], w[lt]
+				lt++
+				i++
+			case x < piv:
+				gt--
+				w[gt], w[i] = w[i], w[gt]
+			default:
+				i++
+			}
+		}
+		var above, eq float64
+		for _, x := range w[:lt] {
+			above += float64(x)
+		}
+		eq = float64(piv) * float64(gt-lt)
+		switch {
+		case above > budget:
+			w = w[:lt]
+		case above+eq > budget:
+			theta = piv
+			budget -= above
+			w = nil
+		default:
+			budget -= above + eq
+			w = w[gt:]
+		}
+	}
+	// keep q > θ, and the first r entries equal to θ with r·θ > budget
+	// minimal (r ≥ 1)
+	r := int(budget/float64(theta)) + 1
+	changed := false
+	for v, x := range q {
+		switch {
+		case x > theta:
+		case x == theta && r > 0:
+			r--
+		default:
+			if x != 0 {
+				changed = true
+			}
+			q[v] = 0
+		}
+	}
+	return changed
+}
