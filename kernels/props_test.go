@@ -279,7 +279,7 @@ func TestUniformProperties(t *testing.T) {
 }
 
 func TestPosteriorMDLM(t *testing.T) {
-	// MDLM ancestral step (REFERENCES.md, MDLM card): for xt = MASK and a
+	// MDLM ancestral step (docs/decode.md, MDLM): for xt = MASK and a
 	// soft x0 without MASK mass, token mass x0(v)(α_s−α_t)/(1−α_t) and MASK
 	// mass (1−α_s)/(1−α_t). LogLinear ε=1e-3: α(0.3)=0.7003, α(0.6)=0.4006.
 	k := must(NewAbsorbing(4, 3, LogLinear{}))
