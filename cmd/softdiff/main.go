@@ -29,6 +29,7 @@ Usage:
   softdiff run NAME|all [flags]   run experiments; tables to stdout, files to --out
   softdiff report DIR [flags]     Markdown summary of the results in DIR
   softdiff merge --out DIR IN...  combine the outputs of sharded runs
+  softdiff sample --testbed NAME  exact samples as .npy (training data for train/)
   softdiff version                print the version
   softdiff help                   print this help
 
@@ -88,6 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdReport(args[1:], stdout, stderr)
 	case "merge":
 		return cmdMerge(args[1:], stdout, stderr)
+	case "sample":
+		return cmdSample(args[1:], stdout, stderr)
 	}
 	return usagef("unknown command %q (try 'softdiff help')", args[0])
 }
