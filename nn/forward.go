@@ -149,29 +149,11 @@ func (m *Model) forward(ws *workspace, dst, ev []*soft.Dense) error {
 		return err
 	}
 	ws.ensure(m, rows, maxLen)
+	if err := m.embed(ws, ev, rows); err != nil {
+		return err
+	}
 	K, d, f := m.K, m.d, m.f
 	z, h := ws.z[:rows*K], ws.h[:rows*d]
-	// Input: canonical evidence weights times the embedding table, plus the
-	// position embedding.
-	r := 0
-	for b, e := range ev {
-		for i := 0; i < e.L; i++ {
-			lz, err := embedWeights(z[r*K:(r+1)*K], e.Data[i*K:(i+1)*K], m.mask)
-			if err != nil {
-				return fmt.Errorf("nn: sequence %d, position %d: evidence %v", b, i, err)
-			}
-			ws.logZ[r] = lz
-			r++
-		}
-	}
-	ws.gemm.Sgemm(false, false, rows, d, K, 1, z, K, m.emb, d, 0, h, d)
-	r = 0
-	for _, e := range ev {
-		for i := 0; i < e.L; i++ {
-			addTo(h[r*d:(r+1)*d], m.pos[i*d:(i+1)*d])
-			r++
-		}
-	}
 	eps := m.cfg.LayerNormEps
 	a, o, qkv, ff := ws.a[:rows*d], ws.o[:rows*d], ws.qkv[:rows*3*d], ws.ff[:rows*f]
 	for li := range m.layers {
@@ -189,7 +171,7 @@ func (m *Model) forward(ws *workspace, dst, ev []*soft.Dense) error {
 	}
 	layerNorm(a, h, d, m.lnfW, m.lnfB, eps)
 	m.linear(ws, z, a, rows, K, d, m.head, m.headB)
-	r = 0
+	r := 0
 	negInf := float32(math.Inf(-1))
 	for _, e := range ev {
 		for i := 0; i < e.L; i++ {
@@ -198,6 +180,34 @@ func (m *Model) forward(ws *workspace, dst, ev []*soft.Dense) error {
 				addLogLikelihood(zr, e.Data[i*K:(i+1)*K], m.mask, ws.logZ[r])
 			}
 			zr[m.mask] = negInf
+			r++
+		}
+	}
+	return nil
+}
+
+// embed writes the input of every row into ws.h: the canonical evidence
+// weights (kept in ws.z, with log Z in ws.logZ) times the embedding table,
+// plus the position embedding.
+func (m *Model) embed(ws *workspace, ev []*soft.Dense, rows int) error {
+	K, d := m.K, m.d
+	z, h := ws.z[:rows*K], ws.h[:rows*d]
+	r := 0
+	for b, e := range ev {
+		for i := 0; i < e.L; i++ {
+			lz, err := embedWeights(z[r*K:(r+1)*K], e.Data[i*K:(i+1)*K], m.mask)
+			if err != nil {
+				return fmt.Errorf("nn: sequence %d, position %d: evidence %v", b, i, err)
+			}
+			ws.logZ[r] = lz
+			r++
+		}
+	}
+	ws.gemm.Sgemm(false, false, rows, d, K, 1, z, K, m.emb, d, 0, h, d)
+	r = 0
+	for _, e := range ev {
+		for i := 0; i < e.L; i++ {
+			addTo(h[r*d:(r+1)*d], m.pos[i*d:(i+1)*d])
 			r++
 		}
 	}
