@@ -39,7 +39,7 @@ type fakeServer struct {
 	evKinds     []string
 
 	// Hooks, set before the requests they concern.
-	readyFails int                                                     // answer 503 to this many health checks first
+	readyFails int                                                      // answer 503 to this many health checks first
 	meta       func(md map[string]any)                                  // edit the metadata
 	fault      func(n int, w http.ResponseWriter, r *http.Request) bool // n-th infer (from 1); true if it answered
 	mutate     func(n int, outs []*fakeOut)                             // edit the outputs of the n-th infer
