@@ -66,7 +66,7 @@ class SoftdiffAdapter:
 
     def __init__(self, net, device, dtype):
         self.device = device
-        self.net = net.to(device=device, dtype=dtype).eval()
+        self.net = net.to(device=device, dtype=dtype).eval().requires_grad_(False)
         cfg = net.cfg
         self.K, self.mask = cfg["vocab_size"], cfg["mask_token_id"]
         self.max_len = cfg["max_position_embeddings"]
@@ -132,7 +132,7 @@ class HFAdapter:
             net = tf.AutoModel.from_pretrained(path, trust_remote_code=True, dtype=dtype)
         except TypeError:  # transformers < 4.56 names it torch_dtype
             net = tf.AutoModel.from_pretrained(path, trust_remote_code=True, torch_dtype=dtype)
-        self.net = net.to(device).eval()
+        self.net = net.to(device).eval().requires_grad_(False)
         self.mask = mask_id if mask_id is not None else getattr(cfg, "mask_token_id", None)
         if self.mask is None:
             raise SystemExit("%s: the config has no mask_token_id; give --mask-id" % path)
