@@ -140,18 +140,18 @@ class Sparse:
         return h.to(E.dtype)
 
     def add_skip(self, z):
-        """z + log ℓ̂ (z float32 [B, L, K]), returned as float32: the
-        unlisted tokens' constant everywhere, the listed tokens' own values
-        at their ids (the MASK column is left to the caller)."""
-        dt = self.logl_u.dtype
-        zd = z.to(dt)
-        out = zd + self.logl_u[..., None]
+        """z + log ℓ̂ (z float32 [B, L, K], overwritten), returned as
+        float32: the unlisted tokens' constant everywhere, the listed
+        tokens' own values at their ids (the MASK column is left to the
+        caller)."""
+        zd = z.to(self.logl_u.dtype)  # z itself when the dtypes agree: updated in place
         idx = torch.where(self.tok, self.ids, torch.full_like(self.ids, self.mask))
         val = zd.gather(-1, idx) + self.logl_listed
+        zd += self.logl_u[..., None]
         # Slots that are not listed tokens all point at the MASK column, which
         # the caller overwrites; the listed tokens' ids are distinct.
-        out.scatter_(-1, idx, val)
-        return out.float()
+        zd.scatter_(-1, idx, val)
+        return zd.float()
 
     def hard_ids(self):
         """Token ids [B, L] (MASK for rows without information) if every row

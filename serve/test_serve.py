@@ -257,6 +257,18 @@ def parse_answer(body, hl):
     return head, out
 
 
+class NaNModel:
+    """A model whose logits at sequence 0, position 1 are NaN."""
+    K, mask, max_len, platform = 5, 0, 4, "test"
+    device, pdt = torch.device("cpu"), F64
+
+    def logits(self, inp):
+        z = torch.zeros(inp.B, inp.L, self.K)
+        z[0, 1, 3] = float("nan")
+        z[..., self.mask] = float("-inf")
+        return z, 0.0
+
+
 class ProtocolTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -268,7 +280,7 @@ class ProtocolTest(unittest.TestCase):
     def start(cls, batcher):
         srv = S.ThreadingHTTPServer(("127.0.0.1", 0), S.Handler)
         srv.daemon_threads = True
-        srv.models, srv.batcher, srv.verbose, srv.max_body = {"tiny": cls.ad}, batcher, False, 1 << 30
+        srv.models, srv.batcher, srv.verbose, srv.max_body = {"tiny": cls.ad, "nan": NaNModel()}, batcher, False, 1 << 30
         threading.Thread(target=srv.serve_forever, daemon=True).start()
         return srv, "http://127.0.0.1:%d" % srv.server_address[1]
 
@@ -378,6 +390,12 @@ class ProtocolTest(unittest.TestCase):
         self.assertIn("binary data only", json.loads(ans)["error"])
         st, ans, _ = self.post("/v2/models/nope/infer", body, hl)
         self.assertEqual(st, 404)
+        ev5 = np.zeros((2, 3, 5), dtype=np.float32)
+        ev5[..., 0] = 1
+        body, hl = binary_request([("evidence", "FP32", ev5), ("t", "FP32", np.full(2, 0.5))], ["beliefs"])
+        st, ans, _ = self.post("/v2/models/nan/infer", body, hl)
+        self.assertEqual(st, 500)
+        self.assertIn("sequence 0, position 1: the model's logits are NaN", json.loads(ans)["error"])
 
     def test_metadata(self):
         md = self.get("/v2/models/tiny")
