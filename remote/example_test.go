@@ -6,7 +6,6 @@ import (
 
 	"github.com/softdiff/softdiff/decode"
 	"github.com/softdiff/softdiff/remote"
-	"github.com/softdiff/softdiff/soft"
 )
 
 func ExampleParseSpec() {
@@ -24,12 +23,11 @@ func ExampleDial() {
 		fmt.Println(err)
 		return
 	}
-	toks := make([]string, m.VocabSize())
-	for i := range toks {
-		toks[i] = fmt.Sprint("t", i)
+	vocab, err := m.IDVocab() // or the model's own token strings, as a *soft.Vocab
+	if err != nil {
+		fmt.Println(err)
+		return
 	}
-	toks[m.Mask()] = "[MASK]"
-	vocab, _ := soft.NewVocab(toks, soft.VocabOptions{Mask: "[MASK]"})
 	res, err := decode.Generate(ctx, m, vocab, 256, decode.FastDLLM{Threshold: 0.9}, decode.Options{BlockLen: 32, Seed: 1})
 	if err != nil {
 		fmt.Println(err)

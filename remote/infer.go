@@ -212,24 +212,16 @@ func (m *Model) infer(seqs []int, dst, ev []*soft.Dense, t []float64) error {
 
 // f32Input is an FP32 input tensor, binary unless the options say JSON.
 func (m *Model) f32Input(name string, shape []int, x []float32) requestInput {
-	in := requestInput{Name: name, Shape: shape, Datatype: "FP32"}
-	if m.opts.JSON {
-		in.Data = x
-		return in
-	}
-	in.size = 4 * len(x)
-	in.bin = func(dst []byte) error {
-		for i, v := range x {
-			putF32(dst, i, v)
-		}
-		return nil
-	}
-	return in
+	return wireInput(m, name, "FP32", shape, x, func(dst []byte, i int, v float32) { putF32(dst, i, v) })
 }
 
 // i32Input is an INT32 input tensor, binary unless the options say JSON.
 func (m *Model) i32Input(name string, shape []int, x []int32) requestInput {
-	in := requestInput{Name: name, Shape: shape, Datatype: "INT32"}
+	return wireInput(m, name, "INT32", shape, x, func(dst []byte, i int, v int32) { putI32(dst, i, v) })
+}
+
+func wireInput[T any](m *Model, name, dtype string, shape []int, x []T, put func([]byte, int, T)) requestInput {
+	in := requestInput{Name: name, Shape: shape, Datatype: dtype}
 	if m.opts.JSON {
 		in.Data = x
 		return in
@@ -237,7 +229,7 @@ func (m *Model) i32Input(name string, shape []int, x []int32) requestInput {
 	in.size = 4 * len(x)
 	in.bin = func(dst []byte) error {
 		for i, v := range x {
-			putI32(dst, i, v)
+			put(dst, i, v)
 		}
 		return nil
 	}

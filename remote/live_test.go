@@ -169,26 +169,9 @@ func TestLivePLL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rng := rand.New(rand.NewPCG(23, 24))
 		L := local.Config().MaxPositions
-		x := make([]int32, L)
-		mask := int32(local.Config().MaskTokenID)
-		for i := range x {
-			for x[i] = mask; x[i] == mask; {
-				x[i] = int32(rng.IntN(v.Size()))
-			}
-		}
-		got, err := p.LogProb(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := ref.LogProb(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !(math.Abs(got-want) <= liveTol*float64(L)) {
-			t.Errorf("%s: remote PLL %v, in-process %v", name, got, want)
-		}
+		x := randomTokens(rand.New(rand.NewPCG(23, 24)), L, v.Size(), int32(local.Config().MaskTokenID))
+		comparePLL(t, p, ref, x, liveTol*float64(L))
 	}
 }
 

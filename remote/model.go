@@ -8,9 +8,12 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/softdiff/softdiff/soft"
 )
 
 // Protocol is the value of the "softdiff_protocol" metadata parameter of a
@@ -302,4 +305,16 @@ func (m *Model) Stats() Stats {
 		BytesSent: s.bytesOut.Load(), BytesReceived: s.bytesIn.Load(),
 		Wall: time.Duration(s.wall.Load()), Encode: time.Duration(s.encode.Load()), Decode: time.Duration(s.decode.Load()),
 		ServerForward: time.Duration(s.forward.Load()), ServerCompute: time.Duration(s.compute.Load())}
+}
+
+// IDVocab returns a vocabulary of the model's K states named by their ids
+// ("0", "1", …) with the MASK state named "[MASK]": enough to run the
+// samplers when the token strings are not at hand.
+func (m *Model) IDVocab() (*soft.Vocab, error) {
+	toks := make([]string, m.K)
+	for i := range toks {
+		toks[i] = strconv.Itoa(i)
+	}
+	toks[m.mask] = "[MASK]"
+	return soft.NewVocab(toks, soft.VocabOptions{Mask: "[MASK]"})
 }

@@ -712,24 +712,8 @@ func TestPLL(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	for trial := 0; trial < 3; trial++ {
 		L := 3 + rng.IntN(14)
-		x := make([]int32, L)
-		for i := range x {
-			for x[i] = f.mask; x[i] == f.mask; {
-				x[i] = int32(rng.IntN(f.K))
-			}
-		}
-		got, err := p.LogProb(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := ref.LogProb(x)
-		if err != nil {
-			t.Fatal(err)
-		}
 		// The fake sends log(belief) in float32: 1e-7 relative per term.
-		if !(math.Abs(got-want) <= 1e-6*float64(L)) {
-			t.Errorf("L=%d: PLL %v, decode.PLL %v", L, got, want)
-		}
+		comparePLL(t, p, ref, randomTokens(rng, L, f.K, f.mask), 1e-6*float64(L))
 	}
 	if p.NFE() != ref.NFE() {
 		t.Errorf("NFE %d, decode.PLL %d", p.NFE(), ref.NFE())
@@ -751,6 +735,34 @@ func TestPLL(t *testing.T) {
 	f.mutate = func(_ int, outs []*fakeOut) { outs[0].Vals[4] = math.NaN() }
 	if _, err := p.LogProb([]int32{1, 2, 3}); !errors.Is(err, ErrBadResponse) {
 		t.Errorf("NaN term: %v", err)
+	}
+}
+
+// randomTokens returns L token ids other than mask, uniform over [0, K).
+func randomTokens(rng *rand.Rand, L, K int, mask int32) []int32 {
+	x := make([]int32, L)
+	for i := range x {
+		for x[i] = mask; x[i] == mask; {
+			x[i] = int32(rng.IntN(K))
+		}
+	}
+	return x
+}
+
+// comparePLL wants the remote and reference pseudo-log-likelihoods of x
+// within tol.
+func comparePLL(t *testing.T, p *PLL, ref decode.JointScorer, x []int32, tol float64) {
+	t.Helper()
+	got, err := p.LogProb(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ref.LogProb(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(math.Abs(got-want) <= tol) {
+		t.Errorf("L=%d: remote PLL %v, reference %v (tol %g)", len(x), got, want, tol)
 	}
 }
 
@@ -819,5 +831,16 @@ func TestNextNonzeroAndFill(t *testing.T) {
 				t.Fatalf("n=%d: entry %d is %v", n, i, x)
 			}
 		}
+	}
+}
+
+func TestIDVocab(t *testing.T) {
+	f := newFake(t, tinyDir, "tiny")
+	v, err := dial(t, f, Options{}).IDVocab()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Size() != 40 || v.Mask() != 7 || v.Token(12) != "12" || v.Token(7) != "[MASK]" {
+		t.Errorf("IDVocab: size %d, mask %d, token 12 %q, token 7 %q", v.Size(), v.Mask(), v.Token(12), v.Token(7))
 	}
 }

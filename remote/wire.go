@@ -144,7 +144,7 @@ func parseResponse(body []byte, hdrLen string) (*inferResponse, map[string]tenso
 		}
 		count := int64(1)
 		for _, d := range o.Shape {
-			if d < 0 || (d > 0 && count > math.MaxInt32/d) {
+			if d < 0 || (d > 0 && count > (math.MaxInt64/4)/d) {
 				return nil, nil, badResponse("output %q has shape %v", o.Name, o.Shape)
 			}
 			count *= d

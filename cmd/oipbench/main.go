@@ -100,16 +100,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	K, mask := probe.VocabSize(), probe.Mask()
+	K := probe.VocabSize()
 	if *L > probe.MaxLen() {
 		return fmt.Errorf("--len %d exceeds the model's %d positions", *L, probe.MaxLen())
 	}
-	toks := make([]string, K)
-	for i := range toks {
-		toks[i] = "t" + strconv.Itoa(i)
-	}
-	toks[mask] = "[MASK]"
-	vocab, err := soft.NewVocab(toks, soft.VocabOptions{Mask: "[MASK]"})
+	vocab, err := probe.IDVocab()
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 
 	"github.com/softdiff/softdiff/decode"
@@ -74,12 +73,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	v := opts.Vocab
 	if v == nil {
-		toks := make([]string, m.VocabSize())
-		for i := range toks {
-			toks[i] = fmt.Sprint(i)
-		}
-		toks[m.Mask()] = "[MASK]"
-		if v, err = soft.NewVocab(toks, soft.VocabOptions{Mask: "[MASK]"}); err != nil {
+		if v, err = m.IDVocab(); err != nil {
 			return err
 		}
 	}
@@ -97,15 +91,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if errs[j] != nil {
 			return fmt.Errorf("generate: sequence %d: %w", j, errs[j])
 		}
-		words := make([]string, len(r.Tokens))
-		for i, id := range r.Tokens {
-			if opts.Vocab != nil {
-				words[i] = v.Token(id)
-			} else {
-				words[i] = fmt.Sprint(id)
-			}
-		}
-		fmt.Fprintln(stdout, strings.Join(words, " "))
+		fmt.Fprintln(stdout, v.Decode(r.Tokens))
 	}
 	return nil
 }
