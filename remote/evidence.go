@@ -88,9 +88,6 @@ func (m *Model) scanEvidence(sc *scratch, rows rowsOf) (evidenceEnc, error) {
 			var sum float64
 			for v := nextNonzero(p, 0); v < len(p); v = nextNonzero(p, v+1) {
 				x := p[v]
-				if x == 0 { // −0
-					continue
-				}
 				if !(x > 0 && x <= math.MaxFloat32) {
 					errs[b] = fmt.Errorf("remote: %s: evidence entry %d is %v (want finite and ≥ 0)", rows.where(r), v, x)
 					return
@@ -137,24 +134,6 @@ func (m *Model) scanEvidence(sc *scratch, rows rowsOf) (evidenceEnc, error) {
 		k = max(k, c)
 	}
 	return evidenceEnc{sparse: true, k: int(k), stride: stride}, nil
-}
-
-// nextNonzero returns the first index ≥ j whose entry has a nonzero bit
-// pattern (−0 included), or len(p).
-func nextNonzero(p []float32, j int) int {
-	for ; j+8 <= len(p); j += 8 {
-		q := p[j : j+8 : j+8]
-		if math.Float32bits(q[0])|math.Float32bits(q[1])|math.Float32bits(q[2])|math.Float32bits(q[3])|
-			math.Float32bits(q[4])|math.Float32bits(q[5])|math.Float32bits(q[6])|math.Float32bits(q[7]) != 0 {
-			break
-		}
-	}
-	for ; j < len(p); j++ {
-		if math.Float32bits(p[j]) != 0 {
-			return j
-		}
-	}
-	return len(p)
 }
 
 // evidenceInputs returns the request's evidence tensors.

@@ -813,16 +813,7 @@ func TestParseSpec(t *testing.T) {
 	}
 }
 
-func TestNextNonzeroAndFill(t *testing.T) {
-	p := make([]float32, 37)
-	p[0], p[9], p[17], p[36] = 1, float32(math.Copysign(0, -1)), float32(math.NaN()), 2
-	var got []int
-	for j := nextNonzero(p, 0); j < len(p); j = nextNonzero(p, j+1) {
-		got = append(got, j)
-	}
-	if !slices.Equal(got, []int{0, 9, 17, 36}) {
-		t.Errorf("nonzero entries %v, want [0 9 17 36]", got)
-	}
+func TestFillConst(t *testing.T) {
 	for _, n := range []int{0, 1, 2, 7, 64, 100} {
 		q := make([]float32, n)
 		fillConst(q, 0.25)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Time softdiff's samplers against a served model: one command.
 #
-#   CGO_ENABLED=0 go build -o oipbench ./cmd/oipbench    # here, once (static binary)
+#   GOEXPERIMENT=simd CGO_ENABLED=0 go build -o oipbench ./cmd/oipbench   # here, once (static, AVX2 kernels)
 #   bash serve/bench_gpu.sh                               # on the GPU machine; table in $OUT
 #
 # Starts serve/server.py with a randomly initialised softdiff denoiser of
@@ -35,7 +35,7 @@ BUDGET=${BUDGET:-5m}
 READY_S=${READY_S:-240}
 
 mkdir -p "$OUT"
-[ -x "$BIN" ] || { echo "bench_gpu: $BIN missing: build it with CGO_ENABLED=0 go build -o oipbench ./cmd/oipbench" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "bench_gpu: $BIN missing: build it with GOEXPERIMENT=simd CGO_ENABLED=0 go build -o oipbench ./cmd/oipbench" >&2; exit 1; }
 t0=$(date +%s)
 {
 	echo "date: $(date -u +%FT%TZ)"
