@@ -20,7 +20,8 @@ type scratch struct {
 	resid []float32 // rows
 	count []int32   // rows: listed entries
 	errs  []error   // per block of parallel work
-	body  []byte
+	body  []byte    // the request
+	resp  []byte    // the answer
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -194,7 +195,7 @@ func (m *Model) infer(seqs []int, dst, ev []*soft.Dense, t []float64) error {
 	}
 	sc.body = body
 	encoded := time.Now()
-	rep, err := m.call("infer", http.MethodPost, m.inferURL(), body, hdrLen)
+	rep, err := m.call("infer", http.MethodPost, m.inferURL(), body, hdrLen, &sc.resp)
 	if err != nil {
 		return err
 	}

@@ -87,7 +87,7 @@ func Dial(ctx context.Context, baseURL, name string, opts Options) (*Model, erro
 	if err := m.ready(mu+"/ready", "model "+name); err != nil {
 		return nil, err
 	}
-	rep, err := m.call("metadata", http.MethodGet, mu, nil, -1)
+	rep, err := m.call("metadata", http.MethodGet, mu, nil, -1, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func Dial(ctx context.Context, baseURL, name string, opts Options) (*Model, erro
 
 // ready checks a readiness endpoint: HTTP 200, and no "ready": false.
 func (m *Model) ready(u, what string) error {
-	rep, err := m.call("ready", http.MethodGet, u, nil, -1)
+	rep, err := m.call("ready", http.MethodGet, u, nil, -1, nil)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) && e.Status != 0 {

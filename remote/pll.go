@@ -129,7 +129,7 @@ func (m *Model) pllInfer(x []int32, lo, hi int, terms []float64) error {
 	if err != nil {
 		return err
 	}
-	rep, err := m.call("infer", http.MethodPost, m.inferURL(), body, hdrLen)
+	rep, err := m.call("infer", http.MethodPost, m.inferURL(), body, hdrLen, nil)
 	if err != nil {
 		return err
 	}

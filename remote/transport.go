@@ -21,12 +21,14 @@ type reply struct {
 }
 
 // call makes the request op (method, url, body) until it gets a 200 answer,
-// a permanent failure, or runs out of retries. contentType and hdrLen (the
-// JSON part of a binary request, −1 for none) go into the headers.
-func (m *Model) call(op, method, url string, body []byte, hdrLen int) (*reply, error) {
+// a permanent failure, or runs out of retries. hdrLen (the JSON part of a
+// binary request, −1 for none) goes into the headers. The answer's body is
+// read into *buf when it is large enough (buf may be nil), which then
+// holds the grown buffer.
+func (m *Model) call(op, method, url string, body []byte, hdrLen int, buf *[]byte) (*reply, error) {
 	ctx := m.ctx
 	for attempt := 1; ; attempt++ {
-		rep, err := m.once(ctx, method, url, body, hdrLen)
+		rep, err := m.once(ctx, method, url, body, hdrLen, buf)
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, &Error{Op: op, URL: url, Attempts: attempt, Err: ctxErr}
 		}
@@ -67,7 +69,7 @@ func (m *Model) call(op, method, url string, body []byte, hdrLen int) (*reply, e
 
 // once makes one attempt under the per-attempt timeout and reads the whole
 // answer.
-func (m *Model) once(ctx context.Context, method, url string, body []byte, hdrLen int) (*reply, error) {
+func (m *Model) once(ctx context.Context, method, url string, body []byte, hdrLen int, buf *[]byte) (*reply, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
 	defer cancel()
 	var rd io.Reader
@@ -96,7 +98,14 @@ func (m *Model) once(ctx context.Context, method, url string, body []byte, hdrLe
 	}
 	var b []byte
 	if resp.ContentLength >= 0 {
-		b = make([]byte, resp.ContentLength)
+		if buf != nil && int64(cap(*buf)) >= resp.ContentLength {
+			b = (*buf)[:resp.ContentLength]
+		} else {
+			b = make([]byte, resp.ContentLength)
+			if buf != nil {
+				*buf = b
+			}
+		}
 		_, err = io.ReadFull(resp.Body, b)
 	} else {
 		b, err = io.ReadAll(io.LimitReader(resp.Body, m.opts.MaxResponseBytes+1))
