@@ -35,6 +35,7 @@ BUDGET=${BUDGET:-5m}
 READY_S=${READY_S:-240}
 
 mkdir -p "$OUT"
+if [ -f "$BIN" ] && [ ! -x "$BIN" ]; then chmod +x "$BIN"; fi
 [ -x "$BIN" ] || { echo "bench_gpu: $BIN missing: build it with GOEXPERIMENT=simd CGO_ENABLED=0 go build -o oipbench ./cmd/oipbench" >&2; exit 1; }
 t0=$(date +%s)
 {
