@@ -57,6 +57,8 @@ func getTestbed(name string) (*testbed, error) {
 		m, err = kjvHMM(6)
 	case "kjv-hmm-16":
 		m, err = kjvHMM(16)
+	case "kjv-hmm-32":
+		m, err = kjvHMM(32)
 	case "agreement-hmm-12":
 		m, err = oracle.AgreementHMM(12)
 	case "agreement-pcfg":

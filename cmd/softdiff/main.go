@@ -30,6 +30,8 @@ Usage:
   softdiff run NAME|all [flags]   run experiments; tables to stdout, files to --out
   softdiff report DIR [flags]     Markdown summary of the results in DIR
   softdiff merge --out DIR IN...  combine the outputs of sharded runs
+  softdiff sample --testbed NAME  exact samples as .npy (training data for train/)
+  softdiff generate --model oip:http://HOST:PORT/NAME --len L   sample from a served model
   softdiff version                print the version
   softdiff help                   print this help
 
@@ -93,6 +95,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdReport(args[1:], stdout, stderr)
 	case "merge":
 		return cmdMerge(args[1:], stdout, stderr)
+	case "sample":
+		return cmdSample(args[1:], stdout, stderr)
+	case "generate":
+		return cmdGenerate(ctx, args[1:], stdout, stderr)
 	}
 	return usagef("unknown command %q (try 'softdiff help')", args[0])
 }

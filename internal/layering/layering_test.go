@@ -25,7 +25,9 @@ var allowed = map[string][]string{
 	"decode":            {"soft", "kernels", "hybrid", "decode/draw"},
 	"examples/l2r":      {"soft", "decode"},
 	"experiments":       {"soft", "data", "kernels", "oracle", "hybrid", "decode", "decode/draw"},
-	"cmd/softdiff":      {"experiments"},
+	"nn":                {"soft", "internal/simdgemm"},
+	"remote":            {"soft"},
+	"cmd/softdiff":      {"soft", "decode", "oracle", "nn", "remote", "experiments"},
 }
 
 func TestImportDirection(t *testing.T) {

@@ -1,0 +1,171 @@
+"""Evidence rows as network inputs, from dense or top-k sparse tensors.
+
+An evidence row e over the K states (MASK included) is the likelihood
+ℓ(v) = e(v) + e(MASK) over the V = K − 1 tokens. A network reads it through
+
+  * the canonical weights w (the row with likelihood ∝ ℓ and the most MASK
+    mass): w(MASK) = ℓmin/D, w(v) = (ℓ(v) − ℓmin)/D, with ℓmin = min_v ℓ(v),
+    Z = Σ_v ℓ(v) and D = Z − V·ℓmin + ℓmin; the input embedding is Σ_s w(s)·E_s;
+  * log ℓ̂(v) = log ℓ(v) − log Z, added to the output logits by the evidence
+    skip (−inf where ℓ(v) = 0).
+
+These are the formulas of train/model.py's evidence_inputs (and of Go's
+package nn), computed here for two encodings of a batch [B, L] of rows:
+
+  Dense:  ev [B, L, K].
+  Sparse: ids [B, L, k] (int; −1 marks an unused slot, whose value must be
+          0), vals [B, L, k], resid [B, L]: e(ids[j]) = vals[j], and each of
+          the n_u = K − (used slots) states not listed holds resid / n_u.
+
+Both are validated first; a bad row raises EvidenceError naming the
+sequence and position. Arithmetic runs in the dtype the caller gives
+(float64 on the CPU for parity with Go, float32 on a GPU).
+"""
+
+import torch
+
+
+class EvidenceError(ValueError):
+    """Evidence that is not a batch of likelihood rows."""
+
+
+def _first(bad, what):
+    """Raise EvidenceError for the first True of bad [B, L]."""
+    if bool(bad.any()):
+        b, i = [int(x) for x in bad.nonzero()[0]]
+        raise EvidenceError("sequence %d, position %d: %s" % (b, i, what))
+
+
+class Dense:
+    """A batch of dense evidence rows ev [B, L, K]."""
+
+    def __init__(self, ev, mask, dtype):
+        if ev.dim() != 3:
+            raise EvidenceError("evidence has %d dimensions, want 3 [B, L, K]" % ev.dim())
+        self.B, self.L, self.K = ev.shape
+        self.mask = mask
+        _first(~torch.isfinite(ev).all(-1), "evidence entry is NaN or infinite")
+        _first((ev < 0).any(-1), "evidence entry is negative")
+        _first(~(ev > 0).any(-1), "no token has positive likelihood (the row is all zero)")
+        ev = ev.to(dtype)
+        m = ev[..., mask]
+        et = ev.clone()
+        et[..., mask] = 0
+        V = self.K - 1
+        Z = et.sum(-1) + V * m
+        et[..., mask] = float("inf")
+        lmin = et.amin(-1) + m
+        et[..., mask] = 0
+        D = Z - V * lmin + lmin
+        lik = et + m[..., None]
+        self.w = (lik - lmin[..., None]) / D[..., None]
+        self.w[..., mask] = lmin / D
+        self.logl = torch.log(lik) - torch.log(Z)[..., None]
+        self.logl[..., mask] = 0
+        self._ev = ev
+
+    def embed(self, E):
+        """Σ_s w(s)·E_s [B, L, d] in E's dtype."""
+        return torch.matmul(self.w.to(E.dtype), E)
+
+    def add_skip(self, z):
+        """z + log ℓ̂ (z float32 [B, L, K]), in the weights' dtype, returned as float32."""
+        return (z.to(self.logl.dtype) + self.logl).float()
+
+    def hard_ids(self):
+        """Token ids [B, L] (MASK for rows without information) if every row
+        is hard evidence (its canonical weights one-hot), else None."""
+        top, ids = self.w.max(-1)
+        if bool((top == 1).all()):
+            return ids
+        return None
+
+
+class Sparse:
+    """A batch of top-k evidence rows (ids, vals [B, L, k], resid [B, L])."""
+
+    def __init__(self, ids, vals, resid, K, mask, dtype):
+        if ids.dim() != 3 or vals.shape != ids.shape or resid.shape != ids.shape[:2]:
+            raise EvidenceError("sparse evidence shapes %s, %s, %s: want [B, L, k], [B, L, k], [B, L]"
+                                % (list(ids.shape), list(vals.shape), list(resid.shape)))
+        self.B, self.L, self.k = ids.shape
+        self.K, self.mask = K, mask
+        ids = ids.long()
+        used = ids >= 0
+        _first(((ids < -1) | (ids >= K)).any(-1), "evidence id outside [-1, %d)" % K)
+        _first(~torch.isfinite(vals).all(-1) | ~torch.isfinite(resid), "evidence value is NaN or infinite")
+        _first((vals < 0).any(-1) | (resid < 0), "evidence value is negative")
+        _first(((~used) & (vals != 0)).any(-1), "unused slot (id -1) with a nonzero value")
+        srt = torch.sort(ids, -1).values
+        _first(((srt[..., 1:] == srt[..., :-1]) & (srt[..., 1:] >= 0)).any(-1), "evidence id listed twice")
+        n_used = used.sum(-1)
+        n_un = K - n_used
+        _first((n_un == 0) & (resid > 0), "positive residual with every state listed")
+        _first(~((vals > 0).any(-1) | (resid > 0)), "no token has positive likelihood (the row is all zero)")
+
+        vals, resid = vals.to(dtype), resid.to(dtype)
+        r_u = torch.where(n_un > 0, resid / n_un.clamp(min=1).to(dtype), torch.zeros_like(resid))
+        is_mask = ids == mask
+        mask_listed = is_mask.any(-1)
+        m = torch.where(mask_listed, (vals * is_mask).sum(-1), r_u)
+        tok = used & ~is_mask
+        lik = vals + m[..., None]                        # ℓ of the listed tokens (where tok)
+        n_un_tok = n_un - (~mask_listed).long()          # tokens not listed
+        lik_u = r_u + m                                  # ℓ of each of them
+        inf = torch.tensor(float("inf"), dtype=dtype, device=vals.device)
+        lmin = torch.where(tok, lik, inf).amin(-1)
+        lmin = torch.where(n_un_tok > 0, torch.minimum(lmin, lik_u), lmin)
+        Z = torch.where(tok, lik, torch.zeros_like(lik)).sum(-1) + n_un_tok.to(dtype) * lik_u
+        V = K - 1
+        D = Z - V * lmin + lmin
+        self.w_listed = torch.where(tok, (lik - lmin[..., None]) / D[..., None], torch.zeros_like(lik))
+        self.w_u = torch.where(n_un_tok > 0, (lik_u - lmin) / D, torch.zeros_like(D))
+        self.w_mask = lmin / D
+        logZ = torch.log(Z)
+        self.logl_listed = torch.log(lik) - logZ[..., None]
+        self.logl_u = torch.log(lik_u) - logZ
+        self.tok = tok
+        self.ids = ids
+        self.n_un_tok = n_un_tok
+
+    def embed(self, E, S_tok):
+        """Σ_s w(s)·E_s [B, L, d] in E's dtype, where S_tok = Σ_{v ≠ MASK} E_v
+        (in the weights' dtype): w_u·S_tok + w(MASK)·E_MASK +
+        Σ_listed tokens (w(v) − w_u)·E_v."""
+        dt = self.w_mask.dtype
+        c = torch.where(self.tok, self.w_listed - self.w_u[..., None], torch.zeros_like(self.w_listed))
+        G = E[self.ids.clamp(min=0)].to(dt)              # [B, L, k, d]
+        h = torch.einsum("blk,blkd->bld", c, G)
+        h = h + self.w_u[..., None] * S_tok.to(dt) + self.w_mask[..., None] * E[self.mask].to(dt)
+        return h.to(E.dtype)
+
+    def add_skip(self, z):
+        """z + log ℓ̂ (z float32 [B, L, K], overwritten), returned as
+        float32: the unlisted tokens' constant everywhere, the listed
+        tokens' own values at their ids (the MASK column is left to the
+        caller)."""
+        zd = z.to(self.logl_u.dtype)  # z itself when the dtypes agree: updated in place
+        idx = torch.where(self.tok, self.ids, torch.full_like(self.ids, self.mask))
+        val = zd.gather(-1, idx) + self.logl_listed
+        zd += self.logl_u[..., None]
+        # Slots that are not listed tokens all point at the MASK column, which
+        # the caller overwrites; the listed tokens' ids are distinct.
+        zd.scatter_(-1, idx, val)
+        return zd.float()
+
+    def hard_ids(self):
+        """Token ids [B, L] (MASK for rows without information) if every row
+        is hard evidence (its canonical weights one-hot), else None."""
+        is_mask_row = self.w_mask == 1
+        one = (self.w_listed == 1) & self.tok
+        tok_row = (one.sum(-1) == 1) & ((self.w_u == 0) | (self.n_un_tok == 0))
+        if not bool((is_mask_row | tok_row).all()):
+            return None
+        tid = self.ids.gather(-1, one.long().argmax(-1, keepdim=True))[..., 0]
+        return torch.where(is_mask_row, torch.full_like(tid, self.mask), tid)
+
+
+def token_sum(E, mask, dtype):
+    """Σ_{v ≠ MASK} E_v in dtype (the sparse embedding's constant)."""
+    Ed = E.to(dtype)
+    return Ed.sum(0) - Ed[mask]

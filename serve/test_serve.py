@@ -1,0 +1,462 @@
+#!/usr/bin/python3
+"""Tests of the reference server: /usr/bin/python3 serve/test_serve.py
+
+Evidence formulas against train/model.py, the sparse encoding against the
+dense one, the checkpoint adapter against the parity fixture that training
+wrote, the Hugging Face adapter's evidence mapping against a fake
+transformers module, and the protocol end to end over loopback HTTP.
+"""
+
+import json
+import os
+import struct
+import sys
+import threading
+import types
+import unittest
+import urllib.error
+import urllib.request
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import adapters as A  # noqa: E402
+import evidence as EV  # noqa: E402
+import server as S  # noqa: E402
+
+M = A.M
+ST = A.ST
+TINY = os.path.join(HERE, "..", "remote", "testdata", "oip-tiny")
+TINY16 = os.path.join(HERE, "..", "remote", "testdata", "oip-tiny-bf16")
+F64 = torch.float64
+
+
+def load_cfg(path):
+    with open(os.path.join(path, "config.json")) as f:
+        return json.load(f)
+
+
+def parity(path):
+    t, _ = ST.read(os.path.join(path, "parity.safetensors"))
+    return torch.from_numpy(t["evidence"]), torch.from_numpy(t["logits"])
+
+
+def random_sparse(g, B, L, K, k, mask):
+    """Random sparse rows: distinct ids (some −1 slots), MASK listed in some
+    rows, positive residual in some; and their dense reading, by hand."""
+    ids = np.full((B, L, k), -1, dtype=np.int32)
+    vals = np.zeros((B, L, k), dtype=np.float32)
+    res = np.zeros((B, L), dtype=np.float32)
+    dense = np.zeros((B, L, K), dtype=np.float64)
+    for b in range(B):
+        for i in range(L):
+            used = g.integers(1, k + 1)
+            pick = g.choice(K, size=used, replace=False)
+            if (b + i) % 3 == 0 and mask not in pick:
+                pick[0] = mask
+            ids[b, i, :used] = pick
+            vals[b, i, :used] = g.exponential(size=used).astype(np.float32)
+            if (b + i) % 2 == 0:
+                res[b, i] = np.float32(g.exponential())
+            un = [s for s in range(K) if s not in pick]
+            dense[b, i, un] = float(res[b, i]) / len(un)
+            dense[b, i, pick] = vals[b, i, :used]
+    return ids, vals, res, dense
+
+
+class EvidenceTest(unittest.TestCase):
+    def test_dense_matches_model(self):
+        for path in (TINY, TINY16):
+            cfg = load_cfg(path)
+            ev, _ = parity(path)
+            w, logl = M.evidence_inputs(ev, cfg["mask_token_id"])
+            d = EV.Dense(ev, cfg["mask_token_id"], F64)
+            self.assertLess(float((d.w - w).abs().max()), 1e-12)
+            fin = torch.isfinite(logl)
+            self.assertTrue(bool((torch.isfinite(d.logl) == fin).all()))
+            self.assertLess(float((d.logl[fin] - logl[fin]).abs().max()), 1e-12)
+
+    def test_sparse_matches_dense(self):
+        g = np.random.default_rng(1)
+        K, mask, d = 13, 4, 6
+        ids, vals, res, dense = random_sparse(g, 3, 7, K, 4, mask)
+        sp = EV.Sparse(torch.from_numpy(ids), torch.from_numpy(vals), torch.from_numpy(res), K, mask, F64)
+        dn = EV.Dense(torch.from_numpy(dense), mask, F64)
+        E = torch.randn(K, d, dtype=F64)
+        self.assertLess(float((sp.embed(E, EV.token_sum(E, mask, F64)) - dn.embed(E)).abs().max()), 1e-12)
+        z = torch.randn(3, 7, K, dtype=torch.float32)
+        a, b = sp.add_skip(z), dn.add_skip(z)
+        a[..., mask] = b[..., mask] = 0
+        self.assertTrue(bool((torch.isfinite(a) == torch.isfinite(b)).all()))
+        fin = torch.isfinite(b)
+        self.assertLess(float((a[fin] - b[fin]).abs().max()), 1e-6)
+
+    def test_hard_ids(self):
+        K, mask = 6, 2
+        # one-hot token 5; MASK; scaled one-hot; uniform (no information: MASK)
+        ev = torch.tensor([[[0, 0, 0, 0, 0, 1], [0, 0, 1, 0, 0, 0], [0, 3, 0, 0, 0, 0], [1, 1, 0, 1, 1, 1]]], dtype=torch.float32)
+        self.assertEqual(EV.Dense(ev, mask, F64).hard_ids().tolist(), [[5, 2, 1, 2]])
+        ids = torch.tensor([[[5, -1], [2, -1], [1, -1], [0, 3]]], dtype=torch.int32)
+        vals = torch.tensor([[[1, 0], [1, 0], [3, 0], [1, 1]]], dtype=torch.float32)
+        res = torch.tensor([[0, 0, 0, 4]], dtype=torch.float32)  # last row: every token 1, MASK 1
+        self.assertEqual(EV.Sparse(ids, vals, res, K, mask, F64).hard_ids().tolist(), [[5, 2, 1, 2]])
+        ev[0, 1, 3] = 0.5  # MASK mass and a token: soft
+        self.assertIsNone(EV.Dense(ev, mask, F64).hard_ids())
+
+    def test_errors(self):
+        K, mask = 5, 0
+        ok = torch.zeros(2, 3, K)
+        ok[..., 1] = 1
+
+        def bad_dense(edit, msg):
+            e = ok.clone()
+            edit(e)
+            with self.assertRaisesRegex(EV.EvidenceError, msg):
+                EV.Dense(e, mask, F64)
+
+        bad_dense(lambda e: e.__setitem__((1, 2, 3), float("nan")), "sequence 1, position 2: evidence entry is NaN")
+        bad_dense(lambda e: e.__setitem__((0, 1, 3), -1.0), "sequence 0, position 1: evidence entry is negative")
+        bad_dense(lambda e: e.__setitem__((1, 0), 0.0), "sequence 1, position 0: no token has positive likelihood")
+        ids = torch.tensor([[[1, -1], [2, 3]]], dtype=torch.int32)
+        vals = torch.tensor([[[1, 0], [1, 1]]], dtype=torch.float32)
+        res = torch.zeros(1, 2)
+
+        def bad_sparse(i, v, r, msg):
+            with self.assertRaisesRegex(EV.EvidenceError, msg):
+                EV.Sparse(i, v, r, K, mask, F64)
+
+        bad_sparse(torch.tensor([[[1, -1], [3, 3]]], dtype=torch.int32), vals, res, "position 1: evidence id listed twice")
+        bad_sparse(torch.tensor([[[1, -1], [2, 5]]], dtype=torch.int32), vals, res, "position 1: evidence id outside")
+        bad_sparse(ids, torch.tensor([[[1, 2], [1, 1]]], dtype=torch.float32), res, "position 0: unused slot")
+        bad_sparse(ids, vals, torch.tensor([[0.0, -1.0]]), "position 1: evidence value is negative")
+        full = torch.tensor([[[0, 1, 2, 3, 4]]], dtype=torch.int32)
+        bad_sparse(full, torch.ones(1, 1, 5), torch.ones(1, 1), "positive residual with every state listed")
+        bad_sparse(ids, torch.zeros(1, 2, 2), res, "position 0: no token has positive likelihood")
+
+
+class AdapterTest(unittest.TestCase):
+    def test_checkpoint_parity(self):
+        """The adapter's logits are the training framework's (the parity
+        fixture, which Go's nn matches to 1e-4), from dense and sparse
+        evidence."""
+        for path in (TINY, TINY16):
+            ad = A.SoftdiffAdapter.load(path, torch.device("cpu"), torch.float32)
+            ev, want = parity(path)
+            z, fwd = ad.logits(EV.Dense(ev, ad.mask, F64))
+            self.assertGreater(fwd, 0)
+            fin = torch.isfinite(want)
+            self.assertTrue(bool((torch.isfinite(z) == fin).all()))
+            self.assertLess(float((z[fin] - want[fin]).abs().max()), 1e-5)
+            # the same rows as K-wide sparse rows (every state listed)
+            N, L, K = ev.shape
+            ids = torch.arange(K, dtype=torch.int32).expand(N, L, K).contiguous()
+            zs, _ = ad.logits(EV.Sparse(ids, ev, torch.zeros(N, L), K, ad.mask, F64))
+            self.assertLess(float((zs[fin] - want[fin]).abs().max()), 1e-5)
+
+    def test_context_from_hidden(self):
+        net = M.Denoiser(load_cfg(TINY))
+        w = torch.softmax(torch.randn(2, 5, net.K), -1)
+        h = torch.matmul(w, net.embed_tokens.weight) + net.positions(5)
+        with torch.no_grad():
+            self.assertTrue(torch.equal(A.context_from_hidden(net, h), net.context_logits(w)))
+
+    def test_hf_adapter(self):
+        K, mask, d = 9, 8, 4
+        calls = []
+
+        class Net(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                torch.manual_seed(3)
+                self.emb = torch.nn.Embedding(K, d)
+                self.out = torch.nn.Linear(d, K)
+
+            def get_input_embeddings(self):
+                return self.emb
+
+            def forward(self, input_ids=None, inputs_embeds=None):
+                calls.append("ids" if input_ids is not None else "embeds")
+                h = self.emb(input_ids) if input_ids is not None else inputs_embeds
+                return types.SimpleNamespace(logits=self.out(h))
+
+        net = Net()
+
+        def from_pretrained(path, trust_remote_code=False, **kw):
+            if "dtype" in kw:
+                raise TypeError("old transformers: no dtype")
+            self.assertTrue(trust_remote_code)
+            self.assertIs(kw["torch_dtype"], torch.float32)
+            return net
+
+        tf = types.SimpleNamespace(
+            AutoConfig=types.SimpleNamespace(from_pretrained=lambda p, **kw: types.SimpleNamespace(
+                vocab_size=K, mask_token_id=mask, max_position_embeddings=16)),
+            AutoModel=types.SimpleNamespace(from_pretrained=from_pretrained))
+        ad = A.HFAdapter("/nowhere", torch.device("cpu"), torch.float32, transformers=tf)
+        self.assertEqual((ad.K, ad.mask, ad.max_len), (K, mask, 16))
+        # hard evidence: token ids with the MASK id
+        ev = torch.zeros(1, 3, K)
+        ev[0, 0, 2] = ev[0, 1, mask] = ev[0, 2, 5] = 1
+        z, _ = ad.logits(EV.Dense(ev, mask, F64))
+        self.assertEqual(calls, ["ids"])
+        with torch.no_grad():
+            want = net.out(net.emb(torch.tensor([[2, mask, 5]])))
+        p = torch.softmax(z, -1)
+        self.assertEqual(float(p[0, 1, mask]), 0.0)
+        self.assertEqual(float(p[0, 0, 2]), 1.0)  # the likelihood makes a committed row one-hot
+        wl = want[0, 1].clone()
+        wl[mask] = float("-inf")
+        self.assertLess(float((p[0, 1] - torch.softmax(wl, -1)).abs().max()), 1e-6)
+        # a soft row: every row enters as the likelihood-weighted embedding
+        ev[0, 1, 3] = 0.5
+        z, _ = ad.logits(EV.Dense(ev, mask, F64))
+        self.assertEqual(calls, ["ids", "embeds"])
+        w, logl = M.evidence_inputs(ev, mask)
+        with torch.no_grad():
+            zz = net.out(torch.matmul(w.float(), net.emb.weight)).double() + logl
+        zz[..., mask] = float("-inf")
+        self.assertLess(float((torch.softmax(z, -1) - torch.softmax(zz, -1)).abs().max()), 1e-6)
+        # Dream's shift: output i − 1 predicts position i
+        ad.shift, ad.likelihood = True, False
+        z, _ = ad.logits(EV.Dense(ev[:, :1].expand(1, 3, K).contiguous(), mask, F64))
+        self.assertTrue(torch.equal(z[0, 1], z[0, 0]))
+
+
+# ---------------------------------------------------------------- protocol
+
+
+def binary_request(inputs, outputs, params=None):
+    """An infer request with binary inputs [(name, dtype, array)], built here
+    independently of the server."""
+    head = {"inputs": [], "outputs": [{"name": n, "parameters": {"binary_data": True}} for n in outputs]}
+    if params:
+        head["parameters"] = params
+    blobs = []
+    for name, dt, a in inputs:
+        b = np.ascontiguousarray(a, dtype="<f4" if dt == "FP32" else "<i4").tobytes()
+        head["inputs"].append({"name": name, "datatype": dt, "shape": list(np.shape(a)),
+                               "parameters": {"binary_data_size": len(b)}})
+        blobs.append(b)
+    h = json.dumps(head).encode()
+    return h + b"".join(blobs), len(h)
+
+
+def parse_answer(body, hl):
+    head = json.loads(body[:hl] if hl else body)
+    off, out = hl or len(body), {}
+    for o in head["outputs"]:
+        dt = "<f4" if o["datatype"] == "FP32" else "<i4"
+        if "parameters" in o and "binary_data_size" in o["parameters"]:
+            n = o["parameters"]["binary_data_size"]
+            out[o["name"]] = np.frombuffer(body[off:off + n], dtype=dt).reshape(o["shape"])
+            off += n
+        else:
+            out[o["name"]] = np.array(o["data"], dtype=dt).reshape(o["shape"])
+    return head, out
+
+
+class NaNModel:
+    """A model whose logits at sequence 0, position 1 are NaN."""
+    K, mask, max_len, platform = 5, 0, 4, "test"
+    device, pdt = torch.device("cpu"), F64
+
+    def logits(self, inp):
+        z = torch.zeros(inp.B, inp.L, self.K)
+        z[0, 1, 3] = float("nan")
+        z[..., self.mask] = float("-inf")
+        return z, 0.0
+
+
+class ProtocolTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.ad = A.SoftdiffAdapter.load(TINY, torch.device("cpu"), torch.float32)
+        cls.srv, cls.url = cls.start(S.Batcher(8, 0.2, 64))
+        cls.start_worker(cls.srv)
+
+    @classmethod
+    def start(cls, batcher):
+        srv = S.ThreadingHTTPServer(("127.0.0.1", 0), S.Handler)
+        srv.daemon_threads = True
+        srv.models, srv.batcher, srv.verbose, srv.max_body = {"tiny": cls.ad, "nan": NaNModel()}, batcher, False, 1 << 30
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        return srv, "http://127.0.0.1:%d" % srv.server_address[1]
+
+    @staticmethod
+    def start_worker(srv):
+        threading.Thread(target=S.worker, args=(srv.batcher, srv.models), daemon=True).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.shutdown()
+        cls.srv.server_close()
+
+    def post(self, path, body, hl=None):
+        h = {"Inference-Header-Content-Length": str(hl)} if hl is not None else {}
+        req = urllib.request.Request(self.url + path, data=body, headers=h)
+        try:
+            with urllib.request.urlopen(req) as r:
+                return r.status, r.read(), r.headers.get("Inference-Header-Content-Length")
+        except urllib.error.HTTPError as e:
+            with e:
+                return e.code, e.read(), None
+
+    def get(self, path):
+        with urllib.request.urlopen(self.url + path) as r:
+            return json.loads(r.read())
+
+    def reference(self, ev):
+        with torch.no_grad():
+            z = self.ad.net.logits_from_evidence(torch.from_numpy(ev)).double()
+        return torch.softmax(z, -1).numpy(), torch.log_softmax(z, -1).numpy()
+
+    def test_outputs(self):
+        ev, _ = parity(TINY)
+        ev = ev.numpy()
+        B, L, K = ev.shape
+        tok = np.random.default_rng(2).integers(0, K, size=(B, L)).astype(np.int32)
+        tok[tok == 7] = 8
+        body, hl = binary_request([("evidence", "FP32", ev), ("t", "FP32", np.full(B, 0.5)), ("token_ids", "INT32", tok)],
+                                  ["beliefs", "logits", "topk_ids", "topk_probs", "topk_residual", "token_logprob"], {"top_k": 4})
+        st, ans, ahl = self.post("/v2/models/tiny/infer", body, hl)
+        self.assertEqual(st, 200, ans)
+        head, out = parse_answer(ans, int(ahl))
+        p, lp = self.reference(ev)
+        self.assertLess(np.abs(out["beliefs"] - p).max(), 1e-6)
+        self.assertTrue(np.all(out["beliefs"][..., 7] == 0))
+        want = np.take_along_axis(lp, tok[..., None].astype(np.int64), -1)[..., 0]
+        got = out["token_logprob"]
+        fin = np.isfinite(want)
+        self.assertTrue(np.all(np.isfinite(got) == fin) and np.all(got[~fin] == -np.inf))
+        self.assertLess(np.abs(got[fin] - want[fin]).max(), 1e-5)
+        ids, probs, res = out["topk_ids"], out["topk_probs"], out["topk_residual"]
+        for b in range(B):
+            for i in range(L):
+                row = p[b, i]
+                order = np.argsort(-row, kind="stable")[:4]
+                listed = [v for v in order if row[v] > 0]
+                self.assertEqual(sorted(int(x) for x in ids[b, i] if x >= 0), sorted(int(v) for v in listed))
+                self.assertLess(abs(float(res[b, i]) - (1 - sum(row[listed]))), 1e-6)
+                self.assertTrue(np.all(probs[b, i][ids[b, i] < 0] == 0))
+        self.assertEqual(head["parameters"]["softdiff_batch"], B)
+
+    def test_sparse_and_json(self):
+        ev = np.zeros((2, 5, 40), dtype=np.float32)
+        ev[:, :, 7] = 1
+        ev[0, 2, 7], ev[0, 2, 3] = 0, 1
+        ids = np.full((2, 5, 1), 7, dtype=np.int32)
+        ids[0, 2, 0] = 3
+        req = {"inputs": [
+            {"name": "evidence_ids", "datatype": "INT32", "shape": [2, 5, 1], "data": ids.ravel().tolist()},
+            {"name": "evidence_values", "datatype": "FP32", "shape": [2, 5, 1], "data": [1.0] * 10},
+            {"name": "evidence_residual", "datatype": "FP32", "shape": [2, 5], "data": [[0.0] * 5] * 2},
+            {"name": "t", "datatype": "FP32", "shape": [2], "data": [0.5, 1.0]}]}
+        st, ans, _ = self.post("/v2/models/tiny/infer", json.dumps(req).encode())
+        self.assertEqual(st, 200, ans)
+        _, out = parse_answer(ans, None)
+        self.assertLess(np.abs(out["beliefs"] - self.reference(ev)[0]).max(), 1e-6)
+
+    def test_errors(self):
+        ev = np.zeros((1, 3, 40), dtype=np.float32)
+        ev[..., 7] = 1
+        t = ("t", "FP32", np.array([0.5]))
+        cases = [
+            (binary_request([("evidence", "INT32", ev.astype(np.int32)), t], ["beliefs"]), 400, "datatype"),
+            (binary_request([("evidense", "FP32", ev), t], ["beliefs"]), 400, "unknown input"),
+            (binary_request([("evidence", "FP32", ev)], ["beliefs"]), 400, "\"t\" is required"),
+            (binary_request([("evidence", "FP32", ev[..., :39]), t], ["beliefs"]), 400, "want [1, L, 40]"),
+            (binary_request([("evidence", "FP32", np.zeros((1, 17, 40))), t], ["beliefs"]), 400, "outside 1…16"),
+            (binary_request([("evidence", "FP32", ev), t], ["topk_ids", "topk_probs", "topk_residual"]), 400, "top_k"),
+            (binary_request([("evidence", "FP32", ev), t], ["topk_ids"], {"top_k": 2}), 400, "together"),
+            (binary_request([("evidence", "FP32", ev), t], ["token_logprob"]), 400, "needs input token_ids"),
+            (binary_request([("evidence", "FP32", ev * -1), t], ["beliefs"]), 400, "sequence 0, position 0: evidence entry is negative"),
+        ]
+        for (body, hl), status, msg in cases:
+            st, ans, _ = self.post("/v2/models/tiny/infer", body, hl)
+            self.assertEqual(st, status, ans)
+            self.assertIn(msg, json.loads(ans)["error"])
+        body, hl = binary_request([("evidence", "FP32", ev), t], ["beliefs"])
+        st, ans, _ = self.post("/v2/models/tiny/infer", body + b"xx", hl)
+        self.assertEqual(st, 400)
+        self.assertIn("after the tensors", json.loads(ans)["error"])
+        st, ans, _ = self.post("/v2/models/tiny/infer", body[:-4], hl)
+        self.assertEqual(st, 400)
+        req = {"inputs": [{"name": "evidence", "datatype": "FP32", "shape": [1, 3, 40], "data": ev.ravel().tolist()},
+                          {"name": "t", "datatype": "FP32", "shape": [1], "data": [0.5]}], "outputs": [{"name": "logits"}]}
+        st, ans, _ = self.post("/v2/models/tiny/infer", json.dumps(req).encode())
+        self.assertEqual(st, 400)
+        self.assertIn("binary data only", json.loads(ans)["error"])
+        st, ans, _ = self.post("/v2/models/nope/infer", body, hl)
+        self.assertEqual(st, 404)
+        ev5 = np.zeros((2, 3, 5), dtype=np.float32)
+        ev5[..., 0] = 1
+        body, hl = binary_request([("evidence", "FP32", ev5), ("t", "FP32", np.full(2, 0.5))], ["beliefs"])
+        st, ans, _ = self.post("/v2/models/nan/infer", body, hl)
+        self.assertEqual(st, 500)
+        self.assertIn("sequence 0, position 1: the model's logits are NaN", json.loads(ans)["error"])
+
+    def test_metadata(self):
+        md = self.get("/v2/models/tiny")
+        self.assertEqual(md["parameters"], {"softdiff_protocol": S.PROTOCOL, "vocab_size": 40, "mask_token_id": 7,
+                                            "max_length": 16, "max_batch": 8})
+        self.assertIn({"name": "evidence", "datatype": "FP32", "shape": [-1, -1, 40]}, md["inputs"])
+        self.assertEqual(self.get("/v2/models/tiny/versions/1/ready")["ready"], True)
+
+    def test_merging(self):
+        """Queued requests of one signature are merged into forwards of at
+        most max_batch sequences, and each gets its own sequences' beliefs.
+        (The worker starts once all six are queued.)"""
+        srv, url = self.start(S.Batcher(5, 0.0, 64))
+        g = np.random.default_rng(5)
+        evs = [g.exponential(size=(2, 6, 40)).astype(np.float32) for _ in range(6)]
+        res = [None] * len(evs)
+
+        def one(j):
+            body, hl = binary_request([("evidence", "FP32", evs[j]), ("t", "FP32", np.full(2, 0.5))], ["beliefs"])
+            req = urllib.request.Request(url + "/v2/models/tiny/infer", data=body,
+                                         headers={"Inference-Header-Content-Length": str(hl)})
+            with urllib.request.urlopen(req) as r:
+                res[j] = r.read(), r.headers.get("Inference-Header-Content-Length")
+
+        ts = [threading.Thread(target=one, args=(j,)) for j in range(len(evs))]
+        for t in ts:
+            t.start()
+        for _ in range(1000):
+            with srv.batcher.cv:
+                if len(srv.batcher.queue) == len(evs):
+                    break
+            threading.Event().wait(0.01)
+        self.start_worker(srv)
+        for t in ts:
+            t.join()
+        srv.shutdown()
+        srv.server_close()
+        batches = []
+        for j, (ans, hl) in enumerate(res):
+            head, out = parse_answer(ans, int(hl))
+            batches.append(head["parameters"]["softdiff_batch"])
+            self.assertLess(np.abs(out["beliefs"] - self.reference(evs[j])[0]).max(), 1e-6)
+        self.assertEqual(sorted(batches), [4, 4, 4, 4, 4, 4])  # 2 + 2 (a third would exceed 5), three times
+
+    def test_batcher_signatures(self):
+        b = S.Batcher(4, 0.0, 100)
+
+        def job(sig, B):
+            return S.Job(sig, B, (), None, [], {}, 0, None)
+
+        for sig, B in [("a", 1), ("b", 1), ("a", 2), ("a", 2), ("b", 3)]:
+            b.submit(job(sig, B))
+        self.assertEqual([(j.sig, j.B) for j in b.take()], [("a", 1), ("a", 2)])
+        self.assertEqual([(j.sig, j.B) for j in b.take()], [("b", 1), ("b", 3)])
+        self.assertEqual([(j.sig, j.B) for j in b.take()], [("a", 2)])
+        b = S.Batcher(4, 0.0, 3)
+        b.submit(job("a", 2))
+        with self.assertRaises(S.HTTPError) as e:
+            b.submit(job("a", 2))
+        self.assertEqual(e.exception.status, 503)
+
+
+if __name__ == "__main__":
+    unittest.main()
