@@ -7,6 +7,7 @@ import (
 	"path"
 	"testing"
 
+	"github.com/softdiff/softdiff/data/models"
 	"github.com/softdiff/softdiff/soft"
 )
 
@@ -64,5 +65,15 @@ func checkParity(t *testing.T, fsys fs.FS, dir string) {
 func TestParityTestdata(t *testing.T) {
 	for _, dir := range []string{"tiny-learned", "tiny-sinusoidal"} {
 		t.Run(dir, func(t *testing.T) { checkParity(t, os.DirFS("testdata"), dir) })
+	}
+}
+
+func TestParityShipped(t *testing.T) {
+	names := ShippedNames()
+	if len(names) == 0 {
+		t.Fatal("no shipped models")
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) { checkParity(t, models.FS, name) })
 	}
 }

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Go forward of package nn against PyTorch CPU on the same weights and
+# inputs, one thread each, B = 1 and 32, and both as a fraction of the
+# machine's float32 matrix-multiply rate (torch.matmul n = 1024, one thread,
+# measured in the same run). Prints the raw lines and a Markdown table
+# (docs/perf.md, section nn).
+#
+#   bash bench/nn.sh
+#
+# Environment: BENCH_COUNT (Go repetitions, median taken; default 5),
+# BENCH_OUT (raw output directory), BENCH_PY (default /usr/bin/python3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${BENCH_PY:-/usr/bin/python3}"
+COUNT="${BENCH_COUNT:-5}"
+OUT="${BENCH_OUT:-$(mktemp -d)}"
+mkdir -p "$OUT"
+echo "machine: $(lscpu | grep 'Model name' | sed 's/.*: *//'), $(nproc) CPUs; $(go version); $("$PY" -c 'import torch; print("torch", torch.__version__)')"
+for build in plain simd; do
+	exp=""
+	[ "$build" = simd ] && exp=simd
+	GOEXPERIMENT=$exp GOMAXPROCS=1 go test -run '^$' -bench 'Forward|SgemmPeak' -count "$COUNT" ./nn >"$OUT/go-$build.txt"
+	sed "s/^/$build /" "$OUT/go-$build.txt" | grep Benchmark
+done
+THREADS=1 "$PY" bench/nn.py data/models/*/ | tee "$OUT/torch.txt"
+# Median ns/op per Go benchmark and build; torch seconds per model and B.
+awk -v out="$OUT" '
+function med(key,   n, i, j, t, a) {
+	n = split(vals[key], a, " ")
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return a[int((n + 1) / 2)]
+}
+FILENAME ~ /go-/ && /^Benchmark/ {
+	build = FILENAME; sub(/.*go-/, "", build); sub(/\.txt/, "", build)
+	name = $1; sub(/-[0-9]+$/, "", name)
+	for (i = 1; i <= NF; i++) {
+		if ($(i+1) == "ns/op") vals[build " " name] = vals[build " " name] " " $i
+		if ($(i+1) == "GFLOP/s") gf[build " " name] = gf[build " " name] " " $i
+	}
+	if (name ~ /Forward/) { split(name, p, "/"); models[p[2] " " p[3]] = 1 }
+}
+FILENAME ~ /torch/ && /impl=torch model=/ {
+	split($2, m, "="); split($3, bb, "="); split($5, s, "=")
+	torch[m[2] " B=" bb[2]] = s[2]
+}
+FILENAME ~ /torch/ && /matmul n=1024/ { split($5, g, "="); peak = g[2] }
+END {
+	printf "\nmatrix-multiply rate (torch.matmul n = 1024, one thread): %.1f GFLOP/s\n\n", peak
+	print "| model | B | Go ms (default) | Go ms (simd) | torch ms | torch / Go (simd) | Go simd % of peak | torch % of peak |"
+	print "|---|---|---|---|---|---|---|---|"
+	n = 0
+	for (k in models) keys[++n] = k
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (keys[j] < keys[i]) { t = keys[i]; keys[i] = keys[j]; keys[j] = t }
+	for (i = 1; i <= n; i++) {
+		split(keys[i], p, " ")
+		bn = "BenchmarkForward/" p[1] "/" p[2]
+		gp = med("plain " bn) / 1e6; gs = med("simd " bn) / 1e6; ts = torch[keys[i]] * 1e3
+		split(gf["simd " bn], a, " "); rate = a[1]
+		printf "| %s | %s | %.3f | %.3f | %.3f | %.2f | %.0f%% | %.0f%% |\n", p[1], substr(p[2], 3), gp, gs, ts, ts / gs, 100 * rate / peak, 100 * rate * gs / ts / peak
+	}
+}' "$OUT"/go-plain.txt "$OUT"/go-simd.txt "$OUT"/torch.txt
