@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/softdiff/softdiff/decode"
@@ -86,8 +85,8 @@ var modelError = &Experiment{
 		"level under the training process, unless the sampler feeds evidence the network was not " +
 		"trained on.",
 	Params: []Param{
-		{Name: "sequences", Doc: "evidence draws per bin, model and seed", Default: 96, Quick: 12, Int: true, Min: 1},
-		{Name: "runs", Doc: "sampler runs per model, sampler and seed (trajectory table)", Default: 24, Quick: 3, Int: true, Min: 1},
+		{Name: "sequences", Doc: "evidence draws per bin, model and seed", Default: 128, Quick: 16, Int: true, Min: 1},
+		{Name: "runs", Doc: "sampler runs per model, sampler and seed (trajectory table)", Default: 32, Quick: 4, Int: true, Min: 1},
 	},
 	Tables: []TableSpec{
 		{
@@ -501,7 +500,7 @@ func meVerdict(r *Result) []string {
 	}
 	for _, name := range names {
 		worst, worstBin, worstGap, gapBin, p99, p99Bin := math.Inf(-1), "", math.Inf(-1), "", math.Inf(-1), ""
-		var miss []string
+		miss, bins := 0, 0
 		for _, row := range t.Select("model="+name, "in-dist=yes") {
 			bin := t.Label(row, "process") + " " + t.Label(row, "level")
 			kl, gap, q := t.Cell(row, "kl"), t.Cell(row, "ce-gap"), t.Cell(row, "kl-p99")
@@ -514,16 +513,17 @@ func meVerdict(r *Result) []string {
 			if q.Value > p99 {
 				p99, p99Bin = q.Value, bin
 			}
+			bins++
 			if !(kl.Value <= 0.02) {
-				miss = append(miss, bin)
+				miss++
 			}
 		}
 		if worstBin == "" {
 			continue
 		}
-		status := "meets KL ≤ 0.02 in every in-distribution bin"
-		if len(miss) > 0 {
-			status = fmt.Sprintf("misses KL ≤ 0.02 in %d bins (%s)", len(miss), strings.Join(miss, ", "))
+		status := fmt.Sprintf("meets mean KL ≤ 0.02 in all %d in-distribution bins", bins)
+		if miss > 0 {
+			status = fmt.Sprintf("misses mean KL ≤ 0.02 in %d of %d in-distribution bins", miss, bins)
 		}
 		vs = append(vs, fmt.Sprintf("%s %s; worst mean KL %.4f (%s), worst 99th percentile %.3f (%s), worst cross-entropy gap %.4f (%s).",
 			name, status, worst, worstBin, p99, p99Bin, worstGap, gapBin))

@@ -77,3 +77,22 @@ func TestParityShipped(t *testing.T) {
 		t.Run(name, func(t *testing.T) { checkParity(t, models.FS, name) })
 	}
 }
+
+// TestParityDir checks every checkpoint directory under $NN_PARITY_DIR (for
+// example the output of train/gpu.sh before it is copied into data/models);
+// it is skipped when the variable is unset.
+func TestParityDir(t *testing.T) {
+	dir := os.Getenv("NN_PARITY_DIR")
+	if dir == "" {
+		t.Skip("NN_PARITY_DIR not set")
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			t.Run(e.Name(), func(t *testing.T) { checkParity(t, os.DirFS(dir), e.Name()) })
+		}
+	}
+}

@@ -14,7 +14,8 @@
 # Knobs (environment): TRAIN_SECONDS (training time per model, default 420),
 # DEVICE (cuda), PYTHON (python3), KJV_N / PCFG_N (sequences), SCALE (1;
 # 0 = tiny models and batches, for a CPU check of the whole pipeline),
-# COMPILE (1: torch.compile).
+# COMPILE (1: torch.compile). Products run in TF32 on the GPU, the rest in
+# float32 (the skip's log-likelihood needs it).
 set -eu
 OUT=${1:?usage: sh train/gpu.sh OUT}
 PY=${PYTHON:-python3}
@@ -51,8 +52,7 @@ else
 fi
 COMP=""
 if [ "${COMPILE:-1}" = 1 ]; then COMP="--compile"; fi
-FLAGS="--device $DEVICE --out $OUT/models --time-limit $SECS --steps 1000000 --lr 2e-3 --warmup 300 --log-every 500 $COMP"
-if [ "$DEVICE" = cuda ]; then FLAGS="$FLAGS --bf16"; fi
+FLAGS="--device $DEVICE --out $OUT/models --time-limit $SECS --steps 1000000 --lr 2e-3 --warmup 300 --log-every 500 --threads 2 $COMP"
 pids=""
 train() { # name seed args...
 	name=$1; seed=$2; shift 2

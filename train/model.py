@@ -124,9 +124,10 @@ class Denoiser(nn.Module):
         return torch.matmul(h, U.t()) + self.lm_head.bias
 
     def forward(self, w, logl=None):
-        z = self.context_logits(w)
+        # float32 from here on, also under bf16 autocast: log ℓ̂ needs the precision.
+        z = self.context_logits(w).float()
         if self.skip:
-            z = z + logl.to(z.dtype)
+            z = z + logl.float()
         return z.masked_fill(self.mask_col, float("-inf"))
 
     def logits_from_evidence(self, ev):

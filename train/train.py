@@ -189,6 +189,9 @@ def main(argv):
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     dev = torch.device(a.device)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True  # TF32 products, float32 everything else
+        torch.backends.cudnn.allow_tf32 = True
     x, meta = load_data(a.data)
     K, mask, L = meta["vocab_size"], meta["mask_token_id"], meta["length"]
     cfg = M.make_config(K, mask, L, hidden=a.hidden, layers=a.layers, heads=a.heads,
