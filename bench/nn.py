@@ -37,18 +37,9 @@ def load(dirname):
     return net, cfg, torch.from_numpy(fix["evidence"][0])
 
 
-def denoise(net, ev, mask, tok):
-    m = ev[..., mask:mask + 1]
-    lik = ev[..., tok] + m
-    lmin = lik.min(-1, keepdim=True).values
-    D = (lik - lmin).sum(-1, keepdim=True) + lmin
-    w = torch.empty_like(ev)
-    w[..., tok] = (lik - lmin) / D
-    w[..., mask] = (lmin / D)[..., 0]
-    logl = torch.zeros_like(ev)
-    logl[..., tok] = torch.log(lik) - torch.log(lik.sum(-1, keepdim=True))
-    z = net(w, logl)
-    return torch.softmax(z, -1)
+def denoise(net, ev, mask):
+    w, logl = M.evidence_inputs(ev, mask, dtype=torch.float32, check=False)
+    return torch.softmax(net(w, logl), -1)
 
 
 def timeit(f):
@@ -73,10 +64,9 @@ def main():
         for d in sys.argv[1:]:
             net, cfg, ev0 = load(d)
             mask = cfg["mask_token_id"]
-            tok = torch.tensor([v for v in range(cfg["vocab_size"]) if v != mask])
             for B in (1, 32):
                 ev = ev0.unsqueeze(0).repeat(B, 1, 1)
-                s = timeit(lambda: denoise(net, ev, mask, tok))
+                s = timeit(lambda: denoise(net, ev, mask))
                 print("impl=torch model=%s B=%d threads=%d seconds=%.6g" % (os.path.basename(d.rstrip("/")), B, threads, s), flush=True)
 
 

@@ -27,6 +27,8 @@ SCALE=${SCALE:-1}
 KJV_N=${KJV_N:-8000000}
 PCFG_N=${PCFG_N:-2000000}
 mkdir -p "$OUT/models" "$OUT/logs" "$DATA"
+export PYTHONUNBUFFERED=1
+export TORCHINDUCTOR_COMPILE_THREADS=${TORCHINDUCTOR_COMPILE_THREADS:-2} # seven compiles share the cores
 t0=$(date +%s)
 {
 	echo "host: $(uname -n), $(nproc) cores"
