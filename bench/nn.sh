@@ -35,7 +35,7 @@ FILENAME ~ /go-/ && /^Benchmark/ {
 	name = $1; sub(/-[0-9]+$/, "", name)
 	for (i = 1; i <= NF; i++) {
 		if ($(i+1) == "ns/op") vals[build " " name] = vals[build " " name] " " $i
-		if ($(i+1) == "GFLOP/s") gf[build " " name] = gf[build " " name] " " $i
+		if ($(i+1) == "MFLOP/op") mf[name] = $i
 	}
 	if (name ~ /Forward/) { split(name, p, "/"); models[p[2] " " p[3]] = 1 }
 }
@@ -55,7 +55,7 @@ END {
 		split(keys[i], p, " ")
 		bn = "BenchmarkForward/" p[1] "/" p[2]
 		gp = med("plain " bn) / 1e6; gs = med("simd " bn) / 1e6; ts = torch[keys[i]] * 1e3
-		split(gf["simd " bn], a, " "); rate = a[1]
-		printf "| %s | %s | %.3f | %.3f | %.3f | %.2f | %.0f%% | %.0f%% |\n", p[1], substr(p[2], 3), gp, gs, ts, ts / gs, 100 * rate / peak, 100 * rate * gs / ts / peak
+		gr = mf[bn] / 1e3 / (gs / 1e3); tr = mf[bn] / 1e3 / (ts / 1e3) # GFLOP/s
+		printf "| %s | %s | %.3f | %.3f | %.3f | %.2f | %.0f%% | %.0f%% |\n", p[1], substr(p[2], 3), gp, gs, ts, ts / gs, 100 * gr / peak, 100 * tr / peak
 	}
 }' "$OUT"/go-plain.txt "$OUT"/go-simd.txt "$OUT"/torch.txt

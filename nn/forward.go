@@ -189,7 +189,9 @@ func (m *Model) forward(ws *workspace, dst, ev []*soft.Dense) error {
 		addBias(h, ly.outB)
 		layerNorm(a, h, d, ly.ln2W, ly.ln2B, eps)
 		m.linear(ws, ff, a, rows, f, d, ly.fc1W, ly.fc1B)
-		gelu(ff)
+		for r := 0; r < rows; r++ { // row by row: the vector/tail split must not depend on the batch
+			gelu(ff[r*f : (r+1)*f])
+		}
 		ws.gemm.Sgemm(false, true, rows, d, f, 1, ff, f, ly.fc2W, f, 1, h, d)
 		addBias(h, ly.fc2B)
 	}
