@@ -7,7 +7,7 @@
 #
 #   bash bench/nn.sh
 #
-# Environment: BENCH_COUNT (Go repetitions, median taken; default 5),
+# Environment: BENCH_COUNT (alternating rounds, medians taken; default 5),
 # BENCH_OUT (raw output directory), BENCH_PY (default /usr/bin/python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,17 +16,26 @@ COUNT="${BENCH_COUNT:-5}"
 OUT="${BENCH_OUT:-$(mktemp -d)}"
 mkdir -p "$OUT"
 echo "machine: $(lscpu | grep 'Model name' | sed 's/.*: *//'), $(nproc) CPUs; $(go version); $("$PY" -c 'import torch; print("torch", torch.__version__)')"
-for build in plain simd; do
-	exp=""
-	[ "$build" = simd ] && exp=simd
-	GOEXPERIMENT=$exp GOMAXPROCS=1 go test -run '^$' -bench 'Forward|SgemmPeak' -count "$COUNT" ./nn >"$OUT/go-$build.txt"
-	sed "s/^/$build /" "$OUT/go-$build.txt" | grep Benchmark
+# Go (both builds) and torch alternate, COUNT rounds, so that a change of
+# load on a shared machine hits every column alike; medians over rounds.
+GOEXPERIMENT= go test -c -o "$OUT/plain.test" ./nn
+GOEXPERIMENT=simd go test -c -o "$OUT/simd.test" ./nn
+: >"$OUT/go-plain.txt"
+: >"$OUT/go-simd.txt"
+: >"$OUT/torch.txt"
+for round in $(seq "$COUNT"); do
+	for build in plain simd; do
+		(cd nn && GOMAXPROCS=1 "$OUT/$build.test" -test.run '^$' -test.bench 'Forward|SgemmPeak') >>"$OUT/go-$build.txt"
+	done
+	THREADS=1 "$PY" bench/nn.py data/models/*/ >>"$OUT/torch.txt"
 done
-THREADS=1 "$PY" bench/nn.py data/models/*/ | tee "$OUT/torch.txt"
+for build in plain simd; do sed "s/^/$build /" "$OUT/go-$build.txt" | grep Benchmark; done
+cat "$OUT/torch.txt"
 # Median ns/op per Go benchmark and build; torch seconds per model and B.
 awk -v out="$OUT" '
-function med(key,   n, i, j, t, a) {
-	n = split(vals[key], a, " ")
+function med(key) { return medof(vals[key]) }
+function medof(list,   n, i, j, t, a) {
+	n = split(list, a, " ")
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
 	return a[int((n + 1) / 2)]
 }
@@ -41,10 +50,12 @@ FILENAME ~ /go-/ && /^Benchmark/ {
 }
 FILENAME ~ /torch/ && /impl=torch model=/ {
 	split($2, m, "="); split($3, bb, "="); split($5, s, "=")
-	torch[m[2] " B=" bb[2]] = s[2]
+	tv[m[2] " B=" bb[2]] = tv[m[2] " B=" bb[2]] " " s[2]
 }
-FILENAME ~ /torch/ && /matmul n=1024/ { split($5, g, "="); peak = g[2] }
+FILENAME ~ /torch/ && /matmul n=1024/ { split($5, g, "="); pv = pv " " g[2] }
 END {
+	peak = medof(pv)
+	for (k in tv) torch[k] = medof(tv[k])
 	printf "\nmatrix-multiply rate (torch.matmul n = 1024, one thread): %.1f GFLOP/s\n\n", peak
 	print "| model | B | Go ms (default) | Go ms (simd) | torch ms | torch / Go (simd) | Go simd % of peak | torch % of peak |"
 	print "|---|---|---|---|---|---|---|---|"

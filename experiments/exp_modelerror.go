@@ -20,7 +20,7 @@ func init() { Register(modelError) }
 // The evidence processes of the model-error table and their bins.
 var (
 	meMaskRates = []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1}
-	meSNRs      = []float64{0.1, 0.3, 1, 3, 10, 30, 100}
+	meSNRs      = []float64{0.1, 0.3, 1, 3, 10, 30}
 	meMixes     = []meMix{
 		{"early: 60% masked, 30% soft at SNR 0.1–3", 0.6, 0.3, 0.1, 3},
 		{"mid: 30% masked, 40% soft at SNR 1–30", 0.3, 0.4, 1, 30},
