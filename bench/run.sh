@@ -171,6 +171,12 @@ section_oracle() {
 	bash bench/hmm.sh
 }
 
+# section_nn: the Go forward of package nn vs PyTorch CPU (bench/nn.sh).
+section_nn() {
+	echo "## nn"
+	bash bench/nn.sh
+}
+
 sections() { declare -F | awk '{print $3}' | sed -n 's/^section_//p'; }
 
 case "${1:-}" in

@@ -7,6 +7,7 @@ import (
 	"path"
 	"testing"
 
+	"github.com/softdiff/softdiff/data/models"
 	"github.com/softdiff/softdiff/soft"
 )
 
@@ -64,5 +65,34 @@ func checkParity(t *testing.T, fsys fs.FS, dir string) {
 func TestParityTestdata(t *testing.T) {
 	for _, dir := range []string{"tiny-learned", "tiny-sinusoidal"} {
 		t.Run(dir, func(t *testing.T) { checkParity(t, os.DirFS("testdata"), dir) })
+	}
+}
+
+func TestParityShipped(t *testing.T) {
+	names := ShippedNames()
+	if len(names) == 0 {
+		t.Fatal("no shipped models")
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) { checkParity(t, models.FS, name) })
+	}
+}
+
+// TestParityDir checks every checkpoint directory under $NN_PARITY_DIR (for
+// example the output of train/gpu.sh before it is copied into data/models);
+// it is skipped when the variable is unset.
+func TestParityDir(t *testing.T) {
+	dir := os.Getenv("NN_PARITY_DIR")
+	if dir == "" {
+		t.Skip("NN_PARITY_DIR not set")
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			t.Run(e.Name(), func(t *testing.T) { checkParity(t, os.DirFS(dir), e.Name()) })
+		}
 	}
 }

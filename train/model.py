@@ -124,9 +124,10 @@ class Denoiser(nn.Module):
         return torch.matmul(h, U.t()) + self.lm_head.bias
 
     def forward(self, w, logl=None):
-        z = self.context_logits(w)
+        # float32 from here on, also under bf16 autocast: log ℓ̂ needs the precision.
+        z = self.context_logits(w).float()
         if self.skip:
-            z = z + logl.to(z.dtype)
+            z = z + logl.float()
         return z.masked_fill(self.mask_col, float("-inf"))
 
     def logits_from_evidence(self, ev):
@@ -139,20 +140,20 @@ class Denoiser(nn.Module):
         return z.float().masked_fill(self.mask_col, float("-inf"))
 
 
-def evidence_inputs(ev, mask):
-    """Canonical weights and log ℓ̂ (float64) of evidence rows ev [..., K].
+def evidence_inputs(ev, mask, dtype=torch.float64, check=True):
+    """Canonical weights and log ℓ̂ (in dtype, float64 by default) of evidence rows ev [..., K].
 
     ℓ(v) = ev[v] + ev[mask] over tokens v; ℓmin = min ℓ;
     w(MASK) = ℓmin/D, w(v) = (ℓ(v) − ℓmin)/D, D = Σ_v (ℓ(v) − ℓmin) + ℓmin;
     log ℓ̂(v) = log ℓ(v) − log Σ_u ℓ(u) (−inf where ℓ(v) = 0), 0 at MASK.
     """
-    ev = ev.double()
+    ev = ev.to(dtype)
     K = ev.shape[-1]
     tok = torch.ones(K, dtype=torch.bool)
     tok[mask] = False
     m = ev[..., mask:mask + 1]
     lik = ev[..., tok] + m
-    if (lik.sum(-1) <= 0).any() or not torch.isfinite(ev).all() or (ev < 0).any():
+    if check and ((lik.sum(-1) <= 0).any() or not torch.isfinite(ev).all() or (ev < 0).any()):
         raise ValueError("evidence rows must be finite, ≥ 0, with a positive likelihood")
     lmin = lik.min(-1, keepdim=True).values
     D = (lik - lmin).sum(-1, keepdim=True) + lmin

@@ -55,6 +55,7 @@ def parse_args(argv):
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (PyTorch ≥ 2; eager on failure)")
+    p.add_argument("--compile-mode", default="default", help="torch.compile mode (default, reduce-overhead, max-autotune, ...)")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CUDA")
     p.add_argument("--dtype", choices=("F32", "F16", "BF16"), default="F16", help="stored weight dtype")
     p.add_argument("--log-every", type=int, default=100)
@@ -71,7 +72,7 @@ def load_data(path):
         raise SystemExit("%s: shape %s does not match length %d in %s" % (path, x.shape, meta["length"], meta_path))
     if x.min() < 0 or x.max() >= meta["vocab_size"] or (x == meta["mask_token_id"]).any():
         raise SystemExit("%s: token ids outside the vocabulary or MASK in the data" % path)
-    return x.astype(np.int64), meta
+    return x, meta
 
 
 def lr_at(progress, step, a):
@@ -94,7 +95,7 @@ def evaluate(net, batcher, xs, objective, seed, device, batches, bsz):
     with torch.no_grad():
         for b in range(batches):
             g.manual_seed(seed * 1000 + b)
-            x0 = xs[b * bsz:(b + 1) * bsz]
+            x0 = xs[b * bsz:(b + 1) * bsz].long()
             if len(x0) == 0:
                 break
             w, logl, weight, norm = batcher.batch(objective, x0, g)
@@ -188,6 +189,9 @@ def main(argv):
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     dev = torch.device(a.device)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True  # TF32 products, float32 everything else
+        torch.backends.cudnn.allow_tf32 = True
     x, meta = load_data(a.data)
     K, mask, L = meta["vocab_size"], meta["mask_token_id"], meta["length"]
     cfg = M.make_config(K, mask, L, hidden=a.hidden, layers=a.layers, heads=a.heads,
@@ -195,7 +199,7 @@ def main(argv):
                         skip=not a.no_skip, tokens=meta["tokens"], objective=a.objective, testbed=meta["testbed"])
     net = M.Denoiser(cfg).to(dev)
     n_eval = min(max(len(x) // 100, 64), 4096)
-    xs = torch.from_numpy(x).to(dev)
+    xs = torch.from_numpy(x.astype(np.int16 if meta["vocab_size"] <= 1 << 15 else np.int32)).to(dev)
     train_x, eval_x = xs[:-n_eval], xs[-n_eval:]
     batcher = O.Batcher(K, mask, a.snr_min, a.snr_max).to(dev)
     decay = [p for n, p in net.named_parameters() if p.dim() >= 2]
@@ -209,7 +213,7 @@ def main(argv):
     compiled = False
     if a.compile and hasattr(torch, "compile"):
         try:
-            fwd = torch.compile(net)
+            fwd = torch.compile(net, mode=None if a.compile_mode == "default" else a.compile_mode)
             compiled = True
         except Exception as e:  # noqa: BLE001
             print("compile failed, running eager: %s" % e, flush=True)
@@ -223,7 +227,7 @@ def main(argv):
     log = []
     while step < a.steps and progress < 1.0:
         idx = torch.randint(len(train_x), (a.batch,), generator=gi, device=dev)
-        x0 = train_x[idx]
+        x0 = train_x[idx].long()
         w, logl, weight, norm = batcher.batch(a.objective, x0, g)
         for grp in opt.param_groups:
             grp["lr"] = lr_at(progress, step, a)
@@ -255,7 +259,7 @@ def main(argv):
     wall_train = time.time() - t_train
     net.eval()
     out = os.path.join(a.out, a.name)
-    cpu_net = export_checkpoint(out, cfg, net, a.dtype, eval_x[:(2 if L > 8 else 4)].cpu().numpy(), a.seed + 99, a.name)
+    cpu_net = export_checkpoint(out, cfg, net, a.dtype, eval_x[:(2 if L > 8 else 4)].long().cpu().numpy(), a.seed + 99, a.name)
     evals = {}
     for obj in O.OBJECTIVES:
         evals[obj] = evaluate(cpu_net, O.Batcher(K, mask, a.snr_min, a.snr_max), eval_x.cpu(), obj, 7,

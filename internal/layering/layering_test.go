@@ -24,8 +24,9 @@ var allowed = map[string][]string{
 	"decode/draw":       {"soft"},
 	"decode":            {"soft", "kernels", "hybrid", "decode/draw"},
 	"examples/l2r":      {"soft", "decode"},
-	"experiments":       {"soft", "data", "kernels", "oracle", "hybrid", "decode", "decode/draw"},
-	"nn":                {"soft", "internal/simdgemm"},
+	"experiments":       {"soft", "data", "kernels", "oracle", "hybrid", "decode", "decode/draw", "nn"},
+	"data/models":       {},
+	"nn":                {"soft", "internal/simdgemm", "data/models"},
 	"remote":            {"soft"},
 	"cmd/softdiff":      {"soft", "decode", "oracle", "nn", "remote", "experiments"},
 }
