@@ -31,7 +31,9 @@ type Rater interface {
 // deltaSigma returns σ(t) − σ(s) = −log(α(t)/α(s)) after checking the
 // caller's arguments.
 func deltaSigma(name string, sch Schedule, k int, dst []float32, x int32, s, t float64) float64 {
-	checkLen(name+".RatesInto", len(dst), k)
+	if len(dst) != k {
+		panic(fmt.Sprintf("kernels: %s.RatesInto: length %d, want %d", name, len(dst), k))
+	}
 	if x < 0 || int(x) >= k {
 		panic(fmt.Sprintf("kernels: %s.RatesInto: state %d outside [0, %d)", name, x, k))
 	}
