@@ -6,6 +6,7 @@ import (
 
 	"github.com/softdiff/softdiff/kernels"
 	"github.com/softdiff/softdiff/oracle"
+	"github.com/softdiff/softdiff/soft"
 )
 
 // Token geometry from the shipped KJV text: PPMI embeddings of the shipped
@@ -47,4 +48,19 @@ func ExamplePPMIEmbeddings() {
 	// gold: round thereof altar about blood
 	// three: six seven five four two
 	// he: they she joseph we it
+}
+
+// The evidence a noisy token carries about x_0 under a kernel without
+// absorption is a full likelihood row, not an indicator: under the uniform
+// kernel (3 tokens and a MASK that never moves), x_t = token 1 at α(t) = ½
+// has likelihood ½ + ½·⅓ from x_0 = 1 and ½·⅓ from each other token.
+func ExampleUniform_Likelihood() {
+	k, err := kernels.NewUniform(4, 3, kernels.Linear{})
+	if err != nil {
+		panic(err)
+	}
+	like := soft.NewDense(1, 4)
+	k.Likelihood(like, []int32{1}, 0, 0.5) // P(x_0.5 = 1 | x_0 = v) for every v
+	fmt.Printf("%.4f\n", like.Row(0))
+	// Output: [0.1667 0.6667 0.1667 0.0000]
 }

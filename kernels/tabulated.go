@@ -7,10 +7,10 @@ import (
 	"github.com/softdiff/softdiff/soft"
 )
 
-// Tabulated is a kernel with its transition matrices at a fixed set of
-// times stored dense: Q̄(0,t) at every given time t and Q(s,t) for each
-// pair of consecutive given times s < t, the matrices a reverse sampler on
-// that grid reads (decode.KernelReverse, decode.KernelCTMC). For a small
+// Tabulated is a kernel with its transition matrices on given time grids
+// stored dense: Q̄(0,t) at every time t of every grid and Q(s,t) for each
+// pair of consecutive times s < t of a grid, the matrices a reverse sampler
+// on that grid reads (decode.KernelReverse, decode.KernelCTMC). For a small
 // vocabulary (K up to a few hundred) one dense product of O(K²) replaces
 // the graph kernel's Chebyshev series of tens of sparse products per call.
 // Every other pair of times, and Prior and RatesInto, go to the wrapped
@@ -25,11 +25,12 @@ type Tabulated struct {
 	table map[[2]float64][]float32 // (s, t) → Q(s,t), K×K row-major
 }
 
-// NewTabulated tabulates base at times (any order, duplicates ignored):
-// base must also be a Likelihooder and a Rater (every kernel of this
-// package is). It returns an error for a time outside [0, 1] or NaN, a
-// base without those methods, or tables of more than 2²⁸ entries in all.
-func NewTabulated(base Kernel, times []float64) (*Tabulated, error) {
+// NewTabulated tabulates base on the given grids (each a list of times in
+// any order; duplicates ignored): base must also be a Likelihooder and a
+// Rater (every kernel of this package is). It returns an error for a time
+// outside [0, 1] or NaN, a base without those methods, or tables of more
+// than 2²⁸ entries in all.
+func NewTabulated(base Kernel, grids ...[]float64) (*Tabulated, error) {
 	if base == nil {
 		return nil, fmt.Errorf("kernels: NewTabulated: nil kernel")
 	}
@@ -38,19 +39,24 @@ func NewTabulated(base Kernel, times []float64) (*Tabulated, error) {
 	if !ok1 || !ok2 {
 		return nil, fmt.Errorf("kernels: NewTabulated: %T is not a Likelihooder and a Rater", base)
 	}
-	ts := slices.Clone(times)
-	for i, t := range ts {
-		if !(t >= 0 && t <= 1) {
-			return nil, fmt.Errorf("kernels: NewTabulated: time %d is %v, outside [0, 1]", i, t)
-		}
-	}
-	slices.Sort(ts)
-	ts = slices.Compact(ts)
+	seen := map[[2]float64]bool{}
 	var pairs [][2]float64
-	for i, t := range ts {
-		pairs = append(pairs, [2]float64{0, t})
-		if i > 0 && ts[i-1] > 0 {
-			pairs = append(pairs, [2]float64{ts[i-1], t})
+	for gi, times := range grids {
+		ts := slices.Clone(times)
+		for i, t := range ts {
+			if !(t >= 0 && t <= 1) {
+				return nil, fmt.Errorf("kernels: NewTabulated: grid %d time %d is %v, outside [0, 1]", gi, i, t)
+			}
+		}
+		slices.Sort(ts)
+		ts = slices.Compact(ts)
+		for i, t := range ts {
+			for _, p := range [][2]float64{{0, t}, {ts[max(i-1, 0)], t}} {
+				if !seen[p] && (p[0] == 0 || p[0] < p[1]) {
+					seen[p] = true
+					pairs = append(pairs, p)
+				}
+			}
 		}
 	}
 	K := base.States()

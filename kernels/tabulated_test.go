@@ -28,14 +28,14 @@ func TestTabulatedMatchesBase(t *testing.T) {
 		t.Fatal(err)
 	}
 	times := []float64{1, 0.75, 0.5, 0.25, 0}
-	tb, err := NewTabulated(g, times)
+	tb, err := NewTabulated(g, times, []float64{0.8, 0.3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	K := n + 1
 	src := randomRows(rand.New(rand.NewPCG(5, 6)), 7, K)
 	xt := []int32{0, 3, n, 5, 11, n, 2}
-	for _, p := range [][2]float64{{0, 1}, {0, 0.5}, {0.75, 1}, {0.25, 0.5}, {0.3, 0.8}} {
+	for _, p := range [][2]float64{{0, 1}, {0, 0.5}, {0.75, 1}, {0.25, 0.5}, {0.3, 0.8}, {0.2, 0.7}} {
 		a, b := soft.NewDense(7, K), soft.NewDense(7, K)
 		g.Transition(a, src, p[0], p[1])
 		tb.Transition(b, src, p[0], p[1])
@@ -54,14 +54,17 @@ func TestTabulatedMatchesBase(t *testing.T) {
 	if _, ok := tb.table[[2]float64{0.25, 0.5}]; !ok {
 		t.Error("consecutive pair (0.25, 0.5) not tabulated")
 	}
-	if _, ok := tb.table[[2]float64{0.3, 0.8}]; ok {
-		t.Error("pair (0.3, 0.8) tabulated")
+	if _, ok := tb.table[[2]float64{0.3, 0.8}]; !ok {
+		t.Error("pair (0.3, 0.8) of the second grid not tabulated")
+	}
+	if _, ok := tb.table[[2]float64{0.25, 0.8}]; ok {
+		t.Error("pair (0.25, 0.8) across grids tabulated")
 	}
 	if tb.Mask() != n || tb.States() != K {
 		t.Errorf("Mask %d, States %d", tb.Mask(), tb.States())
 	}
 	for _, bad := range [][]float64{{0.5, 1.5}, {math.NaN()}, {-0.1}} {
-		if _, err := NewTabulated(g, bad); err == nil {
+		if _, err := NewTabulated(g, times, bad); err == nil {
 			t.Errorf("NewTabulated(%v) accepted", bad)
 		}
 	}
