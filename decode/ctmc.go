@@ -99,28 +99,13 @@ func (m KernelCTMC) Start(r *Run) (Stepper, error) {
 }
 
 func (s *ctmcRun) Step(k int) (bool, error) {
-	r := s.r
 	t, u, last := s.ends(k)
-	if err := s.evidence(t); err != nil {
-		return false, err
-	}
-	if err := r.Denoise(t); err != nil {
-		return false, err
-	}
-	r.MeanEntropy()
-	if last {
-		s.finish()
-		return true, nil
-	}
-	bel := r.Beliefs()
-	for f, i := range s.free {
-		if err := s.weights(f, bel.Row(i)); err != nil {
-			return false, err
-		}
+	if done, err := s.observe(t, last); done || err != nil {
+		return done, err
 	}
 	// m = w·Q̄(0,t): m(y) ∝ p_t(x_t,i = y | the other positions).
 	s.k.Marginal(s.m, s.w, t)
-	rng := r.Rand()
+	rng := s.r.Rand()
 	for f, i := range s.free {
 		x := s.xt[f]
 		m := s.m.Row(f)

@@ -184,6 +184,31 @@ func (n *noisy) draw(f int) (int32, error) {
 	return soft.Sample(n.r.Rand(), c), nil
 }
 
+// observe hands the denoiser the evidence of x_t at time t and reads its
+// beliefs: on the last step it commits x_0 for every free position and
+// reports done; otherwise it writes every position's weights b/ℓ.
+func (n *noisy) observe(t float64, last bool) (done bool, err error) {
+	r := n.r
+	if err := n.evidence(t); err != nil {
+		return false, err
+	}
+	if err := r.Denoise(t); err != nil {
+		return false, err
+	}
+	r.MeanEntropy()
+	if last {
+		n.finish()
+		return true, nil
+	}
+	bel := r.Beliefs()
+	for f, i := range n.free {
+		if err := n.weights(f, bel.Row(i)); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
 // finish commits x_0 for every free position, drawn from its belief, in
 // increasing order.
 func (n *noisy) finish() {

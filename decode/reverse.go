@@ -82,24 +82,9 @@ func (s *reverseRun) Step(k int) (bool, error) {
 	if s.seq {
 		return s.stepSequential(k)
 	}
-	r := s.r
 	t, u, last := s.ends(k)
-	if err := s.evidence(t); err != nil {
-		return false, err
-	}
-	if err := r.Denoise(t); err != nil {
-		return false, err
-	}
-	r.MeanEntropy()
-	if last {
-		s.finish()
-		return true, nil
-	}
-	bel := r.Beliefs()
-	for f, i := range s.free {
-		if err := s.weights(f, bel.Row(i)); err != nil {
-			return false, err
-		}
+	if done, err := s.observe(t, last); done || err != nil {
+		return done, err
 	}
 	s.k.Marginal(s.m, s.w, u)
 	s.k.Likelihood(s.col, s.xt, u, t)

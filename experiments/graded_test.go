@@ -18,7 +18,7 @@ import (
 // max slope near 1 by construction); the tabulated graph kernel equals its
 // base at a tabulated pair.
 func TestClaimGradedSetup(t *testing.T) {
-	tb, err := gradedTestbed("agreement-hmm-4")
+	tb, err := getTestbed("agreement-hmm-4")
 	if err != nil {
 		t.Fatal(err)
 	}
