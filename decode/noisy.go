@@ -101,6 +101,50 @@ func (n *noisy) ends(k int) (t, s float64, last bool) {
 	return t, s, last
 }
 
+// KernelEvidence writes into row i of dst the evidence that the noisy
+// state xt[i] of kernel k at time t carries about x_0, exactly as
+// KernelReverse and KernelCTMC hand it to the denoiser: the likelihood
+// ℓ(v) = P_t(x_t = xt[i] | x_0 = v) (kernels.Likelihooder at s = 0), with
+// the MASK column set to 0 (x_0 is never MASK) and the row scaled to
+// maximum 1. A learned kernel denoiser is trained on these rows for x_t
+// drawn by the kernel's forward sampler (kernels.ForwardSampler), so that
+// it sees at inference what it saw in training. dst must be
+// len(xt)×k.States() (kernels.Likelihooder's rule; it panics otherwise). It
+// returns an error naming the position for a row with a non-finite or
+// negative entry, or with no positive one (a state no token reaches).
+func KernelEvidence(dst *soft.Dense, k kernels.Likelihooder, xt []int32, t float64, mask int32) error {
+	k.Likelihood(dst, xt, 0, t)
+	for i := range xt {
+		if err := scaleEvidence(dst.Row(i), mask); err != nil {
+			return fmt.Errorf("position %d (state %d): %w", i, xt[i], err)
+		}
+	}
+	return nil
+}
+
+// scaleEvidence sets the MASK entry of a likelihood row to 0 and scales the
+// row to maximum 1.
+func scaleEvidence(row []float32, mask int32) error {
+	if mask >= 0 && int(mask) < len(row) {
+		row[mask] = 0
+	}
+	var mx float32
+	for v, x := range row {
+		if !(x >= 0) || math.IsInf(float64(x), 0) {
+			return fmt.Errorf("kernel likelihood of token %d is %v", v, x)
+		}
+		mx = max(mx, x)
+	}
+	if !(mx > 0) {
+		return errors.New("likelihood 0 under every token")
+	}
+	inv := 1 / mx
+	for v := range row {
+		row[v] *= inv
+	}
+	return nil
+}
+
 // evidence writes the likelihood rows of x_t at time t into the run's
 // evidence, for every free position.
 func (n *noisy) evidence(t float64) error {
@@ -113,24 +157,12 @@ func (n *noisy) evidence(t float64) error {
 	return nil
 }
 
-// setEvidence scales like row f to maximum 1 over the tokens (MASK column
-// 0: x_0 is never MASK) and copies it into the evidence of its position.
+// setEvidence scales like row f (scaleEvidence) and copies it into the
+// evidence of its position.
 func (n *noisy) setEvidence(f int) error {
 	row := n.like.Row(f)
-	row[n.mask] = 0
-	var mx float32
-	for _, x := range row {
-		if !(x >= 0) || math.IsInf(float64(x), 0) {
-			return fmt.Errorf("position %d: kernel likelihood of state %d is %v", n.free[f], n.xt[f], x)
-		}
-		mx = max(mx, x)
-	}
-	if !(mx > 0) {
-		return fmt.Errorf("position %d: state %d has likelihood 0 under every token", n.free[f], n.xt[f])
-	}
-	inv := 1 / mx
-	for v := range row {
-		row[v] *= inv
+	if err := scaleEvidence(row, n.mask); err != nil {
+		return fmt.Errorf("position %d (state %d): %w", n.free[f], n.xt[f], err)
 	}
 	copy(n.r.Evidence(n.free[f]), row)
 	return nil

@@ -464,3 +464,29 @@ func TestKernelReverseInfoEvidence(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelEvidenceIsWhatTheSamplerSends: the rows KernelEvidence writes
+// are the evidence rows the sampler hands the denoiser, for every kernel.
+func TestKernelEvidenceIsWhatTheSamplerSends(t *testing.T) {
+	h := revHMM(t)
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, kc := range revKernels(t) {
+		b := newRevBed(t, h, kc.name, kc.k)
+		_, nz := b.stepper(t, KernelReverse{Kernel: kc.k}, rng, 2)
+		b.drawXt(nz.xt, 0.6, rng)
+		if err := nz.evidence(0.6); err != nil {
+			t.Fatal(err)
+		}
+		dst := soft.NewDense(b.L, b.K)
+		if err := KernelEvidence(dst, kc.k, nz.xt, 0.6, 4); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < b.L; i++ {
+			for v, x := range dst.Row(i) {
+				if got := nz.r.Evidence(i)[v]; got != x {
+					t.Fatalf("%s position %d token %d: sampler %v, KernelEvidence %v", kc.name, i, v, got, x)
+				}
+			}
+		}
+	}
+}

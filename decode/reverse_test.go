@@ -252,3 +252,27 @@ func TestKernelSamplersDoNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelEvidence: the training-side rows. Uniform kernel over 3 tokens
+// with a fixed MASK, Linear schedule, t = 0.5 (α = ½): x_t = 1 has
+// likelihood (⅙, ⅔, ⅙) over x_0 (kernels' closed form), scaled to maximum
+// 1: (¼, 1, ¼, 0); x_t = MASK cannot come from a token: an error.
+func TestKernelEvidence(t *testing.T) {
+	k, err := kernels.NewUniform(4, 3, kernels.Linear{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := soft.NewDense(2, 4)
+	if err := decode.KernelEvidence(dst, k, []int32{1, 0}, 0.5, 3); err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{0.25, 1, 0.25, 0, 1, 0.25, 0.25, 0}
+	for i, w := range want {
+		if !(math.Abs(float64(dst.Data[i])-w) <= 1e-6) {
+			t.Errorf("entry %d = %v, want %v", i, dst.Data[i], w)
+		}
+	}
+	if err := decode.KernelEvidence(dst.Rows(0, 1), k, []int32{3}, 0.5, 3); err == nil || !strings.Contains(err.Error(), "position 0") {
+		t.Errorf("MASK under the uniform kernel: error %v", err)
+	}
+}

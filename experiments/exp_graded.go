@@ -43,12 +43,15 @@ var gradedGens = []gradedGen{
 }
 
 // gradedModel is a denoiser the experiment generates with. The exact
-// oracle is the only one here; a learned kernel denoiser joins by one entry:
-// denoiser returns the network trained on the forward process of g's
-// kernel (inputs: the likelihood rows that kernels.Likelihooder writes at
-// s = 0 for x_t ~ P_t(·|x_0), drawn by the kernel's ForwardSampler, as the
-// sampler hands them over; target: x_0), or ok = false when there is none
-// for that kernel and testbed (the rows are then skipped).
+// oracle is the only one here; a learned kernel denoiser joins by one entry
+// whose denoiser returns the network trained on the forward process of the
+// kernel k it is handed (the experiment's own instance: same schedule,
+// graph and hierarchy). Its training pairs are x_0 from the testbed, t
+// uniform in the kernel's time, x_t from k's forward sampler
+// (kernels.ForwardSampler), input rows decode.KernelEvidence(·, k, x_t, t,
+// MASK) — exactly the evidence the samplers hand over — and target x_0;
+// ok = false when it has none for that kernel and testbed (the rows are
+// then left out).
 type gradedModel struct {
 	name     string
 	denoiser func(tb *testbed, k kernels.Kernel, g gradedGen) (den decode.Denoiser, ok bool, err error)

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/softdiff/softdiff/soft"
@@ -13,21 +14,22 @@ import (
 // on that grid reads (decode.KernelReverse, decode.KernelCTMC). For a small
 // vocabulary (K up to a few hundred) one dense product of O(K²) replaces
 // the graph kernel's Chebyshev series of tens of sparse products per call.
-// Every other pair of times, and Prior and RatesInto, go to the wrapped
-// kernel, so Tabulated is the same kernel whatever the times: only the
-// cost differs (and the tabulated values are the base kernel's, rounded to
-// float32 once). Build it with NewTabulated; it is safe for concurrent use.
+// Every other pair of times, and Prior, RatesInto and Sample, go to the
+// wrapped kernel, so Tabulated is the same kernel whatever the times: only
+// the cost differs (and the tabulated values are the base kernel's,
+// rounded to float32 once). Build it with NewTabulated; it is safe for concurrent use.
 type Tabulated struct {
 	base  Kernel
 	like  Likelihooder
 	rate  Rater
+	fwd   ForwardSampler
 	k     int
 	table map[[2]float64][]float32 // (s, t) → Q(s,t), K×K row-major
 }
 
 // NewTabulated tabulates base on the given grids (each a list of times in
-// any order; duplicates ignored): base must also be a Likelihooder and a
-// Rater (every kernel of this package is). It returns an error for a time
+// any order; duplicates ignored): base must also be a Likelihooder, a
+// Rater and a ForwardSampler (every kernel of this package is). It returns an error for a time
 // outside [0, 1] or NaN, a base without those methods, or tables of more
 // than 2²⁸ entries in all.
 func NewTabulated(base Kernel, grids ...[]float64) (*Tabulated, error) {
@@ -36,8 +38,9 @@ func NewTabulated(base Kernel, grids ...[]float64) (*Tabulated, error) {
 	}
 	lk, ok1 := base.(Likelihooder)
 	rk, ok2 := base.(Rater)
-	if !ok1 || !ok2 {
-		return nil, fmt.Errorf("kernels: NewTabulated: %T is not a Likelihooder and a Rater", base)
+	fs, ok3 := base.(ForwardSampler)
+	if !ok1 || !ok2 || !ok3 {
+		return nil, fmt.Errorf("kernels: NewTabulated: %T is not a Likelihooder, a Rater and a ForwardSampler", base)
 	}
 	seen := map[[2]float64]bool{}
 	var pairs [][2]float64
@@ -63,7 +66,7 @@ func NewTabulated(base Kernel, grids ...[]float64) (*Tabulated, error) {
 	if float64(len(pairs))*float64(K)*float64(K) > 1<<28 {
 		return nil, fmt.Errorf("kernels: NewTabulated: %d matrices of %d×%d is too large a table", len(pairs), K, K)
 	}
-	tb := &Tabulated{base: base, like: lk, rate: rk, k: K, table: map[[2]float64][]float32{}}
+	tb := &Tabulated{base: base, like: lk, rate: rk, fwd: fs, k: K, table: map[[2]float64][]float32{}}
 	id := soft.NewDense(K, K)
 	for i := 0; i < K; i++ {
 		id.Data[i*K+i] = 1
@@ -144,6 +147,11 @@ func (tb *Tabulated) Likelihood(dst *soft.Dense, xt []int32, s, t float64) {
 			row[v] = q[v*K+int(x)]
 		}
 	}
+}
+
+// Sample implements ForwardSampler (the wrapped kernel's).
+func (tb *Tabulated) Sample(dst, x0 []int32, t float64, rng *rand.Rand) {
+	tb.fwd.Sample(dst, x0, t, rng)
 }
 
 // RatesInto implements Rater (the wrapped kernel's).
