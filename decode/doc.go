@@ -1,8 +1,10 @@
 // Package decode generates sequences from a denoiser: the hard samplers the
 // field uses (MDLM, LLaDA, Dream, Fast-dLLM, ReMDM, EB, CART order, the
-// ancestral sampler of any absorbing kernel), soft and hybrid samplers that
-// delay commitment (SoftSL, LRD, Hybrid), and final decoders that choose the
-// whole sequence jointly (Beam, MAP, Viterbi, ImportanceResample, MBR).
+// ancestral sampler of any absorbing kernel), the reverse processes of any
+// kernel, graded ones included (KernelReverse, KernelCTMC), soft and hybrid
+// samplers that delay commitment (SoftSL, LRD, Hybrid), and final decoders
+// that choose the whole sequence jointly (Beam, MAP, Viterbi,
+// ImportanceResample, MBR).
 //
 // # Extension points
 //

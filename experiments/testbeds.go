@@ -53,6 +53,9 @@ func getTestbed(name string) (*testbed, error) {
 		m, small = oracle.Sticky3(), true
 	case "agreement-hmm":
 		m, err = oracle.AgreementHMM(6)
+	case "agreement-hmm-4":
+		m, err = oracle.AgreementHMM(4)
+		small = true
 	case "kjv-hmm":
 		m, err = kjvHMM(6)
 	case "kjv-hmm-16":

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 
 	"github.com/softdiff/softdiff/soft"
@@ -289,6 +290,18 @@ func (g *Graph) Action(dst, src []float64, rows int, tau, tol float64) int {
 	defer g.release(cs)
 	c := chebExpCoeffs(cs.coef, tau*g.hw, tol)
 	cs.coef = c
+	workers := g.opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if workers == 1 || rows <= panel {
+		// In the calling goroutine, without the parallel path's closure
+		// (no allocation per call).
+		for lo := 0; lo < rows; lo += panel {
+			g.panelAction(dst, src, lo, min(rows, lo+panel), c, cs)
+		}
+		return len(c)
+	}
 	soft.ForBlocks(rows, panel, g.opt.Workers, func(_, lo, hi int) {
 		sc := g.scratch()
 		defer g.release(sc)

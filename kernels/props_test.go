@@ -73,7 +73,8 @@ func checkStochastic(t *rapid.T, q *soft.Dense, what string) {
 // checkKernel runs the kernel-generic properties (docs/kernels.md) on k:
 // stochastic rows, Q(0,0) = I, Q(0,1) ≈ prior within priorTol (max abs),
 // Chapman–Kolmogorov, posterior = brute-force Bayes, and Monte-Carlo
-// sampling within a binomial bound.
+// sampling within a binomial bound; the likelihood columns and rates of
+// the reverse processes (checkReverseParts).
 // Rows listed in fixed (states the kernel never moves, such as a MASK the
 // uniform kernel excludes) are skipped in the endpoint check.
 func checkKernel(t *rapid.T, k Kernel, priorTol float64, fixed ...int) {
@@ -135,6 +136,7 @@ func checkKernel(t *rapid.T, k Kernel, priorTol float64, fixed ...int) {
 	if fs, ok := k.(ForwardSampler); ok {
 		checkSampler(t, k, fs, tt)
 	}
+	checkReverseParts(t, k, s, tt)
 }
 
 // checkPosterior compares Posterior with Bayes' rule computed by brute

@@ -170,3 +170,33 @@ func TestEntropyMonteCarlo(t *testing.T) {
 		t.Fatalf("String: %q / %q", mc1, exact)
 	}
 }
+
+// TestKJVVerses checks the shipped text's verses: 5,852 lines (wc -l of
+// data/kjv-pentateuch.txt), the first verse tokenised by hand, and the
+// vocabulary built from them (TextVocab, 300 words) is the shipped model's.
+func TestKJVVerses(t *testing.T) {
+	vs := oracle.KJVVerses()
+	if len(vs) != 5852 {
+		t.Fatalf("%d verses, want 5852", len(vs))
+	}
+	want := []string{"in", "the", "beginning", "god", "created", "the", "heaven", "and", "the", "earth", "."}
+	if !slices.Equal(vs[0], want) {
+		t.Fatalf("first verse %q, want %q", vs[0], want)
+	}
+	v, err := oracle.TextVocab(vs, 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := oracle.KJV(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Size() != h.Vocab().Size() {
+		t.Fatalf("vocabulary of %d, model has %d", v.Size(), h.Vocab().Size())
+	}
+	for id := 0; id < v.Size(); id++ {
+		if v.Token(int32(id)) != h.Vocab().Token(int32(id)) {
+			t.Fatalf("token %d: %q from the text, %q in the model", id, v.Token(int32(id)), h.Vocab().Token(int32(id)))
+		}
+	}
+}
