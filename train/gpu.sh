@@ -14,7 +14,9 @@
 # Knobs (environment): TRAIN_SECONDS (training time per model, default 420),
 # DEVICE (cuda), PYTHON (python3), KJV_N / PCFG_N (sequences), SCALE (1;
 # 0 = tiny models and batches, for a CPU check of the whole pipeline),
-# COMPILE (1: torch.compile). Products run in TF32 on the GPU, the rest in
+# COMPILE (1: torch.compile), ONLY (space-separated names: train only
+# these), SUFFIX (appended to every checkpoint name, e.g. -long for a longer
+# run beside the shipped one). Products run in TF32 on the GPU, the rest in
 # float32 (the skip's log-likelihood needs it).
 set -eu
 OUT=${1:?usage: sh train/gpu.sh OUT}
@@ -58,6 +60,10 @@ FLAGS="--device $DEVICE --out $OUT/models --time-limit $SECS --steps 1000000 --l
 pids=""
 train() { # name seed args...
 	name=$1; seed=$2; shift 2
+	if [ -n "${ONLY:-}" ]; then
+		case " $ONLY " in *" $name "*) ;; *) return 0 ;; esac
+	fi
+	name=$name${SUFFIX:-}
 	$PY train/train.py $FLAGS --name "$name" --seed "$seed" "$@" >"$OUT/logs/$name.log" 2>&1 &
 	pids="$pids $!"
 }
