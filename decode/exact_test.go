@@ -249,7 +249,12 @@ func TestFastDLLMTheorem1(t *testing.T) {
 		}
 		// Fast-dLLM itself at threshold 1 − ε (less 1e-6 for the float32
 		// beliefs) commits every position in one step, each to its marginal
-		// argmax, and so returns the joint's mode.
+		// argmax, and so returns the joint's mode. Checked where the premise
+		// holds with a margin of 1e-4, so that float32 rounding of the
+		// beliefs cannot tie the two largest marginals.
+		if !(float64(n+1)*eps < 1-1e-4) {
+			return
+		}
 		toks := []string{"a", "b", "c", "[MASK]"}[:k]
 		v, err := soft.NewVocab(append(toks, "[MASK]"), soft.VocabOptions{Mask: "[MASK]"})
 		if err != nil {
