@@ -2,6 +2,7 @@ package decode_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -211,7 +212,9 @@ func TestDeterministicAcrossGOMAXPROCS(t *testing.T) {
 
 // TestFastDLLMTheorem1: Fast-dLLM's Theorem 1 on random joint laws of n
 // positions: if every position's marginal at the joint's mode exceeds 1 − ε
-// and (n+1)ε ≤ 1, the product of marginals and the joint share their argmax.
+// and (n+1)ε ≤ 1, the product of marginals and the joint share their argmax,
+// and FastDLLM at threshold 1 − ε, run on the exact denoiser of the law,
+// commits all positions in one call and returns that argmax.
 func TestFastDLLMTheorem1(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		n := rapid.IntRange(1, 4).Draw(t, "n")
@@ -244,7 +247,68 @@ func TestFastDLLMTheorem1(t *testing.T) {
 		if jointArg != prodArg {
 			t.Fatalf("n=%d ε=%.4f: joint argmax %d ≠ product argmax %d", n, eps, jointArg, prodArg)
 		}
+		// Fast-dLLM itself at threshold 1 − ε (less 1e-6 for the float32
+		// beliefs) commits every position in one step, each to its marginal
+		// argmax, and so returns the joint's mode. Checked where the premise
+		// holds with a margin of 1e-4, so that float32 rounding of the
+		// beliefs cannot tie the two largest marginals.
+		if !(float64(n+1)*eps < 1-1e-4) {
+			return
+		}
+		toks := []string{"a", "b", "c", "[MASK]"}[:k]
+		v, err := soft.NewVocab(append(toks, "[MASK]"), soft.VocabOptions{Mask: "[MASK]"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		den := jointTable{p: p, n: n, k: k}
+		res, err := decode.Generate(context.Background(), den, v, n, decode.FastDLLM{Threshold: 1 - eps - 1e-6}, decode.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.NFE != 1 {
+			t.Fatalf("n=%d ε=%.4f: Fast-dLLM took %d calls, want 1", n, eps, res.NFE)
+		}
+		for i, j := 0, jointArg; i < n; i, j = i+1, j/k {
+			if int(res.Tokens[i]) != j%k {
+				t.Fatalf("n=%d ε=%.4f: Fast-dLLM gave %v, joint argmax index %d", n, eps, res.Tokens, jointArg)
+			}
+		}
 	})
+}
+
+// jointTable is the exact denoiser of a joint law p over n positions of k
+// values (index Σ_i x_i k^i), MASK id k: the belief at i is the marginal of
+// p(x)·Π_j ℓ_j(x_j), ℓ_j(v) = e_j(v) + e_j(MASK), by enumeration.
+type jointTable struct {
+	p    []float64
+	n, k int
+}
+
+func (m jointTable) Denoise(dst, ev *soft.Dense, t float64) error {
+	marg := make([]float64, m.n*m.k)
+	var z float64
+	for j, pj := range m.p {
+		w := pj
+		for i, x := 0, j; i < m.n; i, x = i+1, x/m.k {
+			e := ev.Row(i)
+			w *= float64(e[x%m.k]) + float64(e[m.k])
+		}
+		for i, x := 0, j; i < m.n; i, x = i+1, x/m.k {
+			marg[i*m.k+x%m.k] += w
+		}
+		z += w
+	}
+	if !(z > 0) {
+		return errors.New("evidence of probability zero")
+	}
+	for i := 0; i < m.n; i++ {
+		row := dst.Row(i)
+		clear(row)
+		for v := 0; v < m.k; v++ {
+			row[v] = float32(marg[i*m.k+v] / z)
+		}
+	}
+	return nil
 }
 
 // argmaxes returns, for a joint law p over n positions of k values (index
