@@ -225,42 +225,42 @@ func (r TopRow) Margin() (int32, float32) {
 // Check reports the first fault of the row as a belief: an id outside
 // [0, K) other than −1, the Mask id, or an id listed twice; a probability
 // or residual that is NaN, infinite, negative or above 1; an unused slot
-// with a nonzero probability; a positive residual with no token to hold
-// it; or a listed mass plus residual off from 1 by more than RowSumTol.
+// with a nonzero probability; a residual above RowSumTol with no token to
+// hold it (a smaller one is rounding and is dropped, as Expand drops it); or a listed mass plus residual off from 1 by more than RowSumTol.
 // seen, if non-nil, is a zeroed bitset of at least ⌈K/64⌉ words that makes
 // the duplicate check O(k) (it is zero again on return); nil costs O(k²).
-// The error is a *SparseError with Row 0.
+// The error is a *TopError.
 func (r TopRow) Check(seen []uint64) error {
 	var sum float64
-	var err *SparseError
+	var err *TopError
 	for j, id := range r.IDs {
 		p := r.Probs[j]
 		if !(p >= 0 && p <= 1) {
-			err = &SparseError{Slot: j, What: fmt.Sprintf("probability %v", p)}
+			err = &TopError{Slot: j, What: fmt.Sprintf("probability %v", p)}
 			break
 		}
 		if id == -1 {
 			if p != 0 {
-				err = &SparseError{Slot: j, What: fmt.Sprintf("unused slot has probability %v", p)}
+				err = &TopError{Slot: j, What: fmt.Sprintf("unused slot has probability %v", p)}
 				break
 			}
 			continue
 		}
 		if id < 0 || int(id) >= r.K || id == r.Mask {
-			err = &SparseError{Slot: j, What: fmt.Sprintf("id %d is not a token in [0, %d) other than MASK %d", id, r.K, r.Mask)}
+			err = &TopError{Slot: j, What: fmt.Sprintf("id %d is not a token in [0, %d) other than MASK %d", id, r.K, r.Mask)}
 			break
 		}
 		if seen != nil {
 			w, bit := id>>6, uint64(1)<<(id&63)
 			if seen[w]&bit != 0 {
-				err = &SparseError{Slot: j, What: fmt.Sprintf("token id %d listed twice", id)}
+				err = &TopError{Slot: j, What: fmt.Sprintf("token id %d listed twice", id)}
 				break
 			}
 			seen[w] |= bit
 		} else {
 			for _, prev := range r.IDs[:j] {
 				if prev == id {
-					err = &SparseError{Slot: j, What: fmt.Sprintf("token id %d listed twice", id)}
+					err = &TopError{Slot: j, What: fmt.Sprintf("token id %d listed twice", id)}
 					break
 				}
 			}
@@ -281,13 +281,26 @@ func (r TopRow) Check(seen []uint64) error {
 		return err
 	}
 	if !(r.Resid >= 0 && r.Resid <= 1) {
-		return &SparseError{Slot: -1, What: fmt.Sprintf("residual %v", r.Resid)}
+		return &TopError{Slot: -1, What: fmt.Sprintf("residual %v", r.Resid)}
 	}
-	if r.Resid > 0 && r.Rest() == 0 {
-		return &SparseError{Slot: -1, What: fmt.Sprintf("residual %v but no token is left to hold it", r.Resid)}
+	if r.Resid > RowSumTol && r.Rest() == 0 { // a rounding residual may have no token to go to
+		return &TopError{Slot: -1, What: fmt.Sprintf("residual %v but no token is left to hold it", r.Resid)}
 	}
 	if sum += float64(r.Resid); !(math.Abs(sum-1) <= RowSumTol) {
-		return &SparseError{Slot: -1, What: fmt.Sprintf("listed mass plus residual is %.9g, not 1 (tolerance %g)", sum, RowSumTol)}
+		return &TopError{Slot: -1, What: fmt.Sprintf("listed mass plus residual is %.9g, not 1 (tolerance %g)", sum, RowSumTol)}
 	}
 	return nil
+}
+
+// TopError is the fault TopRow.Check reports.
+type TopError struct {
+	Slot int // −1 for the residual or the row's sum
+	What string
+}
+
+func (e *TopError) Error() string {
+	if e.Slot < 0 {
+		return e.What
+	}
+	return fmt.Sprintf("slot %d: %s", e.Slot, e.What)
 }
