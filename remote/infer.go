@@ -15,13 +15,13 @@ import (
 
 // scratch holds one request's buffers, reused through a pool.
 type scratch struct {
-	ids   []int32   // rows × stride listed evidence ids
-	vals  []float32 // and values
-	resid []float32 // rows
-	count []int32   // rows: listed entries
-	errs  []error   // per block of parallel work
-	body  []byte    // the request
-	resp  []byte    // the answer
+	ids   []int32    // rows × stride listed evidence ids
+	vals  []float32  // and values
+	resid []float32  // rows
+	count []int32    // rows: listed entries
+	errs  []error    // per block of parallel work
+	body  []byte     // the request
+	resp  []byte     // the answer
 	seen  [][]uint64 // per block of the top-k check: a bitset over K
 }
 
