@@ -71,5 +71,7 @@ echo "server ready after $(( $(date +%s) - t0 )) s: $(cat "$OUT/server.log")"
 kill $srv
 wait $srv 2>/dev/null || true
 # one tarball of everything (a GPU machine may return only a few files)
-tar -czf "$OUT/bench_gpu.tar.gz" -C "$OUT" --exclude=bench_gpu.tar.gz --exclude=port .
+tgz=$(mktemp)
+tar -czf "$tgz" -C "$OUT" --exclude=bench_gpu.tar.gz --exclude=port .
+mv "$tgz" "$OUT/bench_gpu.tar.gz"
 echo "bench_gpu: done in $(( $(date +%s) - t0 )) s; $OUT/oipbench.md, all in $OUT/bench_gpu.tar.gz"
