@@ -115,7 +115,7 @@ func GenerateBatch(ctx context.Context, den BatchDenoiser, v *soft.Vocab, L int,
 		return nil, errors.New("decode.GenerateBatch: no sequences")
 	}
 	B := len(opts)
-	bt := &batcher{den: den, reqs: make(chan batchReq, B), resp: make([]chan error, B),
+	bt := &batcher{den: den, topBatch: newTopBatch(den, B), reqs: make(chan batchReq, B), resp: make([]chan error, B),
 		dst: make([]*soft.Dense, 0, B), ev: make([]*soft.Dense, 0, B), t: make([]float64, 0, B), pend: make([]batchReq, 0, B)}
 	results := make([]*Result, B)
 	errs := make([]error, B)
@@ -127,7 +127,7 @@ func GenerateBatch(ctx context.Context, den BatchDenoiser, v *soft.Vocab, L int,
 			bt.reqs <- batchReq{seq: j, dst: dst, ev: ev, t: t}
 			return <-bt.resp[j]
 		}
-		r, err := newRun(ctx, call, v, L, opts[j])
+		r, err := newRunTop(ctx, call, bt.topSource(j, alg, opts[j]), v, L, opts[j])
 		if err != nil {
 			errs[j] = fmt.Errorf("sequence %d: decode.GenerateBatch: %w", j, err)
 			continue
@@ -179,6 +179,8 @@ type batchReq struct {
 	dst, ev *soft.Dense
 	t       float64
 	done    bool
+	top     *soft.TopBeliefs // a top-k request: top and x instead of dst and ev
+	x       []int32
 }
 
 // batcher gathers the requests of the runs of GenerateBatch.
@@ -193,12 +195,16 @@ type batcher struct {
 	one   [1]*soft.Dense
 	oneEv [1]*soft.Dense
 	oneT  [1]float64
+	topBatch
 }
 
 // flush answers every pending request with one batch call (in sequence
 // order), retrying one by one if it fails.
 func (b *batcher) flush() {
 	slices.SortFunc(b.pend, func(x, y batchReq) int { return x.seq - y.seq })
+	if b.flushTop(); len(b.pend) == 0 {
+		return
+	}
 	b.dst, b.ev, b.t = b.dst[:0], b.ev[:0], b.t[:0]
 	for _, q := range b.pend {
 		b.dst = append(b.dst, q.dst)

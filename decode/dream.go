@@ -202,13 +202,16 @@ func (s *dreamRun) Step(k int) (bool, error) {
 	if last {
 		frac = 1
 	}
-	rng, bel := r.Rand(), r.Beliefs()
+	rng := r.Rand()
 	plain := s.plain()
 	for _, i := range idx {
-		q := bel.Row(i)
-		if !plain {
-			s.filtered(q)
+		var q []float32 // the whole row, when the rule needs it (nil: read through r)
+		switch {
+		case !plain:
+			s.filtered(r.BeliefRow(i))
 			q = s.q
+		case s.Temperature > 0:
+			q = r.BeliefRow(i)
 		}
 		var x0 int32
 		switch {
@@ -222,9 +225,18 @@ func (s *dreamRun) Step(k int) (bool, error) {
 		s.cand[i] = x0
 		switch s.Alg {
 		case DreamMaskGitPlus:
-			s.key[i] = float64(q[x0])
+			if q != nil {
+				s.key[i] = float64(q[x0])
+			} else {
+				s.key[i] = r.Prob(i, x0)
+			}
 		case DreamTopKMargin:
-			_, gap := soft.Margin(q)
+			var gap float32
+			if q != nil {
+				_, gap = soft.Margin(q)
+			} else {
+				_, gap = r.Margin(i)
+			}
 			s.key[i] = float64(gap)
 		case DreamEntropy:
 			if plain {

@@ -94,11 +94,10 @@ func (s *fastRun) Step(k int) (bool, error) {
 		return false, err
 	}
 	r.MeanEntropy()
-	bel := r.Beliefs()
 	for _, i := range idx {
 		x0 := r.Candidate(i, s.Temperature)
 		s.cand[i] = x0
-		s.key[i] = float64(bel.Row(i)[x0])
+		s.key[i] = r.Prob(i, x0)
 	}
 	var n int
 	if s.Factor > 0 {

@@ -129,6 +129,9 @@ type Result struct {
 	// beliefs the last parallel draw used. Rows of positions committed before
 	// that call are as the denoiser returned them (unchecked).
 	Beliefs *soft.Dense
+	// TopBeliefs replaces Beliefs (then nil) on the top-k belief path (see
+	// TopSampler): the same call's answer as top-k rows.
+	TopBeliefs *soft.TopBeliefs
 	// Final is the end state a final decoder reads (the last successful
 	// denoiser call's evidence, identities and beliefs), kept under
 	// Options.Record or Options.Final; nil otherwise.
@@ -157,7 +160,7 @@ func Generate(ctx context.Context, den Denoiser, v *soft.Vocab, L int, alg Algor
 	if den == nil || alg == nil {
 		return nil, errors.New("decode.Generate: nil denoiser or algorithm")
 	}
-	r, err := newRun(ctx, den.Denoise, v, L, opts)
+	r, err := newRunTop(ctx, den.Denoise, topOf(den, alg, opts), v, L, opts)
 	if err != nil {
 		return nil, fmt.Errorf("decode.Generate: %w", err)
 	}
@@ -194,7 +197,7 @@ func (r *Run) generate(alg Algorithm) (*Result, error) {
 			r.res.Err = err
 			for _, i := range r.free {
 				if r.x[i] == r.mask {
-					r.setTok(i, soft.Sample(r.rng, r.bel.Row(i)))
+					r.setTok(i, soft.Sample(r.rng, r.BeliefRow(i)))
 				}
 			}
 			done = true
@@ -238,6 +241,7 @@ func (r *Run) generate(alg Algorithm) (*Result, error) {
 func (r *Run) finish() *Result {
 	r.res.NFE = r.nfe
 	r.res.Beliefs = r.bel
+	r.res.TopBeliefs = r.top
 	if r.opts.Record {
 		r.res.Changes = r.changes
 		// re-point every step's view at the final backing array

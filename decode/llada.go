@@ -124,14 +124,14 @@ func (s *lladaRun) Step(k int) (bool, error) {
 		return false, err
 	}
 	r.MeanEntropy()
-	rng, bel := r.Rand(), r.Beliefs()
+	rng := r.Rand()
 	for _, i := range idx {
 		x0 := r.Candidate(i, s.Temperature)
 		s.cand[i] = x0
 		if s.Remasking == RandomRemasking {
 			s.key[i] = rng.Float64()
 		} else {
-			s.key[i] = float64(bel.Row(i)[x0])
+			s.key[i] = r.Prob(i, x0)
 		}
 	}
 	n := s.counts[j]

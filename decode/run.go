@@ -72,10 +72,17 @@ type Run struct {
 	changes        []Change // under Options.Record: every change, in order
 	haveBel        bool     // some denoiser call has succeeded
 	denoiserFailed bool
+
+	topState // the top-k belief path (top.go); zero on the dense path
 }
 
 // newRun validates the shared arguments and allocates the state of a run.
 func newRun(ctx context.Context, call func(dst, ev *soft.Dense, t float64) error, v *soft.Vocab, L int, opts Options) (*Run, error) {
+	return newRunTop(ctx, call, nil, v, L, opts)
+}
+
+// newRunTop is newRun on the top-k belief path when top is not nil.
+func newRunTop(ctx context.Context, call func(dst, ev *soft.Dense, t float64) error, top *topSource, v *soft.Vocab, L int, opts Options) (*Run, error) {
 	if v == nil {
 		return nil, errors.New("nil vocabulary")
 	}
@@ -95,9 +102,13 @@ func newRun(ctx context.Context, call func(dst, ev *soft.Dense, t float64) error
 	}
 	r.x = make([]int32, L)
 	r.fixed = make([]bool, L)
-	r.ev = soft.AllMask(L, r.k, r.mask)
-	r.bel = soft.NewDense(L, r.k)
-	r.spare = soft.NewDense(L, r.k)
+	if top == nil {
+		r.ev = soft.AllMask(L, r.k, r.mask)
+		r.bel = soft.NewDense(L, r.k)
+		r.spare = soft.NewDense(L, r.k)
+	} else {
+		r.initTop(top)
+	}
 	r.ent = make([]float64, L)
 	r.amax = make([]int32, L)
 	r.checkErr = make([]error, soft.Blocks(L, checkBlock))
@@ -118,9 +129,11 @@ func newRun(ctx context.Context, call func(dst, ev *soft.Dense, t float64) error
 			}
 			r.fixed[i] = true
 			r.x[i] = id
-			row := r.ev.Row(i)
-			clear(row)
-			row[id] = 1
+			if r.ev != nil {
+				row := r.ev.Row(i)
+				clear(row)
+				row[id] = 1
+			}
 		}
 	}
 	for i := range r.x {
@@ -242,6 +255,9 @@ func (r *Run) setTok(i int, id int32) {
 		}
 	}
 	r.x[i] = id
+	if r.ev == nil { // the top-k path keeps no dense evidence
+		return
+	}
 	row := r.ev.Row(i)
 	clear(row)
 	row[id] = 1
@@ -252,7 +268,14 @@ func (r *Run) setTok(i int, id int32) {
 // positions; the row of a committed position must be one-hot at its token
 // whenever Denoise is called, except that a sampler may replace it for one
 // call to read that position's leave-one-out belief (and must restore it).
-func (r *Run) Evidence(i int) []float32 { return r.ev.Row(i) }
+// On the top-k belief path (see TopSampler) there is no dense evidence and
+// Evidence returns nil.
+func (r *Run) Evidence(i int) []float32 {
+	if r.ev == nil {
+		return nil
+	}
+	return r.ev.Row(i)
+}
 
 // Denoise calls the denoiser on the current evidence at diffusion time t
 // (recorded in the step's statistics), counting one NFE and enforcing
@@ -267,6 +290,9 @@ func (r *Run) Denoise(t float64) error {
 	}
 	r.nfe++
 	r.info.T = t
+	if r.top != nil {
+		return r.denoiseTop(t)
+	}
 	if err := r.call(r.spare, r.ev, t); err != nil {
 		r.denoiserFailed = true
 		return err
@@ -290,7 +316,8 @@ func (r *Run) Denoise(t float64) error {
 
 // Beliefs returns the beliefs of the last successful Denoise (L×K). Rows of
 // positions that were committed at that call are what the denoiser
-// returned, unchecked.
+// returned, unchecked. On the top-k belief path it returns nil: read
+// TopBeliefs, or the accessors Prob, Margin and BeliefRow that serve both.
 func (r *Run) Beliefs() *soft.Dense { return r.bel }
 
 // Entropy returns the entropy (nats) of the belief of position i, computed
@@ -307,6 +334,9 @@ func (r *Run) Argmax(i int) int32 { return r.amax[i] }
 // rows of uncommitted positions: for a sampler that reads the belief of a
 // position Denoise did not check (a committed one).
 func (r *Run) CheckBelief(i int) error {
+	if r.top != nil {
+		return r.checkTopBelief(i)
+	}
 	if _, _, err := checkEntropy(r.bel.Row(i), r.mask, false); err != nil {
 		return fmt.Errorf("denoiser call %d: invalid belief at position %d: %w", r.nfe, i, err)
 	}
@@ -320,7 +350,7 @@ func (r *Run) Candidate(i int, T float64) int32 {
 	if T <= 0 {
 		return r.amax[i]
 	}
-	return draw.Tempered(r.rng, r.bel.Row(i), T)
+	return draw.Tempered(r.rng, r.BeliefRow(i), T)
 }
 
 // MeanEntropy returns the mean belief entropy over the free positions that

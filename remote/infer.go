@@ -15,13 +15,14 @@ import (
 
 // scratch holds one request's buffers, reused through a pool.
 type scratch struct {
-	ids   []int32   // rows × stride listed evidence ids
-	vals  []float32 // and values
-	resid []float32 // rows
-	count []int32   // rows: listed entries
-	errs  []error   // per block of parallel work
-	body  []byte    // the request
-	resp  []byte    // the answer
+	ids   []int32    // rows × stride listed evidence ids
+	vals  []float32  // and values
+	resid []float32  // rows
+	count []int32    // rows: listed entries
+	errs  []error    // per block of parallel work
+	body  []byte     // the request
+	resp  []byte     // the answer
+	seen  [][]uint64 // per block of the top-k check: a bitset over K
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -76,9 +77,18 @@ func (m *Model) DenoiseBatch(dst, ev []*soft.Dense, t []float64) error {
 	if err := m.ctx.Err(); err != nil {
 		return fmt.Errorf("remote: %w", err)
 	}
-	groups := m.plan(ev)
+	groups := m.planLen(len(ev), func(b int) int { return ev[b].L })
+	return m.runGroups(groups, func(mc *Model, seqs []int) error {
+		return mc.limited(seqs, func() error { return mc.infer(seqs, dst, ev, t) })
+	})
+}
+
+// runGroups runs one request per group concurrently (each under the
+// Concurrency limit, through run), cancelling the others at the first
+// failure, and returns the first failure in group order.
+func (m *Model) runGroups(groups [][]int, run func(mc *Model, seqs []int) error) error {
 	if len(groups) == 1 {
-		return m.runLimited(groups[0], dst, ev, t)
+		return run(m, groups[0])
 	}
 	ctx, cancel := context.WithCancel(m.ctx)
 	defer cancel()
@@ -87,7 +97,7 @@ func (m *Model) DenoiseBatch(dst, ev []*soft.Dense, t []float64) error {
 	var wg sync.WaitGroup
 	for g, seqs := range groups {
 		wg.Go(func() {
-			errs[g] = mc.runLimited(seqs, dst, ev, t)
+			errs[g] = run(mc, seqs)
 			if errs[g] != nil {
 				cancel()
 			}
@@ -103,32 +113,34 @@ func (m *Model) DenoiseBatch(dst, ev []*soft.Dense, t []float64) error {
 	return firstErr(errs)
 }
 
-// plan splits the batch into requests: the sequences of each length, in
-// order of first appearance, in chunks of at most MaxBatch.
-func (m *Model) plan(ev []*soft.Dense) [][]int {
+// planLen splits a batch of n sequences (sequence b of length lenOf(b))
+// into requests: the sequences of each length, in order of first
+// appearance, in chunks of at most MaxBatch.
+func (m *Model) planLen(n int, lenOf func(b int) int) [][]int {
 	var groups [][]int
 	byLen := map[int]int{} // length → index of its open group
-	for b, e := range ev {
-		g, ok := byLen[e.L]
+	for b := 0; b < n; b++ {
+		l := lenOf(b)
+		g, ok := byLen[l]
 		if !ok || len(groups[g]) == m.opts.MaxBatch {
-			groups = append(groups, make([]int, 0, min(m.opts.MaxBatch, len(ev)-b)))
+			groups = append(groups, make([]int, 0, min(m.opts.MaxBatch, n-b)))
 			g = len(groups) - 1
-			byLen[e.L] = g
+			byLen[l] = g
 		}
 		groups[g] = append(groups[g], b)
 	}
 	return groups
 }
 
-// runLimited runs one request under the Concurrency limit.
-func (m *Model) runLimited(seqs []int, dst, ev []*soft.Dense, t []float64) error {
+// limited runs one request for seqs (do) under the Concurrency limit.
+func (m *Model) limited(seqs []int, do func() error) error {
 	select {
 	case m.sem <- struct{}{}:
 	case <-m.ctx.Done():
 		return fmt.Errorf("remote: %w", m.ctx.Err())
 	}
 	defer func() { <-m.sem }()
-	err := m.infer(seqs, dst, ev, t)
+	err := do()
 	var e *Error
 	if errors.As(err, &e) {
 		return fmt.Errorf("remote: sequences %s: %w", span(seqs), err)

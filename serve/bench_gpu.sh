@@ -11,7 +11,8 @@
 # runs ./oipbench (L = 256, B = 1…64, LLaDA low-confidence and Fast-dLLM
 # threshold, top-k 64 transfer, dense transfer at B = 1 and 4), writes
 # oipbench.md/.csv, the server log and machine facts to $OUT, and stops the
-# server. No network and no Go toolchain needed on the GPU machine.
+# server, and packs all of it into $OUT/bench_gpu.tar.gz. No network and
+# no Go toolchain needed on the GPU machine (it builds nothing there).
 #
 # Everything is an environment variable with a default; the CPU smoke test
 # of .ci/run uses
@@ -69,4 +70,8 @@ echo "server ready after $(( $(date +%s) - t0 )) s: $(cat "$OUT/server.log")"
 	--out "$OUT" | tee "$OUT/oipbench.txt"
 kill $srv
 wait $srv 2>/dev/null || true
-echo "bench_gpu: done in $(( $(date +%s) - t0 )) s; $OUT/oipbench.md"
+# one tarball of everything (a GPU machine may return only a few files)
+tgz=$(mktemp)
+tar -czf "$tgz" -C "$OUT" --exclude=bench_gpu.tar.gz --exclude=port .
+mv "$tgz" "$OUT/bench_gpu.tar.gz"
+echo "bench_gpu: done in $(( $(date +%s) - t0 )) s; $OUT/oipbench.md, all in $OUT/bench_gpu.tar.gz"

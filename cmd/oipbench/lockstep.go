@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -30,6 +31,8 @@ type lockstep struct {
 type pending struct {
 	b       int
 	dst, ev *soft.Dense
+	top     *soft.TopBeliefs // a top-k request: top and x instead of dst and ev
+	x       []int32
 	t       float64
 	done    chan error
 }
@@ -54,8 +57,24 @@ type member struct {
 }
 
 func (m member) Denoise(dst, ev *soft.Dense, t float64) error {
-	p := &pending{b: m.b, dst: dst, ev: ev, t: t, done: make(chan error, 1)}
-	l := m.l
+	return m.l.wait(&pending{b: m.b, dst: dst, ev: ev, t: t, done: make(chan error, 1)})
+}
+
+// TopK implements decode.TopDenoiser: the batch denoiser's, when it is a
+// decode.TopBatchDenoiser (0 otherwise: the dense path).
+func (m member) TopK() int {
+	if tb, ok := m.l.bd.(decode.TopBatchDenoiser); ok {
+		return tb.TopK()
+	}
+	return 0
+}
+
+// DenoiseTop implements decode.TopDenoiser.
+func (m member) DenoiseTop(dst *soft.TopBeliefs, x []int32, t float64) error {
+	return m.l.wait(&pending{b: m.b, top: dst, x: x, t: t, done: make(chan error, 1)})
+}
+
+func (l *lockstep) wait(p *pending) error {
 	l.mu.Lock()
 	l.waiting = append(l.waiting, p)
 	l.maybeFlushLocked()
@@ -80,12 +99,8 @@ func (l *lockstep) maybeFlushLocked() {
 	l.waiting = nil
 	l.mu.Unlock()
 	slices.SortFunc(batch, func(a, b *pending) int { return a.b - b.b })
-	dst, ev, ts := make([]*soft.Dense, len(batch)), make([]*soft.Dense, len(batch)), make([]float64, len(batch))
-	for i, p := range batch {
-		dst[i], ev[i], ts[i] = p.dst, p.ev, p.t
-	}
 	f := flush{n: len(batch), start: time.Now()}
-	f.err = l.bd.DenoiseBatch(dst, ev, ts)
+	f.err = l.call(batch)
 	f.end = time.Now()
 	if l.observe != nil {
 		l.observe(f)
@@ -93,4 +108,28 @@ func (l *lockstep) maybeFlushLocked() {
 	for _, p := range batch {
 		p.done <- f.err
 	}
+}
+
+// call makes one batched call for batch: top-k when every request is
+// (the runs of one configuration take one path), dense otherwise.
+func (l *lockstep) call(batch []*pending) error {
+	ts := make([]float64, len(batch))
+	if tb, ok := l.bd.(decode.TopBatchDenoiser); ok && batch[0].top != nil {
+		dst, x := make([]*soft.TopBeliefs, len(batch)), make([][]int32, len(batch))
+		for i, p := range batch {
+			if p.top == nil {
+				return fmt.Errorf("run %d asks for dense beliefs in a top-k batch", p.b)
+			}
+			dst[i], x[i], ts[i] = p.top, p.x, p.t
+		}
+		return tb.DenoiseTopBatch(dst, x, ts)
+	}
+	dst, ev := make([]*soft.Dense, len(batch)), make([]*soft.Dense, len(batch))
+	for i, p := range batch {
+		if p.top != nil {
+			return fmt.Errorf("run %d asks for top-k beliefs in a dense batch", p.b)
+		}
+		dst[i], ev[i], ts[i] = p.dst, p.ev, p.t
+	}
+	return l.bd.DenoiseBatch(dst, ev, ts)
 }
