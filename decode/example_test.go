@@ -78,7 +78,7 @@ func ExampleMAP() {
 	}
 	fmt.Printf("MAP of the prior %q, log p = %.3f\n", v.Decode(d.Tokens), d.Score)
 	// Output:
-	// sampled "t2 t2 t1 t1 t1" in 4 NFE
-	// MAP of the end state "t2 t2 t1 t1 t1", log p = -4.071
+	// sampled "t1 t1 t1 t1 t0" in 4 NFE
+	// MAP of the end state "t1 t1 t1 t1 t1", log p = -1.991
 	// MAP of the prior "t0 t0 t0 t0 t0", log p = -1.991
 }

@@ -44,8 +44,8 @@ func Normals(dst []float32, src *rand.PCG) {
 			lo[j], hi[j] = uint32(w), uint32(w>>32)
 		}
 		v := n &^ 7
-		if normVec != nil {
-			normVec(c1[:v], c2[:v], lo[:v], hi[:v])
+		if haveVec {
+			normalsVec(c1[:v], c2[:v], lo[:v], hi[:v])
 		} else {
 			for j := 0; j < v; j += 8 {
 				boxMuller8((*[8]float32)(c1[j:j+8]), (*[8]float32)(c2[j:j+8]), (*[8]uint32)(lo[j:j+8]), (*[8]uint32)(hi[j:j+8]))
@@ -62,9 +62,6 @@ func Normals(dst []float32, src *rand.PCG) {
 // normChunk is the largest chunk of Normals (64 words of src).
 const normChunk = 128
 
-// normVec, when set (the vector build), computes boxMuller for len(lo)
-// pairs, a multiple of 8.
-var normVec func(c1, c2 []float32, lo, hi []uint32)
 
 // The float32 constants of boxMuller (shared with the vector kernel).
 const (
@@ -166,5 +163,21 @@ func boxMuller8(c1, c2 *[8]float32, lo, hi *[8]uint32) {
 		z2 := float32(rr * (cx + sx))
 		c1[l] = math.Float32frombits(math.Float32bits(z1) ^ hi[l]&(1<<31))
 		c2[l] = math.Float32frombits(math.Float32bits(z2) ^ (hi[l]<<1)&(1<<31))
+	}
+}
+
+// AddScaled2 adds u·a + w·b to dst entry by entry in float32, each product
+// rounded before the sums (dst_i += float32(u·a_i) + float32(w·b_i)), with a
+// vector path that gives the same bits. a and b need len(dst) entries.
+// Soft samplers use it for the Gaussian-channel update λ += Δ·m + √Δ·ε.
+func AddScaled2(dst, a, b []float32, u, w float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	j := 0
+	if haveVec {
+		j = len(dst) &^ 7
+		addScaled2Vec(dst[:j], a[:j], b[:j], u, w)
+	}
+	for ; j < len(dst); j++ {
+		dst[j] += float32(u*a[j]) + float32(w*b[j])
 	}
 }

@@ -4,16 +4,14 @@ package draw
 
 import "simd/archsimd"
 
-func init() {
-	if archsimd.X86.AVX2() {
-		normVec = normalsAVX2
-	}
-}
+// haveVec: the vector kernels run on this CPU (direct calls, so that the
+// callers' stack buffers do not escape).
+var haveVec = archsimd.X86.AVX2()
 
-// normalsAVX2 is boxMuller on 8 lanes: the same float32 operations in the
+// normalsVec is boxMuller on 8 lanes: the same float32 operations in the
 // same order (separate multiplies and adds, no FMA; VDIVPS and VSQRTPS are
 // correctly rounded like Go's float32 division and square root).
-func normalsAVX2(c1, c2 []float32, lo, hi []uint32) {
+func normalsVec(c1, c2 []float32, lo, hi []uint32) {
 	bc := archsimd.BroadcastFloat32x8
 	bi := archsimd.BroadcastInt32x8
 	one, two, m2 := bc(1), bc(2), bc(-2)
@@ -53,6 +51,16 @@ func normalsAVX2(c1, c2 []float32, lo, hi []uint32) {
 		z2 := r.Mul(cx.Add(sx)).AsInt32x8().Xor(h.ShiftAllLeft(1).And(sign)).AsFloat32x8()
 		z1.StoreSlice(c1[j : j+8])
 		z2.StoreSlice(c2[j : j+8])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+func addScaled2Vec(dst, a, b []float32, u, w float32) {
+	vu, vw := archsimd.BroadcastFloat32x8(u), archsimd.BroadcastFloat32x8(w)
+	for j := 0; j+8 <= len(dst); j += 8 {
+		x := archsimd.LoadFloat32x8Slice(a[j : j+8]).Mul(vu)
+		y := archsimd.LoadFloat32x8Slice(b[j : j+8]).Mul(vw)
+		archsimd.LoadFloat32x8Slice(dst[j : j+8]).Add(x.Add(y)).StoreSlice(dst[j : j+8])
 	}
 	archsimd.ClearAVXUpperBits()
 }

@@ -29,7 +29,7 @@ func normWords() []uint64 {
 // TestNormalsVectorMatchesGo: the vector kernel (present in the
 // GOEXPERIMENT=simd build on AVX2) returns the pure-Go kernel's bits.
 func TestNormalsVectorMatchesGo(t *testing.T) {
-	if normVec == nil {
+	if !haveVec {
 		t.Skip("no vector kernel in this build")
 	}
 	w := normWords()
@@ -38,7 +38,7 @@ func TestNormalsVectorMatchesGo(t *testing.T) {
 		lo[j], hi[j] = uint32(x), uint32(x>>32)
 	}
 	c1, c2 := make([]float32, len(w)), make([]float32, len(w))
-	normVec(c1, c2, lo, hi)
+	normalsVec(c1, c2, lo, hi)
 	for j := range w {
 		g1, g2 := boxMuller(lo[j], hi[j])
 		if math.Float32bits(g1) != math.Float32bits(c1[j]) || math.Float32bits(g2) != math.Float32bits(c2[j]) {
@@ -177,6 +177,30 @@ func TestBoxMuller8(t *testing.T) {
 			g1, g2 := boxMuller(lo[l], hi[l])
 			if math.Float32bits(g1) != math.Float32bits(c1[l]) || math.Float32bits(g2) != math.Float32bits(c2[l]) {
 				t.Fatalf("word %#x: 8-lane (%v, %v), scalar (%v, %v)", w[j+l], c1[l], c2[l], g1, g2)
+			}
+		}
+	}
+}
+
+// TestAddScaled2: every entry equals the float32 expression of the doc
+// evaluated here entry by entry, at lengths around the vector width.
+func TestAddScaled2(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, n := range []int{0, 1, 7, 8, 9, 17, 999} {
+		dst, a, b := make([]float32, n), make([]float32, n), make([]float32, n)
+		for j := range n {
+			dst[j], a[j], b[j] = float32(rng.NormFloat64()), float32(rng.Float64()), float32(rng.NormFloat64())
+		}
+		want := make([]float32, n)
+		u, w := float32(0.37), float32(1.9)
+		for j := range n {
+			pa, pb := float64(u)*float64(a[j]), float64(w)*float64(b[j]) // exact in float64
+			want[j] = dst[j] + (float32(pa) + float32(pb))
+		}
+		AddScaled2(dst, a, b, u, w)
+		for j := range n {
+			if math.Float32bits(dst[j]) != math.Float32bits(want[j]) {
+				t.Fatalf("n=%d entry %d: %v, want %v", n, j, dst[j], want[j])
 			}
 		}
 	}
