@@ -158,7 +158,7 @@ func (s *State) SoftEvidenceRow(dst []float32, i int) error {
 	}
 	row := s.Row(i)
 	m := int(s.mask)
-	lo, hi := row[:m], row[m+1:] // the token columns
+	lo, hi := row[:m], row[m+1:]  // the token columns
 	m0, ok0 := soft.MaxFinite(lo) // one fused scan: finiteness and maximum
 	m1, ok1 := soft.MaxFinite(hi)
 	if !ok0 || !ok1 {

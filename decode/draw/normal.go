@@ -62,13 +62,12 @@ func Normals(dst []float32, src *rand.PCG) {
 // normChunk is the largest chunk of Normals (64 words of src).
 const normChunk = 128
 
-
 // The float32 constants of boxMuller (shared with the vector kernel).
 const (
 	bmSqrtHalf = 0x3f3504f3 // bits of float32(√½)
 	bmLn2      = float32(math.Ln2)
 	bmTwoPi23  = float32(math.Pi / (1 << 23)) // π·2^−23: φ's step
-	bmHalf     = float32(1 << 21) - 0.5       // 2^21 − ½
+	bmHalf     = float32(1<<21) - 0.5         // 2^21 − ½
 	bmInvSqrt2 = float32(1 / math.Sqrt2)
 	// atanh series: ln m = 2s(1 + s²/3 + s⁴/5 + s⁶/7 + s⁸/9)
 	bmL3, bmL5, bmL7, bmL9 = float32(1.0 / 3), float32(1.0 / 5), float32(1.0 / 7), float32(1.0 / 9)
