@@ -46,8 +46,9 @@ func Example() {
 // Stochastic localisation on the sticky HMM, then an exact joint decode of
 // its end state: the MAP over the top-2 candidates of each position, hidden
 // states summed. Its objective is the posterior given the evidence SL has
-// accumulated, so it returns the mode of that posterior, here the sequence
-// SL sampled (p = ⅓·0.8·0.1·0.8·0.8, log p = −4.071); from the prior marginals alone (no evidence) it returns the
+// accumulated, so it returns the mode of that posterior, here the constant
+// sequence t1…t1 (p = ⅓·0.8⁴, log p = −1.991), one token away from the
+// sequence SL sampled; from the prior marginals alone (no evidence) it returns the
 // model's mode among the candidates, a constant sequence of probability
 // 0.8⁴/3 (log p = −1.991).
 func ExampleMAP() {
@@ -78,7 +79,7 @@ func ExampleMAP() {
 	}
 	fmt.Printf("MAP of the prior %q, log p = %.3f\n", v.Decode(d.Tokens), d.Score)
 	// Output:
-	// sampled "t2 t2 t1 t1 t1" in 4 NFE
-	// MAP of the end state "t2 t2 t1 t1 t1", log p = -4.071
+	// sampled "t1 t1 t1 t1 t0" in 4 NFE
+	// MAP of the end state "t1 t1 t1 t1 t1", log p = -1.991
 	// MAP of the prior "t0 t0 t0 t0 t0", log p = -1.991
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/softdiff/softdiff/decode/draw"
 	"github.com/softdiff/softdiff/hybrid"
 	"github.com/softdiff/softdiff/soft"
 )
@@ -143,7 +144,7 @@ type slRun struct {
 	tdif  []float64 // diffusion time handed to the denoiser, 1 → 0
 	w     []float64 // per-position rate weights
 	pcg   []*rand.PCG
-	rngs  []*rand.Rand
+	noise [][]float32 // per block: the Gaussian draws of one row
 	seed  uint64
 	delta float64
 	ntok  int
@@ -199,9 +200,8 @@ func (m SoftSL) newRun(r *Run) (*slRun, error) {
 	}
 	nb := soft.Blocks(L, slBlock)
 	for b := 0; b < nb; b++ {
-		p := rand.NewPCG(0, 0)
-		s.pcg = append(s.pcg, p)
-		s.rngs = append(s.rngs, rand.New(p))
+		s.pcg = append(s.pcg, rand.NewPCG(0, 0))
+		s.noise = append(s.noise, make([]float32, K-1))
 	}
 	s.upd, s.evFn = s.updateBlock, s.evidenceBlock
 	s.errs = make([]error, nb)
@@ -313,26 +313,26 @@ func (s *slRun) rates() {
 }
 
 // updateBlock applies the SL update to the uncommitted free rows in [lo, hi).
+// The K−1 Gaussian draws of a row (its token columns in order, MASK
+// skipped) come from the block's stream by draw.Normals, row after row; the
+// update is in float32: λ_v += float32(Δ_i)·m_v + float32(√Δ_i)·ε_v.
 func (s *slRun) updateBlock(b, lo, hi int) {
 	r := s.r
-	s.pcg[b].Seed(soft.StreamSeed(s.seed, b))
-	rng := s.rngs[b]
-	mask := r.Mask()
+	src := s.pcg[b]
+	src.Seed(soft.StreamSeed(s.seed, b))
+	z := s.noise[b]
+	mask := int(r.Mask())
 	bel := r.Beliefs()
 	for i := lo; i < hi; i++ {
 		if r.IsFixed(i) || !r.Masked(i) {
 			continue
 		}
 		d := s.delta * s.w[i]
-		sd := math.Sqrt(d)
-		lam := s.st.Row(i)
-		m := bel.Row(i)
-		for v := range lam {
-			if int32(v) == mask {
-				continue
-			}
-			lam[v] += float32(d*float64(m[v]) + sd*rng.NormFloat64())
-		}
+		draw.Normals(z, src)
+		lam, m := s.st.Row(i), bel.Row(i)
+		d32, sd32 := float32(d), float32(math.Sqrt(d))
+		draw.AddScaled2(lam[:mask], m[:mask], z[:mask], d32, sd32)
+		draw.AddScaled2(lam[mask+1:], m[mask+1:], z[mask:], d32, sd32)
 	}
 }
 

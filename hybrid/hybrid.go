@@ -158,16 +158,13 @@ func (s *State) SoftEvidenceRow(dst []float32, i int) error {
 	}
 	row := s.Row(i)
 	m := int(s.mask)
-	lo, hi := row[:m], row[m+1:] // the token columns
-	mx := float32(math.Inf(-1))
-	for _, seg := range [2][]float32{lo, hi} {
-		for _, x := range seg {
-			if !(x-x == 0) { // NaN or ±Inf
-				return s.badLambda(i)
-			}
-			mx = max(mx, x)
-		}
+	lo, hi := row[:m], row[m+1:]  // the token columns
+	m0, ok0 := soft.MaxFinite(lo) // one fused scan: finiteness and maximum
+	m1, ok1 := soft.MaxFinite(hi)
+	if !ok0 || !ok1 {
+		return s.badLambda(i)
 	}
+	mx := max(m0, m1)
 	sum := soft.ExpShift(dst[:m], lo, mx) + soft.ExpShift(dst[m+1:], hi, mx)
 	dst[m] = 0
 	soft.Scale(dst, dst, float32(1/sum))

@@ -1,0 +1,10 @@
+//go:build !(goexperiment.simd && amd64)
+
+package draw
+
+// haveVec is false: this build has no vector kernels.
+const haveVec = false
+
+func normalsVec(c1, c2 []float32, lo, hi []uint32) { panic("draw: no vector kernel") }
+
+func addScaled2Vec(dst, a, b []float32, u, w float32) { panic("draw: no vector kernel") }
