@@ -86,7 +86,6 @@ func TestWriteKernelTable(t *testing.T) {
 	}
 }
 
-
 // kernelFixtureCase is one evidence row of the Python cross-check: x_t at
 // time index j (t = (j+1)/T) and the row decode.KernelEvidence writes.
 type kernelFixtureCase struct {
