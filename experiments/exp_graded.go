@@ -42,11 +42,10 @@ var gradedGens = []gradedGen{
 	{"hierarchical, MI-warped time", "hierarchical-warped", "reverse"},
 }
 
-// gradedModel is a denoiser the experiment generates with. The exact
-// oracle is the only one here; a learned kernel denoiser joins by one entry
-// whose denoiser returns the network trained on the forward process of the
-// kernel k it is handed (the experiment's own instance: same schedule,
-// graph and hierarchy). Its training pairs are x_0 from the testbed, t
+// gradedModel is a denoiser the experiment generates with: the exact
+// oracle, or the learned kernel denoisers (modelNetwork, graded_nets.go:
+// the network trained on the forward process of the kernel k it is handed,
+// the experiment's own instance: same schedule, graph and hierarchy). Its training pairs are x_0 from the testbed, t
 // uniform in the kernel's time, x_t from k's forward sampler
 // (kernels.ForwardSampler), input rows decode.KernelEvidence(·, k, x_t, t,
 // MASK) — exactly the evidence the samplers hand over — and target x_0;
@@ -61,6 +60,7 @@ var gradedModels = []gradedModel{
 	{name: oracleExact, denoiser: func(tb *testbed, _ kernels.Kernel, _ gradedGen) (decode.Denoiser, bool, error) {
 		return tb.m, true, nil
 	}},
+	{name: modelNetwork, denoiser: gradedNet},
 }
 
 var gradedGeneration = &Experiment{
@@ -77,6 +77,7 @@ var gradedGeneration = &Experiment{
 		{Name: "samples", Doc: "sequences per seed and setting on the small testbeds", Default: 2000, Quick: 800, Int: true, Min: 10, Max: 100000},
 		{Name: "kjv-samples", Doc: "sequences per seed and setting on the KJV HMM", Default: 400, Quick: 100, Int: true, Min: 10, Max: 100000},
 		{Name: "max-steps", Doc: "step counts 2, 4, … up to this", Default: 16, Quick: 8, Int: true, Min: 2, Max: 256},
+		{Name: "error-sequences", Doc: "evidence draws per time bin and seed in the kernel model-error table", Default: 128, Quick: 16, Int: true, Min: 1, Max: 100000},
 		{Name: "neighbours", Doc: "k of the KJV kNN graph (small testbeds: max(2, n/4) for n tokens)", Default: 8, Quick: 8, Int: true, Min: 1, Max: 64},
 	},
 	Tables: []TableSpec{
@@ -108,9 +109,26 @@ var gradedGeneration = &Experiment{
 			Note: "As in kernel-smoothness, but for the kernels generated with here: on each testbed's unigram distribution, with the PPMI token geometry. " +
 				"A CART-order row repeats the masking kernel's values (the order changes, not the kernel).",
 		},
+		{
+			Name: "kernel-model-error", Title: "Learned kernel denoisers against the exact posterior under the kernel's evidence, by time",
+			Labels: []string{"testbed", "model", "kernel", "t"},
+			Metrics: []MetricSpec{
+				{Name: "kl", Kind: Mean, Digits: 4, Doc: "mean KL(exact ‖ network) per evaluated position (nats)"},
+				{Name: "kl-p99", Kind: Mean, Digits: 4, Doc: "99th percentile of the per-position KL"},
+				{Name: "ce", Kind: Mean, Digits: 4, Doc: "network cross-entropy −log q(x0_i) (nats)"},
+				{Name: "floor", Kind: Mean, Digits: 4, Doc: "exact conditional entropy H(x_i | e) (nats)"},
+				{Name: "ce-gap", Kind: Mean, Digits: 4, Doc: "ce − floor"},
+				{Name: "positions", Kind: Mean, Digits: 0, Doc: "evaluated positions per seed"},
+			},
+			Note: "x_0 from the testbed, x_t from the kernel's forward sampler at time t, evidence rows decode.KernelEvidence " +
+				"(the rows KernelReverse and KernelCTMC hand the denoiser); positions whose row is one-hot are not evaluated. " +
+				"The masking kernel's network is the masked-diffusion one (`-mdlm`).",
+		},
 	},
-	Units:   gradedUnits,
-	Verdict: gradedVerdict,
+	Units: gradedUnits,
+	Verdict: func(r *Result) []string {
+		return append(gradedVerdict(r), gradedNetVerdict(r)...)
+	},
 }
 
 func gradedPlots() []PlotSpec {
@@ -142,6 +160,9 @@ func gradedUnits(cfg Config) ([]Unit, error) {
 			return gradedReference(ctx, cfg, tbName, seed)
 		}})
 		for _, m := range gradedModels {
+			if m.name == modelNetwork {
+				continue // on gradedNetTestbeds only
+			}
 			for _, g := range gradedGens {
 				us = append(us, Unit{Key: tbName + "/" + m.name + "/" + g.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
 					return gradedRun(ctx, cfg, tbName, m, g, seed)
@@ -149,12 +170,12 @@ func gradedUnits(cfg Config) ([]Unit, error) {
 			}
 		}
 	}
-	return us, nil
+	return append(us, gradedNetUnits(cfg)...), nil
 }
 
 // gradedSamples is the sample size of a testbed.
 func gradedSamples(cfg Config, tbName string) int {
-	if tbName == "kjv-hmm" {
+	if strings.HasPrefix(tbName, "kjv-hmm") {
 		return cfg.Int("kjv-samples")
 	}
 	return cfg.Int("samples")
@@ -277,7 +298,7 @@ func gradedSetupFor(tb *testbed, neighbours int, steps []int) (*gradedSetup, err
 // shipped KJV text (its verses in the model's vocabulary) for the KJV HMM,
 // 20000 exact samples (fixed seed) of the testbed otherwise.
 func gradedSeqs(tb *testbed) ([][]int32, error) {
-	if tb.name == "kjv-hmm" {
+	if strings.HasPrefix(tb.name, "kjv-hmm") {
 		return oracle.EncodeText(tb.m.Vocab(), oracle.KJVVerses())
 	}
 	seqs := make([][]int32, 20000)
@@ -309,7 +330,7 @@ func newGradedSetup(tb *testbed, neighbours int, steps []int) (*gradedSetup, err
 		return nil, err
 	}
 	k := neighbours
-	if tb.name != "kjv-hmm" {
+	if !strings.HasPrefix(tb.name, "kjv-hmm") {
 		k = max(2, n/4)
 	}
 	sched := kernels.LogLinear{}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/softdiff/softdiff/decode"
@@ -135,6 +136,9 @@ var modelError = &Experiment{
 		}
 		var us []Unit
 		for _, name := range nn.ShippedNames() {
+			if strings.Contains(name, "-kernel-") {
+				continue // learned kernel denoisers: graded-generation measures them under their own evidence
+			}
 			for _, proc := range []string{procMask, procSoft, procMix} {
 				us = append(us, Unit{Key: name + "/" + proc, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
 					return meEvidenceRows(ctx, name, proc, cfg.Int("sequences"), seed)

@@ -13,6 +13,12 @@ position loss weights; the loss is Σ weight·CE(logits, x0) / norm.
         the evidence row is softmax(λ) (what SoftSL hands the denoiser),
         s = s_seq·2^u with s_seq log-uniform on [snr_min, snr_max] per
         sequence and u ~ U(−1, 1) per position; weight 1, norm B·L.
+  kernel  the forward process of a structured kernel (a table written by
+        `softdiff export-kernel`, kernel_table.py): per sequence a time t_j
+        uniform on the table's grid, x_t ~ P_{t_j}(· | x0) at every position,
+        the evidence row of x_t its likelihood ℓ(v) = P_{t_j}(x_t | x0 = v)
+        (MASK entry 0, scaled to maximum 1: decode.KernelEvidence's row),
+        weight 1, norm B·L.
   mix   per sequence one of four kinds (equally likely): a Dirichlet(1,1,1)
         mix of masked / soft / clean positions, masking only (rate t), soft
         only, soft + clean (rate t); weight 1 on masked and soft positions,
@@ -20,15 +26,24 @@ position loss weights; the loss is Σ weight·CE(logits, x0) / norm.
 """
 
 import math
+import os
+import sys
 
 import torch
 
-OBJECTIVES = ("mdlm", "soft", "mix")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import model as M  # noqa: E402
+
+OBJECTIVES = ("mdlm", "soft", "mix", "kernel")
 
 
 class Batcher:
-    def __init__(self, K, mask, snr_min=0.03, snr_max=100.0):
+    def __init__(self, K, mask, snr_min=0.03, snr_max=100.0, kernel=None):
+        """kernel: a kernel_table.KernelTable (needed by the kernel objective)."""
         self.K, self.mask = K, mask
+        self.kernel = kernel
+        if kernel is not None and (kernel.K != K or kernel.mask != mask):
+            raise ValueError("kernel table has %d states, MASK %d; the data %d, %d" % (kernel.K, kernel.mask, K, mask))
         self.tok = torch.tensor([v for v in range(K) if v != mask])
         pos = torch.full((K,), -1, dtype=torch.long)
         pos[self.tok] = torch.arange(K - 1)
@@ -37,7 +52,18 @@ class Batcher:
 
     def to(self, dev):
         self.tok, self.tok_pos = self.tok.to(dev), self.tok_pos.to(dev)
+        if self.kernel is not None:
+            self.kernel.to(dev)
         return self
+
+    def kernel_inputs(self, x0, j, g):
+        """x_t drawn from the kernel at time indices j [B, L], its evidence rows,
+        and the network inputs (canonical weights, log ℓ̂) computed from the rows
+        in float64 as Go's nn does."""
+        xt = self.kernel.sample(x0, j, g)
+        ev = self.kernel.evidence_rows(xt, j)
+        w, logl = M.evidence_inputs(ev, self.mask, check=False)
+        return xt, ev, w.float(), logl.float()
 
     def _full(self, part, fill=0.0):
         """Embed a [..., V] token tensor into [..., K] (MASK column = fill)."""
@@ -101,4 +127,10 @@ class Batcher:
             logl = torch.where(soft[..., None], ls, lh)
             weight = (masked | soft).float()
             return w, logl, weight, weight.sum().clamp_min(1.0)
+        if objective == "kernel":
+            if self.kernel is None:
+                raise ValueError("objective kernel needs a kernel table (--kernel FILE)")
+            j = torch.randint(self.kernel.T, (B, 1), generator=g, device=dev).expand(B, L)
+            _, _, w, logl = self.kernel_inputs(x0, j, g)
+            return w, logl, torch.ones(B, L, device=dev), float(B * L)
         raise ValueError("unknown objective %r (want one of %s)" % (objective, ", ".join(OBJECTIVES)))

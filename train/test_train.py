@@ -3,6 +3,7 @@
   /usr/bin/python3 -m unittest discover -s train -p 'test_*.py'
 """
 
+import json
 import math
 import os
 import sys
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kernel_table as KT  # noqa: E402
 import model as M  # noqa: E402
 import objectives as O  # noqa: E402
 import safetensors_io as ST  # noqa: E402
@@ -82,6 +84,83 @@ class Objectives(unittest.TestCase):
         # all three kinds occur
         masked = w[..., self.mask] == 1
         self.assertTrue(masked.any() and clean.any() and (~masked & ~clean).any())
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write_table(path, transition, mask, fmt=KT.FORMAT):
+    T, K, _ = transition.shape
+    times = np.arange(1, T + 1, dtype=np.float32) / T
+    ST.write(path, {"times": times, "transition": transition.astype(np.float32)}, dtype="F32",
+             metadata={"format": fmt, "testbed": "hand", "kernel": "hand", "states": K, "mask": mask, "times": T})
+
+
+class KernelObjective(unittest.TestCase):
+    # K = 3: tokens 0, 1 and MASK 2; one time (t = 1). Rows are P(x_t | x_0):
+    #   x_0 = 0: (0.5, 0.2, 0.3), x_0 = 1: (0.1, 0.6, 0.3), MASK: (0, 0, 1).
+    tr = np.array([[[0.5, 0.2, 0.3], [0.1, 0.6, 0.3], [0.0, 0.0, 1.0]]])
+
+    def table(self, d, tr=None, **kw):
+        p = os.path.join(d, "k.safetensors")
+        write_table(p, self.tr if tr is None else tr, 2, **kw)
+        return KT.KernelTable(p, 3, 2)
+
+    def test_rows_by_hand(self):
+        with tempfile.TemporaryDirectory() as d:
+            tab = self.table(d)
+            xt = torch.tensor([[0, 1, 2]])
+            j = torch.zeros(1, 3, dtype=torch.long)
+            ev = tab.evidence_rows(xt, j)
+            # x_t = 0: ℓ = (0.5, 0.1), MASK entry 0, scaled to max 1 → (1, 0.2, 0);
+            # x_t = 1: ℓ = (0.2, 0.6) → (1/3, 1, 0); x_t = MASK: ℓ = (0.3, 0.3) → (1, 1, 0).
+            want = [[1, 0.2, 0], [1 / 3, 1, 0], [1, 1, 0]]
+            np.testing.assert_allclose(ev[0].numpy(), want, atol=1e-6)
+            # Network inputs of x_t = 0: ℓmin = 0.2, D = 0.8 + 0.2 = 1 → w = (0.8, 0, 0.2);
+            # log ℓ̂ = log(1/1.2), log(0.2/1.2).
+            b = O.Batcher(3, 2, kernel=tab)
+            w, logl = M.evidence_inputs(ev, 2, check=False)
+            np.testing.assert_allclose(w[0, 0].numpy(), [0.8, 0, 0.2], atol=1e-6)
+            np.testing.assert_allclose(logl[0, 0, :2].numpy(), np.log([1 / 1.2, 0.2 / 1.2]), atol=1e-6)
+            self.assertTrue(torch.equal(w[0, 2], torch.tensor([0.0, 0.0, 1.0], dtype=w.dtype)))  # constant ℓ: the MASK embedding
+            # The objective's batch: weights 1 everywhere, x_t drawn from row x_0 of the table.
+            x0 = torch.zeros(4000, 1, dtype=torch.long)
+            xt, ev2, w2, _ = b.kernel_inputs(x0, torch.zeros(4000, 1, dtype=torch.long), torch.Generator().manual_seed(5))
+            freq = torch.bincount(xt.view(-1), minlength=3).double() / 4000
+            # binomial sd ≤ √(0.25/4000) = 0.008: 4 sd
+            self.assertTrue(float((freq - torch.tensor([0.5, 0.2, 0.3], dtype=torch.float64)).abs().max()) < 0.032, freq)
+            _, _, weight, norm = b.batch("kernel", torch.tensor([[0, 1], [1, 0]]), torch.Generator().manual_seed(1))
+            self.assertTrue(torch.equal(weight, torch.ones(2, 2)) and norm == 4.0)
+
+    def test_validation(self):
+        with tempfile.TemporaryDirectory() as d:
+            bad = self.tr.copy()
+            bad[0, 0, 0] = 0.7  # row sums to 1.2
+            with self.assertRaises(ValueError):
+                self.table(d, bad)
+            with self.assertRaises(ValueError):
+                self.table(d, fmt="other/1")
+            neg = self.tr.copy()
+            neg[0, 1, 0], neg[0, 1, 1] = -0.1, 0.8
+            with self.assertRaises(ValueError):
+                self.table(d, neg)
+            p = os.path.join(d, "k.safetensors")
+            write_table(p, self.tr, 2)
+            with self.assertRaises(ValueError):
+                KT.KernelTable(p, 4, 2)  # the data's vocabulary differs
+            with self.assertRaises(ValueError):
+                O.Batcher(3, 2).batch("kernel", torch.zeros(1, 1, dtype=torch.long), torch.Generator())
+
+    def test_matches_go(self):
+        """The table Go wrote (experiments.TestKernelTableFixture keeps it current) gives,
+        through evidence_rows, the rows decode.KernelEvidence writes in Go."""
+        tab = KT.KernelTable(os.path.join(HERE, "testdata", "kernel-table.safetensors"))
+        with open(os.path.join(HERE, "testdata", "kernel-table.json")) as f:
+            fx = json.load(f)
+        self.assertEqual((tab.K, tab.mask), (fx["states"], fx["mask"]))
+        for c in fx["cases"]:
+            row = tab.evidence_rows(torch.tensor([[c["xt"]]]), torch.tensor([[c["j"]]]))[0, 0].numpy()
+            np.testing.assert_allclose(row, c["row"], atol=1e-6, rtol=0)
 
 
 class Safetensors(unittest.TestCase):

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kernel_table as KT  # noqa: E402
 import model as M  # noqa: E402
 import objectives as O  # noqa: E402
 import safetensors_io as ST  # noqa: E402
@@ -34,6 +35,7 @@ def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True, help="samples written by 'softdiff sample' (.npy, with .json beside it)")
     p.add_argument("--objective", required=True, choices=O.OBJECTIVES)
+    p.add_argument("--kernel", default="", help="kernel table written by 'softdiff export-kernel' (objective kernel)")
     p.add_argument("--name", required=True, help="checkpoint name (directory under --out)")
     p.add_argument("--out", required=True, help="directory to write OUT/NAME into")
     p.add_argument("--hidden", type=int, default=64)
@@ -106,6 +108,17 @@ def evaluate(net, batcher, xs, objective, seed, device, batches, bsz):
     return tot / max(n, 1)
 
 
+def kernel_parity_evidence(x0, table, seed):
+    """Kernel evidence rows [N, L, K] (float32) of x_t drawn from the table at
+    times spread over its grid: the rows the kernel samplers hand over."""
+    g = torch.Generator().manual_seed(seed)
+    N, L = x0.shape
+    x = torch.from_numpy(np.asarray(x0, dtype=np.int64))
+    j = (torch.arange(N * L).view(N, L) * 7 + 3) % table.T
+    xt = table.sample(x, j, g)
+    return table.evidence_rows(xt, j).numpy().astype(np.float32)
+
+
 def parity_evidence(x0, K, mask, seed):
     """Evidence rows [N, L, K] (float32) covering every kind of row Go must match."""
     g = np.random.default_rng(seed)
@@ -149,7 +162,7 @@ def parity_evidence(x0, K, mask, seed):
     return ev
 
 
-def export_checkpoint(out, cfg, net, dtype, fixture_x0, fixture_seed, name):
+def export_checkpoint(out, cfg, net, dtype, fixture_x0, fixture_seed, name, table=None):
     """Write model.safetensors (weights rounded to dtype) and parity.safetensors
     (evidence rows and the logits of the rounded model for them) into out, and
     return the rounded model on the CPU in float32. config.json and README.md
@@ -166,6 +179,8 @@ def export_checkpoint(out, cfg, net, dtype, fixture_x0, fixture_seed, name):
     ST.write(os.path.join(out, "model.safetensors"), {n: rounded[n].numpy() for n in names}, dtype=dtype,
              metadata={"format": "pt", "name": name})
     ev = parity_evidence(fixture_x0, cfg["vocab_size"], cfg["mask_token_id"], fixture_seed)
+    if table is not None:  # add as many sequences of the kernel's own rows
+        ev = np.concatenate([ev, kernel_parity_evidence(fixture_x0, table.to("cpu"), fixture_seed + 1)])
     with torch.no_grad():
         lg = cpu_net.logits_from_evidence(torch.from_numpy(ev)).numpy()
     ST.write(os.path.join(out, "parity.safetensors"), {"evidence": ev, "logits": lg}, dtype="F32",
@@ -194,6 +209,16 @@ def main(argv):
         torch.backends.cudnn.allow_tf32 = True
     x, meta = load_data(a.data)
     K, mask, L = meta["vocab_size"], meta["mask_token_id"], meta["length"]
+    table = None
+    if a.objective == "kernel" and not a.kernel:
+        raise SystemExit("--objective kernel needs --kernel FILE (written by 'softdiff export-kernel')")
+    if a.kernel:
+        try:
+            table = KT.KernelTable(a.kernel, K, mask)
+        except ValueError as e:
+            raise SystemExit(str(e))
+        if table.testbed and table.testbed != meta["testbed"]:
+            raise SystemExit("%s: kernel table of testbed %s, data of %s" % (a.kernel, table.testbed, meta["testbed"]))
     cfg = M.make_config(K, mask, L, hidden=a.hidden, layers=a.layers, heads=a.heads,
                         intermediate=a.intermediate or None, position=a.position, tied=not a.untied,
                         skip=not a.no_skip, tokens=meta["tokens"], objective=a.objective, testbed=meta["testbed"])
@@ -201,7 +226,7 @@ def main(argv):
     n_eval = min(max(len(x) // 100, 64), 4096)
     xs = torch.from_numpy(x.astype(np.int16 if meta["vocab_size"] <= 1 << 15 else np.int32)).to(dev)
     train_x, eval_x = xs[:-n_eval], xs[-n_eval:]
-    batcher = O.Batcher(K, mask, a.snr_min, a.snr_max).to(dev)
+    batcher = O.Batcher(K, mask, a.snr_min, a.snr_max, kernel=table).to(dev)
     decay = [p for n, p in net.named_parameters() if p.dim() >= 2]
     other = [p for n, p in net.named_parameters() if p.dim() < 2]
     opt_kw = {}
@@ -259,10 +284,13 @@ def main(argv):
     wall_train = time.time() - t_train
     net.eval()
     out = os.path.join(a.out, a.name)
-    cpu_net = export_checkpoint(out, cfg, net, a.dtype, eval_x[:(2 if L > 8 else 4)].long().cpu().numpy(), a.seed + 99, a.name)
+    cpu_net = export_checkpoint(out, cfg, net, a.dtype, eval_x[:(2 if L > 8 else 4)].long().cpu().numpy(), a.seed + 99, a.name,
+                                table=table)
     evals = {}
     for obj in O.OBJECTIVES:
-        evals[obj] = evaluate(cpu_net, O.Batcher(K, mask, a.snr_min, a.snr_max), eval_x.cpu(), obj, 7,
+        if obj == "kernel" and table is None:
+            continue
+        evals[obj] = evaluate(cpu_net, O.Batcher(K, mask, a.snr_min, a.snr_max, kernel=table), eval_x.cpu(), obj, 7,
                               torch.device("cpu"), a.eval_batches, 256)
     hw = "%s, %s, torch %s" % (platform.processor() or platform.machine(), dev.type, torch.__version__)
     if dev.type == "cuda":
@@ -281,6 +309,9 @@ def main(argv):
         "eval_loss": {k: round(v, 5) for k, v in evals.items()},
         "parameters": int(sum(v.numel() for v in cpu_net.state_dict().values())),
     }
+    if table is not None:
+        training["kernel"] = {"name": table.kernel, "table": os.path.basename(a.kernel), "times": table.T,
+                              "neighbours": table.meta.get("neighbours", ""), "format": table.meta.get("format", "")}
     write_config(out, cfg, training)
     with open(os.path.join(out, "README.md"), "w") as f:
         f.write(model_card(a.name, cfg, training))
@@ -291,7 +322,9 @@ def main(argv):
 def model_card(name, cfg, tr):
     obj = {"mdlm": "masked diffusion (MDLM's weighted ELBO, linear schedule)",
            "soft": "soft evidence: the Gaussian channel of stochastic localisation, SNR log-uniform on [%g, %g]" % tuple(tr["snr_range"]),
-           "mix": "the mixture: masked, soft (SNR log-uniform on [%g, %g]) and clean positions" % tuple(tr["snr_range"])}[tr["objective"]]
+           "mix": "the mixture: masked, soft (SNR log-uniform on [%g, %g]) and clean positions" % tuple(tr["snr_range"]),
+           "kernel": "the forward process of the `%s` kernel (graded-generation's, exported by `softdiff export-kernel`, %d times j/%d): evidence rows P_t(x_t | x_0 = ·)" % (
+               tr.get("kernel", {}).get("name", "?"), tr.get("kernel", {}).get("times", 0), tr.get("kernel", {}).get("times", 0))}[tr["objective"]]
     lines = [
         "# %s" % name, "",
         "A softdiff denoiser (bidirectional transformer, package nn) trained on exact samples of the `%s` testbed." % tr["data"]["testbed"], "",

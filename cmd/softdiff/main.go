@@ -31,6 +31,7 @@ Usage:
   softdiff report DIR [flags]     Markdown summary of the results in DIR
   softdiff merge --out DIR IN...  combine the outputs of sharded runs
   softdiff sample --testbed NAME  exact samples as .npy (training data for train/)
+  softdiff export-kernel --testbed NAME --kernel NAME --out FILE   a kernel's forward tables (train/ --objective kernel)
   softdiff generate --model oip:http://HOST:PORT/NAME --len L   sample from a served model
   softdiff version                print the version
   softdiff help                   print this help
@@ -97,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdMerge(args[1:], stdout, stderr)
 	case "sample":
 		return cmdSample(args[1:], stdout, stderr)
+	case "export-kernel":
+		return cmdExportKernel(args[1:], stdout, stderr)
 	case "generate":
 		return cmdGenerate(ctx, args[1:], stdout, stderr)
 	}
