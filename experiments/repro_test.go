@@ -19,7 +19,7 @@ func TestRecordsBitReproducible(t *testing.T) {
 		cfg := qualityVsNFE.Config(true)
 		cfg.Seeds, cfg.Workers = 1, workers
 		cfg.Params["samples"] = 40
-		cfg.Params["soft-max-factor"] = 2
+		cfg.Params["max-factor"] = 2
 		r, err := Run(context.Background(), qualityVsNFE, cfg, nil)
 		if err != nil {
 			t.Fatal(err)
