@@ -17,24 +17,20 @@ import (
 // DefaultDegrade is the setting the experiments use.
 type DegradeOptions struct {
 	// Collapse is the largest weight w_max ∈ [0, 1] of the unigram
-	// distribution in a tempered belief.
+	// distribution in a position's context belief, reached where no
+	// evidence is in range.
 	Collapse float64
-	// Range ℓ > 0 (positions) sets how fast the tempering grows with the
-	// distance d to the nearest hard evidence: w(d) = w_max·(1 − e^{−d/ℓ}).
-	// Zero means 2.
+	// Range ℓ > 0 (positions) sets how fast the context of an evidence row
+	// fades with the distance: a row of strength s at distance d supplies
+	// context s·e^{−d/ℓ}. Zero means 2.
 	Range float64
 	// Noise σ ≥ 0 is the standard deviation of the log-normal noise on each
-	// belief entry: p_v ← p_v·e^{σ z_v} renormalised, z_v ~ N(0, 1). The noise
-	// is a deterministic function of (Seed, evidence, t), like the error of a
-	// fixed network, so equal inputs get equal beliefs.
+	// entry of the context belief: q_v ← q_v·e^{σ z_v}, z_v ~ N(0, 1). The
+	// noise is a deterministic function of (Seed, evidence, t), like the
+	// error of a fixed network, so equal inputs get equal beliefs.
 	Noise float64
 	// Seed seeds the noise.
 	Seed uint64
-	// Hard δ ∈ [0, 1): a row counts as hard evidence for the distance d when
-	// its normalised likelihood puts at least 1 − δ on one token (so the
-	// localised evidence of a soft sampler counts, not only one-hot rows).
-	// Zero means exactly one-hot rows only.
-	Hard float64
 	// Soften ε ∈ (0, 1) is used only when the inner denoiser rejects the
 	// evidence (zero probability under it, which an erring sampler can reach):
 	// the evidence is retried with every row mixed with ε of MASK, i.e. each
@@ -42,28 +38,47 @@ type DegradeOptions struct {
 	Soften float64
 }
 
-// DefaultDegrade is the degraded oracle of the experiments: far from hard
-// evidence half of the belief collapses to the unigram distribution; next to
-// it the weight is w_max·(1 − e^{−1/2}) ≈ 0.20; no noise.
-var DefaultDegrade = DegradeOptions{Collapse: 0.5, Range: 2, Hard: 0.01}
+// DefaultDegrade is the degraded oracle of the experiments: with no evidence
+// in range half of a position's context belief collapses to the unigram
+// distribution; next to a committed token the weight is
+// w_max·(1 − e^{−1/2}) ≈ 0.20; no noise.
+var DefaultDegrade = DegradeOptions{Collapse: 0.5, Range: 2}
 
 // NoisyDegrade adds log-normal noise of σ = 0.5 to DefaultDegrade.
-var NoisyDegrade = DegradeOptions{Collapse: 0.5, Range: 2, Hard: 0.01, Noise: 0.5, Seed: 1}
+var NoisyDegrade = DegradeOptions{Collapse: 0.5, Range: 2, Noise: 0.5, Seed: 1}
 
 // Degraded wraps an exact denoiser with a controlled model error, a model of
-// frequency collapse: the belief at a position tempered towards the unigram
-// distribution u of the data, more strongly the farther the position lies
-// from the nearest hard (one-hot, non-MASK) evidence row:
+// frequency collapse: the part of a position's belief that comes from its
+// context is tempered towards the unigram distribution u of the data, more
+// strongly the less evidence lies near it. Every quantity is a continuous
+// function of the evidence; there is no threshold.
 //
-//	b'_i = (1 − w_i)·b_i + w_i·u,  w_i = w_max·(1 − exp(−d_i/ℓ)),
+// Write ℓ_j(v) = π_j(v) + π_j(MASK) for the likelihood of evidence row j
+// (1 everywhere for a MASK row, an indicator for a committed token) and
+// ℓ̂_j = ℓ_j/Σ_v ℓ_j(v) for it normalised over the K' non-MASK tokens. The
+// strength of row j is the share of the maximal information it carries,
 //
-// where d_i is the distance |i − j| to the nearest hard row j (0 at a hard
-// row; L when no row is hard). A row is hard when its normalised likelihood
-// puts at least 1 − δ on one token (DegradeOptions.Hard; δ = 0: one-hot rows
-// only), so evidence a soft sampler has localised counts as context too. Optional
-// log-normal noise of level σ then perturbs every belief of an unobserved
-// position. Positions with hard evidence always get the one-hot belief of
-// their token, as in the SUBS parameterisation of masked diffusion models.
+//	s_j = 1 − H(ℓ̂_j)/log K'   (0 for MASK, 1 for a committed token),
+//
+// the context of position i is the strongest faded neighbour,
+//
+//	c_i = max_{j ≠ i} s_j·e^{−|i−j|/ℓ}   (0 with no evidence),
+//
+// and the collapse weight is w_i = w_max·(1 − c_i) (DegradeOptions: w_max
+// Collapse, ℓ Range). With one-hot rows only this is w_max·(1 − e^{−d/ℓ})
+// at distance d to the nearest committed token.
+//
+// The exact belief factorises as b_i(v) ∝ ℓ_i(v)·r_i(v), the position's own
+// evidence times what its context says; Degraded reads the context part off
+// the belief, r̂_i(v) ∝ b_i(v)/ℓ_i(v) on the tokens with ℓ_i(v) > 0 (0
+// elsewhere), tempers only it and puts the own evidence back:
+//
+//	q_i = (1 − w_i)·r̂_i + w_i·u,   b'_i(v) ∝ ℓ_i(v)·q_i(v).
+//
+// So a position's own evidence is never overridden: a committed token keeps
+// its one-hot belief (as in the SUBS parameterisation of masked diffusion
+// models), and a MASK row gets b' = (1 − w)·b + w·u. Optional log-normal
+// noise of level σ perturbs q_i before the own evidence is applied.
 //
 // The arithmetic mixture puts mass on tokens the exact posterior rules out,
 // so a sampler driven by Degraded makes the errors a real network makes; when
@@ -82,10 +97,12 @@ type Degraded struct {
 }
 
 type degScratch struct {
-	dist []int
-	ev   *soft.Dense
-	pcg  *rand.PCG
-	rng  *rand.Rand
+	w   []float64
+	s   []float64
+	q   []float64
+	ev  *soft.Dense
+	pcg *rand.PCG
+	rng *rand.Rand
 }
 
 // NewDegraded wraps inner. unigram is the data's token distribution over the
@@ -108,8 +125,6 @@ func NewDegraded(inner decode.Denoiser, unigram []float64, mask int32, o Degrade
 		return nil, fmt.Errorf("degraded oracle: Range = %v must be positive and finite", o.Range)
 	case !(o.Noise >= 0) || math.IsInf(o.Noise, 0):
 		return nil, fmt.Errorf("degraded oracle: Noise = %v must be non-negative and finite", o.Noise)
-	case !(o.Hard >= 0 && o.Hard < 1):
-		return nil, fmt.Errorf("degraded oracle: Hard = %v outside [0, 1)", o.Hard)
 	case !(o.Soften > 0 && o.Soften < 1):
 		return nil, fmt.Errorf("degraded oracle: Soften = %v outside (0, 1)", o.Soften)
 	}
@@ -138,49 +153,77 @@ func NewDegraded(inner decode.Denoiser, unigram []float64, mask int32, o Degrade
 // NFE returns the number of Denoise calls so far.
 func (d *Degraded) NFE() int64 { return d.nfe.Load() }
 
-// Weight returns the unigram weight w(dist) = w_max·(1 − e^{−dist/ℓ}).
-func (d *Degraded) Weight(dist int) float64 {
-	if dist <= 0 {
+// Options returns the options in use (defaults filled in).
+func (d *Degraded) Options() DegradeOptions { return d.o }
+
+// lik returns the likelihood ℓ(v) = π(v) + π(MASK) of token v under an
+// evidence row (π(v) when there is no MASK state; 0 for MASK itself).
+func (d *Degraded) lik(row []float32, v int) float64 {
+	if int32(v) == d.mask {
 		return 0
 	}
-	return d.o.Collapse * (1 - math.Exp(-float64(dist)/d.o.Range))
-}
-
-// hardToken returns the token of a one-hot (non-MASK) evidence row, or
-// NoToken.
-func (d *Degraded) hardToken(row []float32) int32 {
-	a := soft.Argmax(row)
-	if a == d.mask || row[a] < 1-1e-6 {
-		return soft.NoToken
-	}
-	return a
-}
-
-// localised reports whether a row's normalised likelihood π(v) + m over the
-// tokens puts at least 1 − δ on one token.
-func (d *Degraded) localised(row []float32) bool {
-	if d.hardToken(row) != soft.NoToken {
-		return true
-	}
-	if d.o.Hard == 0 {
-		return false
-	}
-	var m float64
+	l := float64(row[v])
 	if d.mask != soft.NoToken {
-		m = float64(row[d.mask])
+		l += float64(row[d.mask])
 	}
-	var best, sum float64
-	for v, x := range row {
-		if int32(v) == d.mask {
-			continue
-		}
-		l := float64(x) + m
-		sum += l
-		if l > best {
-			best = l
+	return l
+}
+
+// Strength returns s = 1 − H(ℓ̂)/log K' of an evidence row: the share of
+// the largest possible information (log K' nats, K' the non-MASK tokens)
+// that its normalised likelihood ℓ̂ carries; 0 for a MASK row or a row of
+// no likelihood, 1 for a committed token.
+func (d *Degraded) Strength(row []float32) float64 {
+	kt := len(row)
+	if d.mask != soft.NoToken {
+		kt--
+	}
+	if kt <= 1 {
+		return 1
+	}
+	var sum float64
+	for v := range row {
+		sum += d.lik(row, v)
+	}
+	if !(sum > 0) {
+		return 0
+	}
+	var h float64
+	for v := range row {
+		if p := d.lik(row, v) / sum; p > 0 {
+			h -= p * math.Log(p)
 		}
 	}
-	return sum > 0 && best >= (1-d.o.Hard)*sum
+	return min(1, max(0, 1-h/math.Log(float64(kt))))
+}
+
+// weights writes the collapse weight w_i = w_max·(1 − c_i) of every
+// position of evidence into w (len(w) = evidence.L; the caller's buffer, so
+// a wrong length panics). s is scratch of the same length.
+func (d *Degraded) weights(w, s []float64, evidence *soft.Dense) {
+	L := evidence.L
+	for j := 0; j < L; j++ {
+		s[j] = d.Strength(evidence.Row(j))
+	}
+	f := math.Exp(-1 / d.o.Range)
+	// c_i = max(max_{j<i} s_j f^{i−j}, max_{j>i} s_j f^{j−i}) by two sweeps.
+	var a float64
+	for i := 0; i < L; i++ {
+		w[i] = a
+		a = max(a, s[i]) * f
+	}
+	a = 0
+	for i := L - 1; i >= 0; i-- {
+		w[i] = d.o.Collapse * (1 - max(w[i], a))
+		a = max(a, s[i]) * f
+	}
+}
+
+// Weights returns the collapse weight w_i of every position under evidence.
+func (d *Degraded) Weights(evidence *soft.Dense) []float64 {
+	w, s := make([]float64, evidence.L), make([]float64, evidence.L)
+	d.weights(w, s, evidence)
+	return w
 }
 
 // Denoise writes the degraded beliefs for evidence into dst.
@@ -196,30 +239,14 @@ func (d *Degraded) Denoise(dst, evidence *soft.Dense, t float64) error {
 	}
 	defer d.pool.Put(s)
 	L, K := evidence.L, evidence.K
-	if cap(s.dist) < L {
-		s.dist = make([]int, L)
+	if cap(s.w) < L {
+		s.w, s.s = make([]float64, L), make([]float64, L)
 	}
-	dist := s.dist[:L]
-	// Two sweeps give the distance to the nearest hard row.
-	last := -1
-	for i := 0; i < L; i++ {
-		if d.localised(evidence.Row(i)) {
-			last = i
-		}
-		dist[i] = L
-		if last >= 0 {
-			dist[i] = i - last
-		}
+	if cap(s.q) < K {
+		s.q = make([]float64, K)
 	}
-	last = -1
-	for i := L - 1; i >= 0; i-- {
-		if dist[i] == 0 {
-			last = i
-		}
-		if last >= 0 && last-i < dist[i] {
-			dist[i] = last - i
-		}
-	}
+	w, q := s.w[:L], s.q[:K]
+	d.weights(w, s.s[:L], evidence)
 	if err := d.inner.Denoise(dst, evidence, t); err != nil {
 		// Retry with softened evidence: an erring sampler may have committed
 		// a configuration the exact model rules out.
@@ -247,32 +274,51 @@ func (d *Degraded) Denoise(dst, evidence *soft.Dense, t float64) error {
 		h = d.hash(evidence, t)
 	}
 	for i := 0; i < L; i++ {
-		row := dst.Row(i)
-		if dist[i] == 0 {
-			if tok := d.hardToken(evidence.Row(i)); tok != soft.NoToken {
-				clear(row)
-				row[tok] = 1
-			}
-			continue
+		if w[i] == 0 && d.o.Noise == 0 {
+			continue // no error: the inner belief unchanged
 		}
-		w := float32(d.Weight(dist[i]))
+		row, ev := dst.Row(i), evidence.Row(i)
+		// the context part r̂ ∝ b/ℓ on the support of ℓ
+		var rs float64
 		for v := range row {
-			row[v] = (1-w)*row[v] + w*d.uni[v]
+			q[v] = 0
+			if l := d.lik(ev, v); l > 0 {
+				q[v] = float64(row[v]) / l
+				rs += q[v]
+			}
+		}
+		wi := w[i]
+		if !(rs > 0) {
+			wi = 1 // the context says nothing on the evidence's support
+		}
+		for v := range q {
+			r := 0.0
+			if rs > 0 {
+				r = q[v] / rs
+			}
+			q[v] = (1-wi)*r + wi*float64(d.uni[v])
 		}
 		if d.o.Noise > 0 {
 			s.pcg.Seed(h, uint64(i))
-			var sum float64
-			for v := range row {
-				z := s.rng.NormFloat64()
-				x := float64(row[v]) * math.Exp(d.o.Noise*z)
-				row[v] = float32(x)
-				sum += x
+			for v := range q {
+				q[v] *= math.Exp(d.o.Noise * s.rng.NormFloat64())
 			}
-			if sum > 0 {
-				for v := range row {
-					row[v] = float32(float64(row[v]) / sum)
-				}
+		}
+		var z float64
+		for v := range q {
+			q[v] *= d.lik(ev, v)
+			z += q[v]
+		}
+		if !(z > 0) {
+			// The tempered context rules out every token the evidence
+			// allows (a unigram zero on them): keep the evidence alone.
+			for v := range q {
+				q[v] = d.lik(ev, v)
+				z += q[v]
 			}
+		}
+		for v := range row {
+			row[v] = float32(q[v] / z)
 		}
 	}
 	if err := dst.Validate(); err != nil {

@@ -74,13 +74,16 @@ func TestDegradedZeroIsExact(t *testing.T) {
 	}
 }
 
+// The collapse weight and the tempered beliefs of DefaultDegrade (w_max =
+// 1/2, ℓ = 2), derived by hand for the two-sentence corpus.
 func TestDegradedTempering(t *testing.T) {
 	inner, u := twoSentence()
 	d, err := NewDegraded(inner, u, 0, DefaultDegrade)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// "He" at position 0: position 1 at distance 1, position 2 at distance 2.
+	// "He" committed at position 0 (strength 1), positions 1 and 2 MASK
+	// (strength 0): c_1 = e^{−1/2}, c_2 = e^{−1}, c_0 = 0.
 	ev := soft.AllMask(3, 7, 0)
 	ev.Row(0)[0], ev.Row(0)[1] = 0, 1
 	got := soft.NewDense(3, 7)
@@ -88,13 +91,19 @@ func TestDegradedTempering(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.Row(0)[1] != 1 {
-		t.Fatalf("hard row not one-hot: %v", got.Row(0))
+		t.Fatalf("committed row not one-hot: %v", got.Row(0))
 	}
-	// Exact beliefs: position 1 is "likes" surely, position 2 "apple".
-	// Tempered: (1−w)·1 + w/6 on the exact token, w/6 on the others, with
-	// w(d) = 0.5·(1 − e^{−d/2}) (DefaultDegrade).
+	wantW := []float64{0.5, 0.5 * (1 - math.Exp(-0.5)), 0.5 * (1 - math.Exp(-1))}
+	for i, w := range d.Weights(ev) {
+		if !(math.Abs(w-wantW[i]) <= 1e-12) {
+			t.Fatalf("weight %d = %v, want %v", i, w, wantW[i])
+		}
+	}
+	// Exact beliefs: position 1 is "likes" surely, position 2 "apple". A
+	// MASK row has ℓ ≡ 1, so b' = (1−w)·b + w·u: (1−w) + w/6 on the exact
+	// token, w/6 on the others.
 	for pos, tok := range map[int]int{1: 3, 2: 5} {
-		w := 0.5 * (1 - math.Exp(-float64(pos)/2))
+		w := wantW[pos]
 		if !(math.Abs(float64(got.Row(pos)[tok])-(1-w+w/6)) <= 1e-6) || !(math.Abs(float64(got.Row(pos)[2])-w/6) <= 1e-6) {
 			t.Fatalf("position %d: %v, want %v on token %d", pos, got.Row(pos), 1-w+w/6, tok)
 		}
@@ -102,13 +111,70 @@ func TestDegradedTempering(t *testing.T) {
 			t.Fatalf("MASK mass in a belief: %v", got.Row(pos))
 		}
 	}
-	// No hard evidence: every position at distance L = 3.
+	// No evidence: c = 0, w = w_max = 1/2 everywhere; the exact belief at
+	// position 1 is ½ "likes", ½ "play".
 	if err := d.Denoise(got, soft.AllMask(3, 7, 0), 1); err != nil {
 		t.Fatal(err)
 	}
-	w := 0.5 * (1 - math.Exp(-1.5))
-	if !(math.Abs(float64(got.Row(1)[3])-((1-w)*0.5+w/6)) <= 1e-6) {
-		t.Fatalf("no evidence: %v", got.Row(1))
+	if want := 0.5*0.5 + 0.5/6; !(math.Abs(float64(got.Row(1)[3])-want) <= 1e-6) {
+		t.Fatalf("no evidence: %v, want %v on likes", got.Row(1), want)
+	}
+}
+
+// A position's own soft evidence stays a factor of its belief, and the
+// context it supplies is its information share.
+func TestDegradedOwnEvidenceKept(t *testing.T) {
+	inner, u := twoSentence()
+	d, _ := NewDegraded(inner, u, 0, DefaultDegrade)
+	// Row 0: He 0.6, MASK 0.4, so ℓ_0 = 1 on He and 0.4 on the other five
+	// tokens. Exact: "He likes apple" has weight ½·1, "I play tennis" ½·0.4,
+	// so b_0 = (He 5/7, I 2/7). The context part r̂_0 ∝ b_0/ℓ_0 = (5/7, 5/7)
+	// on (He, I) is ½, ½ (the prior of x_0). Row 0 has no evidence in range
+	// (rows 1, 2 are MASK), so w_0 = ½: q_0 = ½·r̂_0 + ½·u = 1/3 on He and I,
+	// 1/12 on the other four; ℓ_0·q_0 = (1/3, 2/15, 4 × 1/30), total 3/5,
+	// so b'_0 = He 5/9, I 2/9, the other four 1/18 each.
+	ev := soft.AllMask(3, 7, 0)
+	ev.Row(0)[0], ev.Row(0)[1] = 0.4, 0.6
+	got := soft.NewDense(3, 7)
+	if err := d.Denoise(got, ev, 0.5); err != nil {
+		t.Fatal(err)
+	}
+	want0 := []float64{0, 5.0 / 9, 2.0 / 9, 1.0 / 18, 1.0 / 18, 1.0 / 18, 1.0 / 18}
+	for v, w := range want0 {
+		if !(math.Abs(float64(got.Row(0)[v])-w) <= 1e-6) {
+			t.Fatalf("position 0: %v, want %v", got.Row(0), want0)
+		}
+	}
+	// Strength of row 0: ℓ̂_0 = (1, 0.4 × 5)/3, s_0 = 1 − H(ℓ̂_0)/log 6.
+	h := -(1.0/3)*math.Log(1.0/3) - 5*(0.4/3)*math.Log(0.4/3)
+	s0 := 1 - h/math.Log(6)
+	if got := d.Strength(ev.Row(0)); !(math.Abs(got-s0) <= 1e-6) {
+		t.Fatalf("strength %v, want %v", got, s0)
+	}
+	// Position 1 (MASK, ℓ ≡ 1): b_1 = likes 5/7, play 2/7, w_1 = ½(1 − s_0·e^{−1/2}).
+	w1 := 0.5 * (1 - s0*math.Exp(-0.5))
+	if want := (1-w1)*5/7 + w1/6; !(math.Abs(float64(got.Row(1)[3])-want) <= 1e-6) {
+		t.Fatalf("position 1: %v on likes, want %v", got.Row(1)[3], want)
+	}
+	// The case: own evidence 0.989 on He (0.011 on I, no MASK).
+	// b_0 = 0.989, r̂_0 = (½, ½), q_0 = 1/3 on both, b'_0 = ℓ_0 = 0.989 and
+	// 0.011: the own evidence passes unchanged (a threshold at 0.99 gave
+	// 0.688). Its weight on position 1 changes continuously: at 0.991 the
+	// strength differs by less than 0.01.
+	for _, p := range []float32{0.989, 0.991} {
+		ev.Row(0)[0], ev.Row(0)[1], ev.Row(0)[2] = 0, p, 1-p
+		if err := d.Denoise(got, ev, 0.5); err != nil {
+			t.Fatal(err)
+		}
+		if !(math.Abs(float64(got.Row(0)[1]-p)) <= 1e-5) {
+			t.Fatalf("own evidence %v: belief %v", p, got.Row(0))
+		}
+	}
+	ev.Row(0)[1], ev.Row(0)[2] = 0.989, 0.011
+	a := d.Strength(ev.Row(0))
+	ev.Row(0)[1], ev.Row(0)[2] = 0.991, 0.009
+	if b := d.Strength(ev.Row(0)); !(b > a && b-a < 0.01) {
+		t.Fatalf("strength 0.989 → %v, 0.991 → %v: want a small increase", a, b)
 	}
 }
 
@@ -189,37 +255,5 @@ func BenchmarkDegradedDenoise(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		d.Denoise(dst, ev, 0.5)
-	}
-}
-
-func TestDegradedLocalisedEvidenceCounts(t *testing.T) {
-	inner, u := twoSentence()
-	d, _ := NewDegraded(inner, u, 0, DefaultDegrade)
-	// Position 0 holds soft evidence 0.995 on "He" (likelihood ratio 199:1,
-	// normalised over the six tokens 0.995/1.0 ≥ 1 − 0.01): it counts as
-	// context, so position 1 is at distance 1. With δ = 0 it would not.
-	ev := soft.AllMask(3, 7, 0)
-	ev.Row(0)[0], ev.Row(0)[1], ev.Row(0)[2] = 0, 0.995, 0.005
-	got := soft.NewDense(3, 7)
-	if err := d.Denoise(got, ev, 0.5); err != nil {
-		t.Fatal(err)
-	}
-	exact := soft.NewDense(3, 7)
-	inner.Denoise(exact, ev, 0.5)
-	for v := range exact.Row(0) {
-		if got.Row(0)[v] != exact.Row(0)[v] {
-			t.Fatalf("localised row's belief changed: %v vs exact %v", got.Row(0), exact.Row(0))
-		}
-	}
-	w := 0.5 * (1 - math.Exp(-0.5))
-	want := (1-w)*float64(exact.Row(1)[3]) + w/6
-	if !(math.Abs(float64(got.Row(1)[3])-want) <= 1e-6) {
-		t.Fatalf("position 1: %v, want %v (distance 1)", got.Row(1)[3], want)
-	}
-	strict, _ := NewDegraded(inner, u, 0, DegradeOptions{Collapse: 0.5, Range: 2})
-	strict.Denoise(got, ev, 0.5)
-	w3 := 0.5 * (1 - math.Exp(-1.5))
-	if want3 := (1-w3)*float64(exact.Row(1)[3]) + w3/6; !(math.Abs(float64(got.Row(1)[3])-want3) <= 1e-6) {
-		t.Fatalf("δ = 0: position 1 %v, want %v (no hard row: distance L = 3)", got.Row(1)[3], want3)
 	}
 }

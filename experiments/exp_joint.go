@@ -48,8 +48,9 @@ var jointDecode = &Experiment{
 			"(width B over the top-k lattice); `MAP` is the exact maximiser over the top-k lattice (decode.MAP: A* for HMMs, " +
 			"enumeration for corpora); `IR` is importance resampling of N parallel samples (decode.ImportanceResample). All three target the posterior " +
 			"given the evidence SL accumulated, π(x) ∝ p(x)·Π ℓ_i(x_i) (beam and MAP its mode, IR a sample; at nfe = 1 there is no evidence and π = p). " +
-			"The joint scorer is the exact log p of the testbed for both oracles: an ideal external scorer, so under the degraded " +
-			"oracle joint decoding also corrects model error.",
+			"The joint scorer is the model's own: the exact log p under the exact oracle, the pseudo-log-likelihood of the degraded " +
+			"denoiser (decode.NewPLL) under the degraded oracle. Rows marked `(oracle scorer, upper bound)` score with the exact log p " +
+			"under the degraded oracle: an ideal external scorer, which also corrects model error.",
 		Plots: []PlotSpec{
 			{Name: "joint-invalid", Title: "invalid rate by decoder (agreement corpus)", X: "nfe", Y: "invalid", Series: []string{"decoder"}, Facet: []string{"oracle"}, Categorical: true, Filter: map[string]string{"testbed": "agreement"}, XLabel: "NFE before the final decode (1 or L)", YLabel: "invalid rate"},
 			{Name: "joint-nll", Title: "NLL by decoder (KJV HMM, L = 6)", X: "nfe", Y: "nll", Series: []string{"decoder"}, Facet: []string{"oracle"}, Categorical: true, Filter: map[string]string{"testbed": "kjv-hmm"}, XLabel: "NFE before the final decode (1 or L)", YLabel: "mean −log p(x)", Clip: [2]float64{0, math.Inf(1)}},
@@ -58,7 +59,7 @@ var jointDecode = &Experiment{
 	Units: func(cfg Config) ([]Unit, error) {
 		var us []Unit
 		for _, tbName := range jointTestbeds {
-			for _, ok := range []string{oracleExact, oracleDegraded} {
+			for _, ok := range modelKinds() {
 				for _, nfeL := range []bool{false, true} {
 					key := tbName + "/" + ok + "/nfe=1"
 					if nfeL {
@@ -112,16 +113,43 @@ func jointRun(ctx context.Context, cfg Config, tbName, ok string, nfeL bool, see
 		nfe = L
 	}
 	n, k := cfg.Int("samples"), cfg.Int("k")
+	names := append([]string(nil), jointDecoders...)
 	stats := map[string]*SampleStats{}
 	evals := map[string]float64{}
-	for _, d := range jointDecoders {
-		stats[d] = NewSampleStats()
+	// the joint decoders, each reading the end state of the same run and
+	// scoring with the model's own scorer; under a model with error again
+	// with the exact joint (the upper bound)
+	type jd struct {
+		name string
+		d    decode.FinalDecoder
+		sc   decode.JointScorer
 	}
-	// the joint decoders, each reading the end state of the same run
-	decoders := []decode.FinalDecoder{
-		decode.Beam{Width: cfg.Int("width"), K: k},
-		&cachedMAP{MAP: decode.MAP{K: k}, cache: map[string]decode.Decoded{}},
-		decode.ImportanceResample{N: cfg.Int("particles")},
+	var decoders []jd
+	for _, oracleScorer := range []bool{false, true} {
+		if oracleScorer && ok == oracleExact {
+			break
+		}
+		sc, err := tb.scorerFor(den, oracleScorer)
+		if err != nil {
+			return nil, err
+		}
+		suffix := ""
+		if oracleScorer {
+			suffix = oracleScorerLabel
+		}
+		for _, d := range []decode.FinalDecoder{
+			decode.Beam{Width: cfg.Int("width"), K: k},
+			&cachedMAP{MAP: decode.MAP{K: k}, cache: map[string]decode.Decoded{}},
+			decode.ImportanceResample{N: cfg.Int("particles")},
+		} {
+			decoders = append(decoders, jd{d.Name() + suffix, d, sc})
+			if oracleScorer {
+				names = append(names, d.Name()+suffix)
+			}
+		}
+	}
+	for _, d := range names {
+		stats[d] = NewSampleStats()
 	}
 	skip := tb.m.Vocab().EOS()
 	add := func(d string, x []int32, ev int) error {
@@ -155,17 +183,17 @@ func jointRun(ctx context.Context, cfg Config, tbName, ok string, nfeL bool, see
 			return nil, err
 		}
 		for _, d := range decoders {
-			out, err := d.Decode(ctx, res.Final, tb.m, soft.BlockRand(seed, 2*j+1))
+			out, err := d.d.Decode(ctx, res.Final, d.sc, soft.BlockRand(seed, 2*j+1))
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", d.Name(), err)
+				return nil, fmt.Errorf("%s: %w", d.name, err)
 			}
-			if err := add(d.Name(), out.Tokens, out.Evals); err != nil {
+			if err := add(d.name, out.Tokens, out.Evals); err != nil {
 				return nil, err
 			}
 		}
 	}
 	var rows []Row
-	for _, d := range jointDecoders {
+	for _, d := range names {
 		st := stats[d]
 		v := map[string]Obs{
 			"invalid":  Count(st.Invalid, st.N),
@@ -220,7 +248,7 @@ func jointVerdict(r *Result) []string {
 	}
 	var vs []string
 	for _, tb := range jointTestbeds {
-		for _, ok := range []string{oracleExact, oracleDegraded} {
+		for _, ok := range modelKinds() {
 			for _, row := range t.Select("testbed="+tb, "oracle="+ok, "decoder=sample") {
 				nfe := t.Label(row, "nfe")
 				sel := []string{"testbed=" + tb, "oracle=" + ok, "nfe=" + nfe}
@@ -230,7 +258,7 @@ func jointVerdict(r *Result) []string {
 				}
 				s := t.Cell(row, metric)
 				parts := []string{fmt.Sprintf("parallel sample %s", Format(s, 3))}
-				for _, d := range []string{"argmax", "beam", "MAP", "IR"} {
+				for _, d := range []string{"argmax", "beam", "MAP", "IR", "beam" + oracleScorerLabel, "MAP" + oracleScorerLabel, "IR" + oracleScorerLabel} {
 					e, found := t.Get(metric, append(sel, "decoder="+d)...)
 					if !found {
 						continue

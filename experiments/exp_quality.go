@@ -11,9 +11,11 @@ func init() { Register(qualityVsNFE) }
 
 var qualityTestbeds = []string{"sticky3", "agreement"}
 
-// qualitySamplers are the samplers of quality-vs-NFE: every registered
-// sampler, then the joint final decode of some of them.
-func qualitySamplers() ([]samplerSpec, error) {
+// qualitySamplers are the samplers of quality-vs-NFE under a model of the
+// given kind: every registered sampler, then the joint final decode of some
+// of them scored by the model's own scorer, and under a model with error
+// the same joint decodes scored by the exact joint (upper bound).
+func qualitySamplers(kind string) ([]samplerSpec, error) {
 	joint, err := samplersNamed("LLaDA-random", "LLaDA-lowconf", "SL-uniform", "SL-geometric", "Hybrid-commit", "Hybrid-gibbs")
 	if err != nil {
 		return nil, err
@@ -22,7 +24,25 @@ func qualitySamplers() ([]samplerSpec, error) {
 	for _, sp := range joint {
 		out = append(out, withJoint(sp))
 	}
+	if kind != oracleExact {
+		for _, sp := range joint {
+			out = append(out, withOracleScorer(withJoint(sp)))
+		}
+	}
 	return out, nil
+}
+
+// stepGrid is the common step grid of every step-count sampler: 1…L, then
+// 2L, 4L, … up to factor·L.
+func stepGrid(L, factor int) []int {
+	var steps []int
+	for s := 1; s <= L; s++ {
+		steps = append(steps, s)
+	}
+	for f := 2; f <= factor; f *= 2 {
+		steps = append(steps, f*L)
+	}
+	return steps
 }
 
 var qualityVsNFE = &Experiment{
@@ -35,8 +55,10 @@ var qualityVsNFE = &Experiment{
 		"exact and the ranking may change.",
 	Params: []Param{
 		{Name: "samples", Doc: "sequences per seed and setting", Default: 3000, Quick: 1000, Int: true, Min: 10, Max: 100000},
-		{Name: "soft-max-factor", Doc: "soft samplers also run at NFE 2L, 4L, … up to this multiple of L", Default: 8, Quick: 4, Int: true, Min: 1, Max: 64},
-		{Name: "tv-margin", Doc: "a setting reaches quality when its TV is within this margin of exact sampling's TV at the same sample size", Default: 0.03, Quick: 0.05, Min: 0, Max: 1},
+		{Name: "max-factor", Doc: "every step-count sampler (hard, soft, hybrid) runs at 1…L steps and at 2L, 4L, … up to this multiple of L", Default: 8, Quick: 4, Int: true, Min: 1, Max: 64},
+		{Name: "tv-margin", Doc: "a setting reaches quality only if its TV is within this margin of exact sampling's TV at the same sample size", Default: 0.03, Quick: 0.05, Min: 0, Max: 1},
+		{Name: "nll-margin", Doc: "… and its NLL gap is within ± this margin (nats) of 0", Default: 0.05, Quick: 0.1, Min: 0, Max: 10},
+		{Name: "invalid-margin", Doc: "… and its invalid rate is at most this", Default: 0.01, Quick: 0.01, Min: 0, Max: 1},
 	},
 	Tables: []TableSpec{
 		{
@@ -60,7 +82,7 @@ var qualityVsNFE = &Experiment{
 			Labels: []string{"testbed", "oracle", "sampler", "family"},
 			Metrics: []MetricSpec{
 				{Name: "reached", Kind: Rate, Doc: "fraction of seeds on which some setting reached the target"},
-				{Name: "nfe", Kind: Mean, Digits: 2, Doc: "smallest mean NFE of a setting whose TV ≤ exact-sample TV + tv-margin (over seeds that reached)"},
+				{Name: "nfe", Kind: Mean, Digits: 2, Doc: "smallest measured mean NFE of a setting with TV ≤ exact-sample TV + tv-margin, |NLL gap| ≤ nll-margin and invalid rate ≤ invalid-margin (over seeds that reached)"},
 			},
 		},
 	},
@@ -88,12 +110,12 @@ func qualityPlots() []PlotSpec {
 func qualityUnits(cfg Config) ([]Unit, error) {
 	var us []Unit
 	n := cfg.Int("samples")
-	sps, err := qualitySamplers()
-	if err != nil {
-		return nil, err
-	}
 	for _, tbName := range qualityTestbeds {
-		for _, ok := range []string{oracleExact, oracleDegraded} {
+		for _, ok := range modelKinds() {
+			sps, err := qualitySamplers(ok)
+			if err != nil {
+				return nil, err
+			}
 			if ok == oracleExact {
 				us = append(us, Unit{Key: tbName + "/exact-sample", Run: func(ctx context.Context, seed uint64) ([]Row, error) {
 					tb, err := getTestbed(tbName)
@@ -123,16 +145,7 @@ func qualityRun(ctx context.Context, cfg Config, tbName, ok string, sp samplerSp
 		return nil, err
 	}
 	n := cfg.Int("samples")
-	L := tb.m.Len()
-	var steps []int
-	for s := 1; s <= L; s++ {
-		steps = append(steps, s)
-	}
-	if !strings.HasPrefix(sp.family, famHard) {
-		for f := 2; f <= cfg.Int("soft-max-factor"); f *= 2 {
-			steps = append(steps, f*L)
-		}
-	}
+	steps := stepGrid(tb.m.Len(), cfg.Int("max-factor"))
 	// The exact sampler at the same sample size sets the target.
 	ref, err := tb.exactSamples(ctx, n, splitmix(seed^0xe8ac7), false)
 	if err != nil {
@@ -147,7 +160,7 @@ func qualityRun(ctx context.Context, cfg Config, tbName, ok string, sp samplerSp
 			return nil, err
 		}
 		rows = append(rows, Row{Table: "quality", Labels: []string{tbName, ok, sp.name, sp.family, st.label}, Values: tb.qualityObs(set)})
-		if tb.small && set.stats.TV() <= target && set.nfe < best {
+		if tb.small && reaches(set, tb.entropy, target, cfg) && set.nfe < best {
 			best = set.nfe
 		}
 	}
@@ -160,6 +173,17 @@ func qualityRun(ctx context.Context, cfg Config, tbName, ok string, sp samplerSp
 		rows = append(rows, Row{Table: "nfe-to-reach", Labels: []string{tbName, ok, sp.name, sp.family}, Values: v})
 	}
 	return rows, nil
+}
+
+// reaches reports whether a sample set reaches exact-sampling quality: TV
+// at most target, the NLL gap within ± nll-margin of 0 (so a mode-seeking
+// decoder, whose gap is negative, cannot reach it however small its TV)
+// and the invalid rate at most invalid-margin.
+func reaches(set *sampleSet, entropy, target float64, cfg Config) bool {
+	st := set.stats
+	gap := st.NLL() - entropy
+	return st.TV() <= target && math.Abs(gap) <= cfg.Float("nll-margin") &&
+		float64(st.Invalid) <= cfg.Float("invalid-margin")*float64(st.N)
 }
 
 func qualityVerdict(r *Result) []string {
@@ -175,22 +199,23 @@ func qualityVerdict(r *Result) []string {
 		}
 		L := tbm.m.Len()
 		floor, _ := q.Get("tv", "testbed="+tb, "sampler=exact-sample")
-		for _, ok := range []string{oracleExact, oracleDegraded} {
-			// Best of each family at NFE = L (step-count samplers).
+		for _, ok := range modelKinds() {
+			// Best of each family among the settings whose measured NFE is
+			// at most L (any sampler, step-count or adaptive).
 			bestOf := func(fam string) (string, Estimate) {
 				var name string
 				var best Estimate
-				for _, row := range q.Select("testbed="+tb, "oracle="+ok, "family="+fam, fmt.Sprintf("setting=steps=%d", L)) {
-					e := q.Cell(row, "tv")
-					if e.Valid() && (name == "" || e.Value < best.Value) {
-						name, best = q.Label(row, "sampler"), e
+				for _, row := range q.Select("testbed="+tb, "oracle="+ok, "family="+fam) {
+					e, nfe := q.Cell(row, "tv"), q.Cell(row, "nfe")
+					if e.Valid() && nfe.Valid() && nfe.Value <= float64(L)+1e-9 && (name == "" || e.Value < best.Value) {
+						name, best = q.Label(row, "sampler")+" ("+q.Label(row, "setting")+", NFE "+Format(nfe, 1)+")", e
 					}
 				}
 				return name, best
 			}
 			hn, he := bestOf(famHard)
-			line := fmt.Sprintf("%s, %s oracle, NFE = L = %d, TV (exact-sampling floor %s): best hard %s %s", tb, ok, L, Format(floor, 3), hn, Format(he, 3))
-			for _, fam := range []string{famSoft, famHybrid, famHard + "+joint", famSoft + "+joint", famHybrid + "+joint"} {
+			line := fmt.Sprintf("%s, %s oracle, measured NFE ≤ L = %d, TV (exact-sampling floor %s): best hard %s %s", tb, ok, L, Format(floor, 3), hn, Format(he, 3))
+			for _, fam := range []string{famSoft, famHybrid, famHard + "+joint", famSoft + "+joint", famHybrid + "+joint", famHard + "+joint-oracle", famSoft + "+joint-oracle", famHybrid + "+joint-oracle"} {
 				n, e := bestOf(fam)
 				if n == "" {
 					continue

@@ -3,7 +3,9 @@ package experiments
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -183,7 +185,7 @@ func (e *Experiment) Validate(c Config) error {
 			return err
 		}
 	}
-	for k := range c.Params {
+	for _, k := range slices.Sorted(maps.Keys(c.Params)) {
 		if e.param(k) == nil {
 			return fmt.Errorf("%s: unknown parameter %q", e.Name, k)
 		}

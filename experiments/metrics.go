@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"math"
+	"sort"
 )
 
 // SeqKey returns a map key for a token sequence.
@@ -64,13 +65,20 @@ func (s *SampleStats) Add(x []int32, lp float64, skip int32) {
 //
 // since every unseen x contributes |0 − p(x)| and those p(x) sum to
 // 1 − Σ_{seen} p(x). It is biased upward by sampling noise (compare it with
-// the same statistic of exact samples of the same size).
+// the same statistic of exact samples of the same size). The sum runs over
+// the sequences in sorted key order, so equal samples give equal bits.
 func (s *SampleStats) TV() float64 {
 	if s.N == 0 {
 		return math.NaN()
 	}
+	keys := make([]string, 0, len(s.counts))
+	for k := range s.counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // a fixed order of summation
 	var diff, seen float64
-	for k, c := range s.counts {
+	for _, k := range keys {
+		c := s.counts[k]
 		p := math.Exp(s.logp[k])
 		diff += math.Abs(float64(c)/float64(s.N) - p)
 		seen += p

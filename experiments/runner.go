@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -372,8 +374,8 @@ func sameConfig(a, b Config) error {
 	if len(a.Params) != len(b.Params) {
 		return errors.New("configurations differ in their parameters")
 	}
-	for k, v := range a.Params {
-		if w, ok := b.Params[k]; !ok || w != v {
+	for _, k := range slices.Sorted(maps.Keys(a.Params)) {
+		if w, ok := b.Params[k]; !ok || w != a.Params[k] {
 			return fmt.Errorf("configurations differ in parameter %s", k)
 		}
 	}

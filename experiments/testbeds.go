@@ -90,6 +90,57 @@ const (
 	oracleDegraded = "degraded"
 )
 
+// modelKinds are the models the comparing experiments run every testbed
+// under, in table order: the exact oracle and the degraded oracle
+// (DefaultDegrade). A model with error scores its joint final decodes with
+// its own pseudo-likelihood (scorerFor); a comparing experiment adds its
+// rows for further models by extending this list.
+func modelKinds() []string { return []string{oracleExact, oracleDegraded} }
+
+// scorerFor returns the joint scorer of a final decode under den: the
+// testbed's exact joint when den is the exact oracle or when oracleScorer is
+// set (the "oracle scorer (upper bound)" rows), otherwise the model's own
+// pseudo-log-likelihood (decode.NewPLL over den, memoised per sequence: den
+// is a deterministic function of its input). The scorer serves one unit.
+func (tb *testbed) scorerFor(den decode.Denoiser, oracleScorer bool) (decode.JointScorer, error) {
+	if oracleScorer || den == decode.Denoiser(tb.m) {
+		return tb.m, nil
+	}
+	pll, err := decode.NewPLL(den, tb.m.Vocab())
+	if err != nil {
+		return nil, err
+	}
+	pll.Workers = 1
+	return &memoScorer{sc: pll, cache: map[string]float64{}}, nil
+}
+
+// memoScorer caches a deterministic joint scorer by sequence.
+type memoScorer struct {
+	mu    sync.Mutex
+	sc    decode.JointScorer
+	cache map[string]float64
+}
+
+func (m *memoScorer) LogProb(x []int32) (float64, error) {
+	k := SeqKey(x)
+	m.mu.Lock()
+	lp, hit := m.cache[k]
+	m.mu.Unlock()
+	if hit {
+		return lp, nil
+	}
+	lp, err := m.sc.LogProb(x)
+	if err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	if len(m.cache) < 1<<18 {
+		m.cache[k] = lp
+	}
+	m.mu.Unlock()
+	return lp, nil
+}
+
 // denoiser returns the testbed's denoiser of the given kind.
 func (tb *testbed) denoiser(kind string) (decode.Denoiser, error) {
 	switch kind {
@@ -192,7 +243,11 @@ func (tb *testbed) generateSpec(ctx context.Context, den decode.Denoiser, sp sam
 	}
 	var final func(decode.Options) decode.Options
 	if sp.joint {
-		final = func(o decode.Options) decode.Options { return jointOptions(sp, tb.m, o) }
+		sc, err := tb.scorerFor(den, sp.oracleScorer)
+		if err != nil {
+			return nil, err
+		}
+		final = func(o decode.Options) decode.Options { return jointOptions(sp, sc, o) }
 	}
 	return tb.generateWith(ctx, den, alg, st.steps, n, seed, keep, final)
 }

@@ -124,9 +124,10 @@ func TestBatchAndExperiments(t *testing.T) {
 				quality++
 			}
 		}
-		// one quality row per step count 1..L
-		if quality != 5 {
-			t.Fatalf("%d quality rows, want 5", quality)
+		// one quality row per step count of the common grid: 1..L = 5,
+		// then 2L and 4L (max-factor 4 at --quick)
+		if quality != 7 {
+			t.Fatalf("%d quality rows, want 7", quality)
 		}
 		ran = true
 	}

@@ -1,0 +1,47 @@
+package experiments
+
+import (
+	"bytes"
+	"context"
+	"testing"
+)
+
+// TestRecordsBitReproducible runs quality-vs-nfe (whose TV sums over a map
+// of sequences) twice at a tiny size, with one worker and with four, and
+// requires records.json to be equal byte for byte: every sum in a fixed
+// order, randomness only from the unit's seed.
+func TestRecordsBitReproducible(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs an experiment twice")
+	}
+	var out [2][]byte
+	for i, workers := range []int{1, 4} {
+		cfg := qualityVsNFE.Config(true)
+		cfg.Seeds, cfg.Workers = 1, workers
+		cfg.Params["samples"] = 40
+		cfg.Params["max-factor"] = 2
+		r, err := Run(context.Background(), qualityVsNFE, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Elapsed = 0 // the wall time, the one field that may differ
+		files, err := Files(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = files[RecordsFile]
+	}
+	if len(out[0]) == 0 || !bytes.Equal(out[0], out[1]) {
+		t.Fatalf("records.json differs between two runs (%d and %d bytes):\n%s", len(out[0]), len(out[1]), firstDiff(out[0], out[1]))
+	}
+}
+
+func firstDiff(a, b []byte) string {
+	for i := range a {
+		if i >= len(b) || a[i] != b[i] {
+			lo := max(0, i-300)
+			return string(a[lo:min(len(a), i+100)]) + "\n----\n" + string(b[lo:min(len(b), i+100)])
+		}
+	}
+	return ""
+}
