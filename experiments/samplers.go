@@ -27,6 +27,9 @@ type samplerSpec struct {
 	// joint: replace the final parallel draw by importance resampling
 	// against the testbed's exact joint scorer (withJoint).
 	joint bool
+	// oracleScorer: score the joint final decode with the testbed's exact
+	// joint even under a learned model (withOracleScorer; learned.go).
+	oracleScorer bool
 }
 
 func (s samplerSpec) settings(steps []int) []setting {

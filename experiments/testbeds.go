@@ -138,6 +138,9 @@ func (tb *testbed) collect(ctx context.Context, n int, keep bool, gen func(j int
 // openTestbed returns the named testbed and its denoiser of the given kind
 // (exact or degraded).
 func openTestbed(name, kind string) (*testbed, decode.Denoiser, error) {
+	if isNetKind(kind) { // a learned model (learned.go)
+		return netDenoiser(name, kind)
+	}
 	tb, err := getTestbed(name)
 	if err != nil {
 		return nil, nil, err
@@ -192,7 +195,11 @@ func (tb *testbed) generateSpec(ctx context.Context, den decode.Denoiser, sp sam
 	}
 	var final func(decode.Options) decode.Options
 	if sp.joint {
-		final = func(o decode.Options) decode.Options { return jointOptions(sp, tb.m, o) }
+		sc, err := jointScorer(tb, den, sp) // the network's own scorer under a network (learned.go)
+		if err != nil {
+			return nil, err
+		}
+		final = func(o decode.Options) decode.Options { return jointOptions(sp, sc, o) }
 	}
 	return tb.generateWith(ctx, den, alg, st.steps, n, seed, keep, final)
 }
