@@ -25,6 +25,7 @@ var marginalTrap = &Experiment{
 		"token per call, and under a degraded oracle neither family is exact.",
 	Params: []Param{
 		{Name: "samples", Doc: "sequences per seed and setting", Default: 2000, Quick: 1000, Int: true, Min: 10, Max: 100000},
+		{Name: "learned-samples", Doc: "sequences per seed and setting with a learned model (agreement PCFG networks)", Default: 300, Quick: 30, Int: true, Min: 10, Max: 100000},
 		{Name: "soft-max-nfe", Doc: "largest NFE of the soft samplers (powers of 2 up to it)", Default: 32, Quick: 16, Int: true, Min: 1, Max: 1024},
 	},
 	Tables: []TableSpec{{
@@ -43,7 +44,10 @@ var marginalTrap = &Experiment{
 			{Name: "invalid-agreement-degraded", Title: "agreement corpus, degraded oracle", X: "nfe", Y: "invalid", Series: []string{"sampler"}, Filter: map[string]string{"testbed": "agreement", "oracle": oracleDegraded}, LogX: true, XLabel: "NFE (denoiser calls)", YLabel: "invalid rate", Group: "family", Repeat: []string{"LLaDA-random", "SL-uniform"}, Exact: "exact", ExactLabel: "closed form (exact)"},
 		},
 		Note: "Hard samplers run at 1..L steps (tokens/step = L/steps); soft samplers at NFE 1, 2, 4, …; all sample at temperature 1. " +
-			"`exact` is computed by enumerating every commit order and token draw (random order, LLaDA's per-step counts).",
+			"`exact` is computed by enumerating every commit order and token draw (random order, LLaDA's per-step counts). " +
+			"On the agreement PCFG the shipped networks (masked net, mixed net) are models beside the oracles, with learned-samples sequences; " +
+			"`(out of dist.)` marks a network fed evidence its objective never produces; their `+ IR` rows score with the network's own " +
+			"pseudo-likelihood, the `(oracle scorer, upper bound)` rows with the exact log p.",
 	}},
 	Units: func(cfg Config) ([]Unit, error) {
 		var us []Unit
@@ -55,12 +59,13 @@ var marginalTrap = &Experiment{
 		hard := []string{"LLaDA-random", "LLaDA-lowconf", "MDLM", "Dream-entropy"}
 		soft := []string{"SL-uniform", "SL-geometric"}
 		for _, tbName := range trapTestbeds {
-			for _, ok := range []string{oracleExact, oracleDegraded} {
+			for _, ok := range withLearned(tbName, oracleExact, oracleDegraded) { // + learned models (learned.go)
 				sps, err := samplersNamed(append(append(hard, soft...), "Hybrid-gibbs", "LLaDA-random", "SL-uniform")...)
 				if err != nil {
 					return nil, err
 				}
 				sps[len(sps)-2], sps[len(sps)-1] = withJoint(sps[len(sps)-2]), withJoint(sps[len(sps)-1])
+				sps = learnedSamplers(ok, sps)
 				for _, sp := range sps {
 					us = append(us, Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
 						tb, den, err := openTestbed(tbName, ok)
@@ -76,6 +81,10 @@ var marginalTrap = &Experiment{
 							}
 						}
 						var rows []Row
+						n := n
+						if isNetKind(ok) {
+							n = cfg.Int("learned-samples")
+						}
 						for si, st := range sp.settings(steps) {
 							set, err := tb.generateSpec(ctx, den, sp, st, n, splitmix(seed+uint64(si)), false)
 							if err != nil {
@@ -92,7 +101,7 @@ var marginalTrap = &Experiment{
 								}
 								v["exact"] = Scalar(1 - p)
 							}
-							rows = append(rows, Row{Table: "invalid", Labels: []string{tbName, ok, sp.name, sp.family, strconv.Itoa(st.steps), ftoa(roundTo(float64(L)/float64(st.steps), 2))}, Values: v})
+							rows = append(rows, Row{Table: "invalid", Labels: []string{tbName, modelLabel(ok, sp.family), sp.name, sp.family, strconv.Itoa(st.steps), ftoa(roundTo(float64(L)/float64(st.steps), 2))}, Values: v})
 						}
 						return rows, nil
 					}})
