@@ -26,6 +26,7 @@ var marginalTrap = &Experiment{
 	Params: []Param{
 		{Name: "samples", Doc: "sequences per seed and setting", Default: 2000, Quick: 600, Int: true, Min: 10, Max: 100000},
 		{Name: "max-steps", Doc: "every step-count sampler runs at 1…L steps and at the powers of 2 up to this", Default: 32, Quick: 16, Int: true, Min: 1, Max: 1024},
+		{Name: "learned-samples", Doc: "sequences per seed and setting with a learned model (agreement PCFG networks)", Default: 300, Quick: 30, Int: true, Min: 10, Max: 100000},
 	},
 	Tables: []TableSpec{{
 		Name:   "invalid",
@@ -43,7 +44,10 @@ var marginalTrap = &Experiment{
 			{Name: "invalid-agreement-degraded", Title: "agreement corpus, degraded oracle", X: "nfe", Y: "invalid", Series: []string{"sampler"}, Filter: map[string]string{"testbed": "agreement", "oracle": oracleDegraded}, LogX: true, XLabel: "NFE (denoiser calls)", YLabel: "invalid rate", Group: "family", Repeat: []string{"LLaDA-random", "SL-uniform"}, Exact: "exact", ExactLabel: "closed form (exact)"},
 		},
 		Note: "Every sampler runs on the same grid of steps, 1…L and the powers of 2 up to `max-steps` (tokens/step = L/steps; MDLM's cache makes its NFE smaller than its steps); plots are by measured NFE; all sample at temperature 1. " +
-			"`exact` is computed by enumerating every commit order and token draw (random order, LLaDA's per-step counts).",
+			"`exact` is computed by enumerating every commit order and token draw (random order, LLaDA's per-step counts). " +
+			"On the agreement PCFG the shipped networks (masked net, mixed net) are models beside the oracles, with learned-samples sequences; " +
+			"`(out of dist.)` marks a network fed evidence its objective never produces; their `+ IR` rows score with the network's own " +
+			"pseudo-likelihood, the `(oracle scorer, upper bound)` rows with the exact log p.",
 	}},
 	Units: func(cfg Config) ([]Unit, error) {
 		var us []Unit
@@ -51,7 +55,7 @@ var marginalTrap = &Experiment{
 		hard := []string{"LLaDA-random", "LLaDA-lowconf", "MDLM", "Dream-entropy"}
 		soft := []string{"SL-uniform", "SL-geometric"}
 		for _, tbName := range trapTestbeds {
-			for _, ok := range modelKinds() {
+			for _, ok := range withLearned(tbName, modelKinds()...) { // + learned models (learned.go)
 				sps, err := samplersNamed(append(append(hard, soft...), "Hybrid-gibbs", "LLaDA-random", "SL-uniform")...)
 				if err != nil {
 					return nil, err
@@ -69,6 +73,10 @@ var marginalTrap = &Experiment{
 						L := tb.m.Len()
 						steps := trapGrid(L, cfg.Int("max-steps"))
 						var rows []Row
+						n := n
+						if isNetKind(ok) {
+							n = cfg.Int("learned-samples")
+						}
 						for si, st := range sp.settings(steps) {
 							set, err := tb.generateSpec(ctx, den, sp, st, n, splitmix(seed+uint64(si)), false)
 							if err != nil {
@@ -85,7 +93,7 @@ var marginalTrap = &Experiment{
 								}
 								v["exact"] = Scalar(1 - p)
 							}
-							rows = append(rows, Row{Table: "invalid", Labels: []string{tbName, ok, sp.name, sp.family, strconv.Itoa(st.steps), ftoa(roundTo(float64(L)/float64(st.steps), 2))}, Values: v})
+							rows = append(rows, Row{Table: "invalid", Labels: []string{tbName, modelLabel(ok, sp.family), sp.name, sp.family, strconv.Itoa(st.steps), ftoa(roundTo(float64(L)/float64(st.steps), 2))}, Values: v})
 						}
 						return rows, nil
 					}})

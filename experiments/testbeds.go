@@ -189,6 +189,9 @@ func (tb *testbed) collect(ctx context.Context, n int, keep bool, gen func(j int
 // openTestbed returns the named testbed and its denoiser of the given kind
 // (exact or degraded).
 func openTestbed(name, kind string) (*testbed, decode.Denoiser, error) {
+	if isNetKind(kind) { // a learned model (learned.go)
+		return netDenoiser(name, kind)
+	}
 	tb, err := getTestbed(name)
 	if err != nil {
 		return nil, nil, err
