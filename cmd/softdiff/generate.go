@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/softdiff/softdiff/experiments"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/softdiff/softdiff/decode"
@@ -20,20 +22,45 @@ concurrently and the server merges their requests. Prints one line per
 sequence: the token ids, or with --vocab FILE (one token per line) the
 tokens.`
 
-// generateSamplers are the samplers generate offers, by name.
-func generateSamplers(threshold float64) map[string]decode.Algorithm {
-	return map[string]decode.Algorithm{
-		"llada":    decode.LLaDA{},
-		"fastdllm": decode.FastDLLM{Threshold: threshold},
-		"mdlm":     decode.MDLM{},
-		"softsl":   decode.SoftSL{},
+// generateSampler returns the sampler called name: a short alias (llada,
+// fastdllm, mdlm, softsl) or any sampler registered with the experiments
+// (experiments.RegisterSampler: the names of the tables, e.g.
+// "LLaDA-lowconf"; a setting of an adaptive sampler as NAME/LABEL, e.g.
+// "Fast-dLLM/τ=0.9"). An unknown name is an error listing the names.
+func generateSampler(name string, threshold float64) (decode.Algorithm, error) {
+	switch name {
+	case "llada":
+		return decode.LLaDA{}, nil
+	case "fastdllm":
+		return decode.FastDLLM{Threshold: threshold}, nil
+	case "mdlm":
+		return decode.MDLM{}, nil
+	case "softsl":
+		return decode.SoftSL{}, nil
 	}
+	var names []string
+	for _, s := range experiments.Samplers() {
+		if s.Alg != nil {
+			if s.Name == name {
+				return s.Alg, nil
+			}
+			names = append(names, s.Name)
+			continue
+		}
+		for _, st := range s.Sweep {
+			if s.Name+"/"+st.Label == name {
+				return st.Alg, nil
+			}
+			names = append(names, s.Name+"/"+st.Label)
+		}
+	}
+	return nil, fmt.Errorf("unknown sampler %q (llada, fastdllm, mdlm, softsl, or a registered one: %s)", name, strings.Join(names, ", "))
 }
 
 func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("generate", generateSynopsis, stderr)
 	model := fs.String("model", "", "served model, oip:http://host:port/NAME (required)")
-	sampler := fs.String("sampler", "llada", "llada, fastdllm, mdlm or softsl")
+	sampler := fs.String("sampler", "llada", "llada, fastdllm, mdlm, softsl, or a registered sampler ('softdiff list' names them; NAME/LABEL for a setting of an adaptive one)")
 	L := fs.Int("len", 0, "sequence length (required)")
 	steps := fs.Int("steps", 0, "sampling steps (0: one per position)")
 	block := fs.Int("block", 0, "block length of LLaDA and Fast-dLLM (0: one block)")
@@ -47,14 +74,14 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	alg, ok := generateSamplers(*threshold)[*sampler]
+	alg, algErr := generateSampler(*sampler, *threshold)
 	switch {
 	case len(pos) > 0:
 		return usagef("generate: unexpected argument %q", pos[0])
 	case *model == "":
 		return usagef("generate: --model is required")
-	case !ok:
-		return usagef("generate: unknown sampler %q (llada, fastdllm, mdlm, softsl)", *sampler)
+	case algErr != nil:
+		return usagef("generate: %v", algErr)
 	case *L < 1 || *n < 1 || *steps < 0 || *block < 0 || *topk < 0:
 		return usagef("generate: need --len ≥ 1, --n ≥ 1 and non-negative --steps, --block, --topk")
 	}

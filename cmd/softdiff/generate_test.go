@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/softdiff/softdiff/decode"
+	"github.com/softdiff/softdiff/experiments"
 	"github.com/softdiff/softdiff/nn"
 	"github.com/softdiff/softdiff/soft"
 )
@@ -67,5 +68,34 @@ func TestLiveGenerateCommand(t *testing.T) {
 	}
 	if out != want.String() {
 		t.Errorf("generate printed\n%s\nin-process\n%s", out, want.String())
+	}
+}
+
+// generate resolves the short aliases and every name the sampler registry
+// holds; an unknown name is an error that lists the registered ones.
+func TestGenerateSamplerRegistry(t *testing.T) {
+	alg, err := generateSampler("LLaDA-lowconf", 0.9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := decode.LLaDA{Remasking: decode.LowConfidence}
+	if alg.Name() != want.Name() {
+		t.Fatalf("LLaDA-lowconf resolved to %s, want %s", alg.Name(), want.Name())
+	}
+	if alg, err := generateSampler("fastdllm", 0.7); err != nil || alg.(decode.FastDLLM).Threshold != 0.7 {
+		t.Fatalf("fastdllm alias: %v %v", alg, err)
+	}
+	for _, s := range experiments.Samplers() {
+		name := s.Name
+		if s.Alg == nil {
+			name += "/" + s.Sweep[0].Label
+		}
+		if _, err := generateSampler(name, 0.9); err != nil {
+			t.Errorf("registered sampler %q: %v", name, err)
+		}
+	}
+	_, err = generateSampler("LLaDA-nope", 0.9)
+	if err == nil || !strings.Contains(err.Error(), "LLaDA-lowconf") {
+		t.Fatalf("unknown sampler error %v does not list the registered names", err)
 	}
 }
