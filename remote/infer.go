@@ -196,10 +196,20 @@ func (m *Model) infer(seqs []int, dst, ev []*soft.Dense, t []float64) error {
 		ts[j] = float32(t[b])
 	}
 	req.Inputs = append(req.Inputs, m.f32Input("t", []int{len(seqs)}, ts))
+	return m.exchange(sc, req, len(seqs), start, func(outs map[string]tensor) error {
+		return m.writeBeliefs(dst, rows, outs)
+	})
+}
+
+// exchange completes req with the outputs the options ask for, sends it,
+// parses the answer and hands its output tensors to write; a parse or write
+// failure is an ErrBadResponse error naming the request. n is the number of
+// sequences in the request, start when its encoding began (for Stats).
+func (m *Model) exchange(sc *scratch, req *inferRequest, n int, start time.Time, write func(outs map[string]tensor) error) error {
 	names, params := m.outputs()
 	req.Parameters = params
-	for _, n := range names {
-		req.Outputs = append(req.Outputs, m.output(n))
+	for _, nm := range names {
+		req.Outputs = append(req.Outputs, m.output(nm))
 	}
 	body, hdrLen, err := buildBody(sc.body, req)
 	if err != nil {
@@ -214,12 +224,12 @@ func (m *Model) infer(seqs []int, dst, ev []*soft.Dense, t []float64) error {
 	answered := time.Now()
 	resp, outs, err := parseResponse(rep.body, rep.header.Get("Inference-Header-Content-Length"))
 	if err == nil {
-		err = m.writeBeliefs(dst, rows, outs)
+		err = write(outs)
 	}
 	if err != nil {
 		return &Error{Op: "infer", URL: m.inferURL(), Status: rep.status, Msg: err.Error(), Err: ErrBadResponse}
 	}
-	m.record(resp, len(seqs), start, encoded, answered)
+	m.record(resp, n, start, encoded, answered)
 	return nil
 }
 

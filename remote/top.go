@@ -3,7 +3,6 @@ package remote
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/softdiff/softdiff/soft"
@@ -134,31 +133,9 @@ func (m *Model) inferTop(seqs []int, dst []*soft.TopBeliefs, tokens [][]int32, t
 		ts[j] = float32(t[b])
 	}
 	req := &inferRequest{Inputs: append(ins, m.f32Input("t", []int{n}, ts))}
-	names, params := m.outputs()
-	req.Parameters = params
-	for _, nm := range names {
-		req.Outputs = append(req.Outputs, m.output(nm))
-	}
-	body, hdrLen, err := buildBody(sc.body, req)
-	if err != nil {
-		return err
-	}
-	sc.body = body
-	encoded := time.Now()
-	rep, err := m.call("infer", http.MethodPost, m.inferURL(), body, hdrLen, &sc.resp)
-	if err != nil {
-		return err
-	}
-	answered := time.Now()
-	resp, outs, err := parseResponse(rep.body, rep.header.Get("Inference-Header-Content-Length"))
-	if err == nil {
-		err = m.writeTop(sc, dst, seqs, L, outs)
-	}
-	if err != nil {
-		return &Error{Op: "infer", URL: m.inferURL(), Status: rep.status, Msg: err.Error(), Err: ErrBadResponse}
-	}
-	m.record(resp, n, start, encoded, answered)
-	return nil
+	return m.exchange(sc, req, n, start, func(outs map[string]tensor) error {
+		return m.writeTop(sc, dst, seqs, L, outs)
+	})
 }
 
 // topBlock is the rows per block of the top-k answer's decoding.
