@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"context"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"testing"
 
@@ -38,8 +39,8 @@ func TestClaimMarginalTrap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srate := Wilson(sl.stats.Invalid, sl.stats.N)
-	if !srate.Below(Wilson(hard.stats.Invalid, hard.stats.N)) || !(srate.Value < 0.2) {
+	srate := lab.Wilson(sl.stats.Invalid, sl.stats.N)
+	if !srate.Below(lab.Wilson(hard.stats.Invalid, hard.stats.N)) || !(srate.Value < 0.2) {
 		t.Fatalf("soft at 32 NFE invalid %v, hard at 1 step %v", srate.Value, rate)
 	}
 }
@@ -115,7 +116,7 @@ func TestClaimDegradedBreaksExactness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := Wilson(got.stats.Invalid, got.stats.N)
+	w := lab.Wilson(got.stats.Invalid, got.stats.N)
 	if !(1-p > 0.2) || !(w.Lo-0.01 <= 1-p && 1-p <= w.Hi+0.01) {
 		t.Fatalf("degraded one-token-per-step invalid %v [%v, %v], closed form %v", w.Value, w.Lo, w.Hi, 1-p)
 	}
@@ -132,7 +133,7 @@ func TestClaimRhoEndpoints(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		var sum map[string]Obs
+		var sum map[string]lab.Obs
 		for _, r := range rows {
 			if r.Table == "summary" {
 				sum = r.Values
@@ -226,8 +227,8 @@ func TestClaimDuplication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := Wilson(data.stats.Repeats, data.stats.Pairs)
-	b := Wilson(gen.stats.Repeats, gen.stats.Pairs)
+	a := lab.Wilson(data.stats.Repeats, data.stats.Pairs)
+	b := lab.Wilson(gen.stats.Repeats, gen.stats.Pairs)
 	if !a.Below(b) {
 		t.Fatalf("repeat rate: data %v [%v, %v], 3-step LLaDA %v [%v, %v]", a.Value, a.Lo, a.Hi, b.Value, b.Lo, b.Hi)
 	}

@@ -1,28 +1,21 @@
-// Package experiments holds softdiff's reproducible experiments: the marginal
-// trap, frequency collapse, duplication, quality against NFE, kernel
-// smoothness and joint decoding (see docs/experiments.md for the metrics).
+// Package experiments holds softdiff's reproducible experiments, one file
+// each: the marginal trap, frequency collapse, duplication, quality against
+// NFE, kernel smoothness, joint decoding, graded generation, the learned
+// denoisers' central comparison and their model error (see
+// docs/experiments.md for the metrics). Each file declares an
+// lab.Experiment and registers it with lab.Register in its init; the
+// framework (runner, statistics, tables, outputs, plots, reports) is package
+// experiments/lab. Importing this package registers every experiment.
 //
-// An Experiment is a registered, named grid of work units. Each unit runs once
-// per seed with its own random stream and returns rows of observations; the
-// runner pools them over seeds into tables whose every number carries a 95%
-// confidence interval: a Student-t interval of the mean over seeds for
-// per-seed scalars, and a Wilson score interval of the pooled count for rates.
-// Because a unit's randomness depends only on (base seed, unit key, seed
-// index), the tables are the same at any number of workers and are unchanged
-// when the grid is split into shards (Config.Shard) and merged again (Merge).
+// The shared pieces of the definitions live beside them: the testbeds
+// (testbeds.go), the samplers every comparing experiment runs and
+// RegisterSampler to add one (samplers.go), the sample metrics (metrics.go),
+// the learned models (learned.go) and the degraded oracle (degrade.go).
 //
-// Results are written by WriteResult as text, CSV, JSON, Markdown and SVG
-// plots, every file atomically, each experiment's directory swapped in whole.
-//
-// The package also provides Degraded, a controlled model-error wrapper around
+// The package also provides degrade.Oracle, a controlled model-error wrapper around
 // any exact denoiser (a frequency-collapse model), used to run the
 // experiments under model error as well as with exact oracles.
 //
-// Errors: configurations, parameter values, shard specifications, records
-// files and result directories come from outside and get errors naming the
-// file, the record or the parameter (NewDegraded, ParseShard,
-// Experiment.Set, Experiment.Validate, Run, ReadResult, ReadDir,
-// ReadRecords, Merge). The code of an experiment is not outside data:
-// Register panics on a malformed Experiment, and Config.Float on a
-// parameter the experiment never declared.
+// Errors: parameters are checked by package lab before any work starts;
+// degrade.New and RegisterSampler return errors for bad input.
 package experiments

@@ -3,6 +3,7 @@ package experiments
 import (
 	"context"
 	"fmt"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"slices"
 	"strconv"
@@ -10,7 +11,7 @@ import (
 	"sync"
 )
 
-func init() { Register(learnedCentral) }
+func init() { lab.Register(learnedCentral) }
 
 // centralTestbeds are the testbeds the shipped networks were trained on.
 var centralTestbeds = []string{"agreement-pcfg", "kjv-hmm-32"}
@@ -96,7 +97,7 @@ func centralFamilies(L, maxFactor int, kind string, jointGrid func(steps []int) 
 // centralModels are the models of the central table on a testbed.
 func centralModels(tbName string) []string { return withLearned(tbName, oracleExact) }
 
-var learnedCentral = &Experiment{
+var learnedCentral = &lab.Experiment{
 	Name:  "learned-central",
 	Title: "hard against soft under a learned model's error",
 	Hypothesis: "With an exact oracle, hard decoding one token per call reaches the testbed's own sample " +
@@ -106,7 +107,7 @@ var learnedCentral = &Experiment{
 		"a joint final decode with the network's own pseudo-likelihood should recover part of what the exact " +
 		"scorer recovers. Frequency collapse and duplication decompose into the part the sampler causes with " +
 		"an exact oracle and the part the network adds at the same sampler and NFE.",
-	Params: []Param{
+	Params: []lab.Param{
 		{Name: "samples-pcfg", Doc: "sequences per seed and setting on the agreement PCFG", Default: 200, Quick: 40, Int: true, Min: 10, Max: 100000},
 		{Name: "samples-kjv", Doc: "sequences per seed and setting on the KJV HMM (L = 32)", Default: 24, Quick: 6, Int: true, Min: 4, Max: 100000},
 		{Name: "joint-samples-kjv", Doc: "sequences per seed and setting of the joint families on the KJV HMM (0: none)", Default: 6, Quick: 0, Int: true, Min: 0, Max: 100000},
@@ -115,16 +116,16 @@ var learnedCentral = &Experiment{
 		{Name: "invalid-margin", Doc: "… and its invalid rate within this of the reference's", Default: 0.01, Quick: 0.02, Min: 0, Max: 1},
 		{Name: "decomp-samples", Doc: "sequences per seed and setting of the decomposition (KJV HMM)", Default: 24, Quick: 6, Int: true, Min: 4, Max: 100000},
 	},
-	Tables: []TableSpec{
+	Tables: []lab.TableSpec{
 		{
 			Name: "central", Title: "Fewest NFE to reach exact one-token-per-step quality, and quality at NFE = L/4",
 			Labels: []string{"testbed", "family", "model"},
-			Metrics: []MetricSpec{
-				{Name: "reached", Kind: Rate, Doc: "fraction of seeds on which some setting reached the target"},
-				{Name: "nfe", Kind: Mean, Digits: 1, Doc: "fewest mean NFE of a setting that reached the target (over the seeds that reached)"},
-				{Name: "gap@L/4", Kind: Mean, Digits: 4, Doc: "NLL gap per token, (mean −log p(x) over valid samples − H)/L, at the setting with L/4 steps"},
-				{Name: "invalid@L/4", Kind: Rate, Doc: "invalid rate at that setting"},
-				{Name: "ref-gap", Kind: Mean, Digits: 4, Doc: "the target's NLL gap per token: exact oracle, hard one token per step, at the same seed and sample size"},
+			Metrics: []lab.MetricSpec{
+				{Name: "reached", Kind: lab.Rate, Doc: "fraction of seeds on which some setting reached the target"},
+				{Name: "nfe", Kind: lab.Mean, Digits: 1, Doc: "fewest mean NFE of a setting that reached the target (over the seeds that reached)"},
+				{Name: "gap@L/4", Kind: lab.Mean, Digits: 4, Doc: "NLL gap per token, (mean −log p(x) over valid samples − H)/L, at the setting with L/4 steps"},
+				{Name: "invalid@L/4", Kind: lab.Rate, Doc: "invalid rate at that setting"},
+				{Name: "ref-gap", Kind: lab.Mean, Digits: 4, Doc: "the target's NLL gap per token: exact oracle, hard one token per step, at the same seed and sample size"},
 			},
 			Note: "The target at each seed: |NLL gap per token| ≤ |ref-gap| + nll-margin and invalid rate ≤ the reference's + invalid-margin, " +
 				"the reference being the exact oracle decoding one token per step (LLaDA-random at L steps) on a fresh sample of the same size. " +
@@ -139,13 +140,13 @@ var learnedCentral = &Experiment{
 		{
 			Name: "curves", Title: "Quality against NFE per family and model",
 			Labels: []string{"testbed", "family", "model", "steps"},
-			Metrics: []MetricSpec{
-				{Name: "nfe", Kind: Mean, Digits: 1, Doc: "mean denoiser calls per sequence"},
-				{Name: "gap", Kind: Mean, Digits: 4, Doc: "NLL gap per token over valid samples"},
-				{Name: "invalid", Kind: Rate, Doc: "fraction of sequences of probability zero"},
-				{Name: "reached", Kind: Rate, Doc: "fraction of seeds on which this setting met the target"},
+			Metrics: []lab.MetricSpec{
+				{Name: "nfe", Kind: lab.Mean, Digits: 1, Doc: "mean denoiser calls per sequence"},
+				{Name: "gap", Kind: lab.Mean, Digits: 4, Doc: "NLL gap per token over valid samples"},
+				{Name: "invalid", Kind: lab.Rate, Doc: "fraction of sequences of probability zero"},
+				{Name: "reached", Kind: lab.Rate, Doc: "fraction of seeds on which this setting met the target"},
 			},
-			Plots: []PlotSpec{
+			Plots: []lab.PlotSpec{
 				{Name: "gap-pcfg", Title: "agreement PCFG: NLL gap per token against NFE", X: "nfe", Y: "gap", Series: []string{"family", "model"},
 					Facet: []string{"model"}, Filter: map[string]string{"testbed": "agreement-pcfg"}, LogX: true, XLabel: "NFE", YLabel: "NLL gap per token (nats)"},
 				{Name: "gap-kjv", Title: "KJV HMM (L = 32): NLL gap per token against NFE", X: "nfe", Y: "gap", Series: []string{"family", "model"},
@@ -155,20 +156,20 @@ var learnedCentral = &Experiment{
 		{
 			Name: "decomposition", Title: "Where frequency collapse and duplication come from: the sampler (exact oracle) and what the network adds",
 			Labels: []string{"testbed", "sampler", "steps", "model", "in-dist"},
-			Metrics: []MetricSpec{
-				{Name: "unigram-kl", Kind: Mean, Doc: "KL(generated unigram ‖ data unigram) with the network"},
-				{Name: "kl-exact", Kind: Mean, Doc: "the same with the exact oracle (same sampler, NFE, seed, sample size)"},
-				{Name: "kl-added", Kind: Mean, Doc: "unigram-kl − kl-exact: what the network adds"},
-				{Name: "kl-floor", Kind: Mean, Doc: "the same statistic of exact samples (the plug-in noise floor)"},
-				{Name: "top10", Kind: Mean, Doc: "share of the 10 most frequent tokens with the network"},
-				{Name: "top10-exact", Kind: Mean, Doc: "with the exact oracle"},
-				{Name: "top10-data", Kind: Mean, Doc: "in exact samples"},
-				{Name: "repeat", Kind: Mean, Digits: 2, Doc: "adjacent-repeat rate / the data's, with the network"},
-				{Name: "repeat-exact", Kind: Mean, Digits: 2, Doc: "with the exact oracle"},
-				{Name: "repeat-added", Kind: Mean, Digits: 2, Doc: "repeat − repeat-exact"},
-				{Name: "gap", Kind: Mean, Digits: 4, Doc: "NLL gap per token with the network"},
-				{Name: "gap-exact", Kind: Mean, Digits: 4, Doc: "with the exact oracle"},
-				{Name: "traj-kl", Kind: Mean, Digits: 4, Doc: "mean KL(exact ‖ network) per uncommitted position along the network's own trajectories"},
+			Metrics: []lab.MetricSpec{
+				{Name: "unigram-kl", Kind: lab.Mean, Doc: "KL(generated unigram ‖ data unigram) with the network"},
+				{Name: "kl-exact", Kind: lab.Mean, Doc: "the same with the exact oracle (same sampler, NFE, seed, sample size)"},
+				{Name: "kl-added", Kind: lab.Mean, Doc: "unigram-kl − kl-exact: what the network adds"},
+				{Name: "kl-floor", Kind: lab.Mean, Doc: "the same statistic of exact samples (the plug-in noise floor)"},
+				{Name: "top10", Kind: lab.Mean, Doc: "share of the 10 most frequent tokens with the network"},
+				{Name: "top10-exact", Kind: lab.Mean, Doc: "with the exact oracle"},
+				{Name: "top10-data", Kind: lab.Mean, Doc: "in exact samples"},
+				{Name: "repeat", Kind: lab.Mean, Digits: 2, Doc: "adjacent-repeat rate / the data's, with the network"},
+				{Name: "repeat-exact", Kind: lab.Mean, Digits: 2, Doc: "with the exact oracle"},
+				{Name: "repeat-added", Kind: lab.Mean, Digits: 2, Doc: "repeat − repeat-exact"},
+				{Name: "gap", Kind: lab.Mean, Digits: 4, Doc: "NLL gap per token with the network"},
+				{Name: "gap-exact", Kind: lab.Mean, Digits: 4, Doc: "with the exact oracle"},
+				{Name: "traj-kl", Kind: lab.Mean, Digits: 4, Doc: "mean KL(exact ‖ network) per uncommitted position along the network's own trajectories"},
 			},
 			Note: "Same sampler, same steps, same seed and sample size; only the denoiser differs. `traj-kl` is the model-error " +
 				"experiment's trajectory measure, taken on these very runs.",
@@ -178,8 +179,8 @@ var learnedCentral = &Experiment{
 	Verdict: centralVerdict,
 }
 
-func centralUnits(cfg Config) ([]Unit, error) {
-	var us []Unit
+func centralUnits(cfg lab.Config) ([]lab.Unit, error) {
+	var us []lab.Unit
 	for _, tbName := range centralTestbeds {
 		tb, err := getTestbed(tbName)
 		if err != nil {
@@ -192,7 +193,7 @@ func centralUnits(cfg Config) ([]Unit, error) {
 				return nil, err
 			}
 			for _, f := range fams {
-				us = append(us, Unit{Key: tbName + "/" + f.name + "/" + kind, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+				us = append(us, lab.Unit{Key: tbName + "/" + f.name + "/" + kind, Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 					return centralRun(ctx, cfg, tbName, f, kind, seed)
 				}})
 			}
@@ -204,7 +205,7 @@ func centralUnits(cfg Config) ([]Unit, error) {
 	}
 	const decompTB = "kjv-hmm-32"
 	for _, sp := range trace {
-		us = append(us, Unit{Key: decompTB + "/decomposition/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+		us = append(us, lab.Unit{Key: decompTB + "/decomposition/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 			return decompRun(ctx, cfg, decompTB, sp, seed)
 		}})
 	}
@@ -213,7 +214,7 @@ func centralUnits(cfg Config) ([]Unit, error) {
 
 // centralJointGrid limits the joint families on the KJV HMM, whose
 // network scorer costs 8·L calls per sequence, to NFE L/4 and L.
-func centralJointGrid(cfg Config, tbName string, L int) func([]int) []int {
+func centralJointGrid(cfg lab.Config, tbName string, L int) func([]int) []int {
 	if tbName != "kjv-hmm-32" {
 		return nil
 	}
@@ -231,7 +232,7 @@ func centralJointGrid(cfg Config, tbName string, L int) func([]int) []int {
 	}
 }
 
-func centralSamples(cfg Config, tbName string, joint bool) int {
+func centralSamples(cfg lab.Config, tbName string, joint bool) int {
 	if tbName == "kjv-hmm-32" {
 		if joint {
 			return cfg.Int("joint-samples-kjv")
@@ -281,7 +282,7 @@ func centralRef(ctx context.Context, tbName string, n int, seed uint64) (central
 			return
 		}
 		L := tb.m.Len()
-		set, err := tb.generateSpec(ctx, den, sps[0], setting{alg: sps[0].alg, steps: L}, n, splitmix(seed^0x5ef0), false)
+		set, err := tb.generateSpec(ctx, den, sps[0], setting{alg: sps[0].alg, steps: L}, n, lab.Mix(seed^0x5ef0), false)
 		if err != nil {
 			e.err = err
 			return
@@ -303,7 +304,7 @@ func (t centralTarget) meets(gap, invalid, nllMargin, invMargin float64) bool {
 	return math.Abs(gap) <= math.Abs(t.gap)+nllMargin && invalid <= t.invalid+invMargin
 }
 
-func centralRun(ctx context.Context, cfg Config, tbName string, f centralFamily, kind string, seed uint64) ([]Row, error) {
+func centralRun(ctx context.Context, cfg lab.Config, tbName string, f centralFamily, kind string, seed uint64) ([]lab.Row, error) {
 	tb, den, err := openTestbed(tbName, kind)
 	if err != nil {
 		return nil, err
@@ -316,46 +317,46 @@ func centralRun(ctx context.Context, cfg Config, tbName string, f centralFamily,
 	}
 	label := modelLabel(kind, f.sp.family)
 	best := math.Inf(1)
-	cen := map[string]Obs{"ref-gap": Scalar(ref.gap)}
-	var rows []Row
+	cen := map[string]lab.Obs{"ref-gap": lab.Scalar(ref.gap)}
+	var rows []lab.Row
 	for _, steps := range f.steps {
 		// The stream depends on the step count only: every model and
 		// family draws from the same stream at equal steps.
-		set, err := tb.generateSpec(ctx, den, f.sp, setting{alg: f.sp.alg, steps: steps}, n, splitmix(seed+uint64(steps)), false)
+		set, err := tb.generateSpec(ctx, den, f.sp, setting{alg: f.sp.alg, steps: steps}, n, lab.Mix(seed+uint64(steps)), false)
 		if err != nil {
 			return nil, fmt.Errorf("%s with %s: %w", f.name, kind, err)
 		}
 		gap := (set.stats.NLL() - tb.entropy) / float64(L)
 		inv := float64(set.stats.Invalid) / float64(set.stats.N)
 		ok := !math.IsNaN(gap) && ref.meets(gap, inv, cfg.Float("nll-margin"), cfg.Float("invalid-margin"))
-		v := map[string]Obs{"nfe": Scalar(set.nfe), "invalid": Count(set.stats.Invalid, set.stats.N), "reached": Count(0, 1)}
+		v := map[string]lab.Obs{"nfe": lab.Scalar(set.nfe), "invalid": lab.Count(set.stats.Invalid, set.stats.N), "reached": lab.Count(0, 1)}
 		if !math.IsNaN(gap) {
-			v["gap"] = Scalar(gap)
+			v["gap"] = lab.Scalar(gap)
 		}
 		if ok {
-			v["reached"] = Count(1, 1)
+			v["reached"] = lab.Count(1, 1)
 			best = math.Min(best, set.nfe)
 		}
-		rows = append(rows, Row{Table: "curves", Labels: []string{tbName, f.name, label, strconv.Itoa(steps)}, Values: v})
+		rows = append(rows, lab.Row{Table: "curves", Labels: []string{tbName, f.name, label, strconv.Itoa(steps)}, Values: v})
 		if steps == max(1, L/4) && f.name != cfHard1 && !strings.HasPrefix(f.name, cfHard1) {
 			if !math.IsNaN(gap) {
-				cen["gap@L/4"] = Scalar(gap)
+				cen["gap@L/4"] = lab.Scalar(gap)
 			}
-			cen["invalid@L/4"] = Count(set.stats.Invalid, set.stats.N)
+			cen["invalid@L/4"] = lab.Count(set.stats.Invalid, set.stats.N)
 		}
 	}
-	cen["reached"] = Count(0, 1)
+	cen["reached"] = lab.Count(0, 1)
 	if !math.IsInf(best, 1) {
-		cen["reached"] = Count(1, 1)
-		cen["nfe"] = Scalar(best)
+		cen["reached"] = lab.Count(1, 1)
+		cen["nfe"] = lab.Scalar(best)
 	}
-	rows = append(rows, Row{Table: "central", Labels: []string{tbName, f.name, label}, Values: cen})
+	rows = append(rows, lab.Row{Table: "central", Labels: []string{tbName, f.name, label}, Values: cen})
 	return rows, nil
 }
 
 // decompRun runs one sampler at L/4 steps (and L in a full run) with the
 // exact oracle and with every network of the testbed, same stream.
-func decompRun(ctx context.Context, cfg Config, tbName string, sp samplerSpec, seed uint64) ([]Row, error) {
+func decompRun(ctx context.Context, cfg lab.Config, tbName string, sp samplerSpec, seed uint64) ([]lab.Row, error) {
 	tb, exact, err := openTestbed(tbName, oracleExact)
 	if err != nil {
 		return nil, err
@@ -373,9 +374,9 @@ func decompRun(ctx context.Context, cfg Config, tbName string, sp samplerSpec, s
 		steps = append(steps, L)
 	}
 	ratio := func(s *sampleSet) float64 { return float64(s.stats.Repeats) / float64(s.stats.Pairs) / dataRate }
-	var rows []Row
+	var rows []lab.Row
 	for _, st := range sp.settings(steps) {
-		gs := splitmix(seed + uint64(st.steps))
+		gs := lab.Mix(seed + uint64(st.steps))
 		ex, err := tb.generateSpec(ctx, exact, sp, st, n, gs, true)
 		if err != nil {
 			return nil, err
@@ -396,25 +397,25 @@ func decompRun(ctx context.Context, cfg Config, tbName string, sp samplerSpec, s
 				pooled.kl = append(pooled.kl, c.kl...)
 			}
 			o := collapseObs(tb, set)
-			v := map[string]Obs{
+			v := map[string]lab.Obs{
 				"unigram-kl": o["unigram-kl"], "kl-exact": exObs["unigram-kl"],
-				"kl-added": Scalar(o["unigram-kl"].X - exObs["unigram-kl"].X), "kl-floor": dataObs["unigram-kl"],
+				"kl-added": lab.Scalar(o["unigram-kl"].X - exObs["unigram-kl"].X), "kl-floor": dataObs["unigram-kl"],
 				"top10": o["top10-share"], "top10-exact": exObs["top10-share"], "top10-data": dataObs["top10-share"],
 			}
 			if dataRate > 0 {
 				r, re := ratio(set), ratio(ex)
-				v["repeat"], v["repeat-exact"], v["repeat-added"] = Scalar(r), Scalar(re), Scalar(r-re)
+				v["repeat"], v["repeat-exact"], v["repeat-added"] = lab.Scalar(r), lab.Scalar(re), lab.Scalar(r-re)
 			}
 			if g, ok := o["nll-gap"]; ok {
-				v["gap"] = Scalar(g.X / float64(L))
+				v["gap"] = lab.Scalar(g.X / float64(L))
 			}
 			if g, ok := exObs["nll-gap"]; ok {
-				v["gap-exact"] = Scalar(g.X / float64(L))
+				v["gap-exact"] = lab.Scalar(g.X / float64(L))
 			}
 			if len(pooled.kl) > 0 {
-				v["traj-kl"] = Scalar(pooled.meanKL())
+				v["traj-kl"] = lab.Scalar(pooled.meanKL())
 			}
-			rows = append(rows, Row{Table: "decomposition", Labels: []string{tbName, sp.name, strconv.Itoa(st.steps), kind,
+			rows = append(rows, lab.Row{Table: "decomposition", Labels: []string{tbName, sp.name, strconv.Itoa(st.steps), kind,
 				yesNo(inDistribution(netObjective(kind), samplerProcess(sp.family)))}, Values: v})
 		}
 	}
@@ -424,7 +425,7 @@ func decompRun(ctx context.Context, cfg Config, tbName string, sp samplerSpec, s
 // centralVerdict states, per testbed and network, which families reach the
 // target and at what NFE against hard decoding with the same network, and
 // the decomposition of the unigram KL.
-func centralVerdict(r *Result) []string {
+func centralVerdict(r *lab.Result) []string {
 	t := r.Table("central")
 	if t == nil {
 		return nil
@@ -450,12 +451,12 @@ func centralVerdict(r *Result) []string {
 				case reached.K == 0:
 					s += "never reached"
 				case reached.K < reached.N:
-					s += fmt.Sprintf("reached on %d of %d seeds, NFE %s", reached.K, reached.N, Format(nfe, 1))
+					s += fmt.Sprintf("reached on %d of %d seeds, NFE %s", reached.K, reached.N, lab.Format(nfe, 1))
 				default:
-					s += "NFE " + Format(nfe, 1)
+					s += "NFE " + lab.Format(nfe, 1)
 				}
 				if g4.Valid() {
-					s += ", gap/token at L/4 " + Format(g4, 3)
+					s += ", gap/token at L/4 " + lab.Format(g4, 3)
 				}
 				parts = append(parts, s)
 			}
@@ -471,8 +472,8 @@ func centralVerdict(r *Result) []string {
 			}
 			vs = append(vs, fmt.Sprintf("%s, %s at %s steps, %s: unigram KL %s with the network against %s with the exact oracle (added %s; floor %s), repeats/data %s against %s, trajectory KL %s.",
 				d.Label(row, "testbed"), d.Label(row, "sampler"), d.Label(row, "steps"), d.Label(row, "model"),
-				Format(d.Cell(row, "unigram-kl"), 3), Format(d.Cell(row, "kl-exact"), 3), Format(d.Cell(row, "kl-added"), 3), Format(d.Cell(row, "kl-floor"), 3),
-				Format(d.Cell(row, "repeat"), 2), Format(d.Cell(row, "repeat-exact"), 2), Format(d.Cell(row, "traj-kl"), 4)))
+				lab.Format(d.Cell(row, "unigram-kl"), 3), lab.Format(d.Cell(row, "kl-exact"), 3), lab.Format(d.Cell(row, "kl-added"), 3), lab.Format(d.Cell(row, "kl-floor"), 3),
+				lab.Format(d.Cell(row, "repeat"), 2), lab.Format(d.Cell(row, "repeat-exact"), 2), lab.Format(d.Cell(row, "traj-kl"), 4)))
 		}
 	}
 	return vs

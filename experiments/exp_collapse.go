@@ -3,6 +3,8 @@ package experiments
 import (
 	"context"
 	"fmt"
+	"github.com/softdiff/softdiff/degrade"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"sort"
 	"strconv"
@@ -12,7 +14,7 @@ import (
 	"github.com/softdiff/softdiff/soft"
 )
 
-func init() { Register(frequencyCollapse) }
+func init() { lab.Register(frequencyCollapse) }
 
 var collapseTestbeds = []string{"kjv-hmm-16", "agreement-hmm-12"}
 
@@ -42,11 +44,8 @@ func infoKernelFor(den decode.Denoiser, v *soft.Vocab, frequentFirst bool) (*ker
 	case model:
 		uni = make([]float64, v.Size())
 		m.Unigram(uni)
-	case *Degraded:
-		uni = make([]float64, len(m.uni))
-		for i, x := range m.uni {
-			uni[i] = float64(x)
-		}
+	case *degrade.Oracle:
+		uni = m.Unigram()
 	default:
 		return nil, fmt.Errorf("information-aware kernel: no unigram distribution for %T", den)
 	}
@@ -85,8 +84,9 @@ func collapseSamplers() []samplerSpec {
 	}
 }
 
-var frequencyCollapse = &Experiment{
+var frequencyCollapse = &lab.Experiment{
 	Name:  "frequency-collapse",
+	Rank:  2,
 	Title: "predictions far from context collapse to frequent tokens",
 	Hypothesis: "Far from any visible token a position's prediction flattens towards the unigram " +
 		"distribution: its entropy rises and its most likely token is a frequent one. A denoiser " +
@@ -94,23 +94,23 @@ var frequencyCollapse = &Experiment{
 		"(unigram KL to the data grows); decoding orders that fill positions next to context first " +
 		"(CART) or information-aware kernels should reduce the damage, and confidence ordering " +
 		"should amplify it.",
-	Params: []Param{
+	Params: []lab.Param{
 		{Name: "contexts", Doc: "masked data sequences per seed for the belief statistics", Default: 300, Quick: 100, Int: true, Min: 1, Max: 100000},
 		{Name: "mask-rate", Doc: "probability that a position is masked in those sequences", Default: 0.85, Quick: 0.85, Min: 0, Max: 1},
 		{Name: "samples", Doc: "generated sequences per seed and setting", Default: 300, Quick: 100, Int: true, Min: 10, Max: 100000},
 	},
-	Tables: []TableSpec{
+	Tables: []lab.TableSpec{
 		{
 			Name: "beliefs", Title: "Beliefs against distance to the nearest visible token",
 			Labels: []string{"testbed", "oracle", "distance"},
-			Metrics: []MetricSpec{
-				{Name: "entropy", Kind: Mean, Doc: "mean belief entropy (nats)"},
-				{Name: "argmax-rank", Kind: Mean, Digits: 1, Doc: "mean frequency rank of the belief's argmax (1 = most frequent token)"},
-				{Name: "kl-unigram", Kind: Mean, Doc: "mean KL(belief ‖ unigram)"},
-				{Name: "positions", Kind: Mean, Digits: 0, Doc: "masked positions at this distance per seed"},
+			Metrics: []lab.MetricSpec{
+				{Name: "entropy", Kind: lab.Mean, Doc: "mean belief entropy (nats)"},
+				{Name: "argmax-rank", Kind: lab.Mean, Digits: 1, Doc: "mean frequency rank of the belief's argmax (1 = most frequent token)"},
+				{Name: "kl-unigram", Kind: lab.Mean, Doc: "mean KL(belief ‖ unigram)"},
+				{Name: "positions", Kind: lab.Mean, Digits: 0, Doc: "masked positions at this distance per seed"},
 			},
 			Note: fmt.Sprintf("Data sequences x ~ p with each position masked independently; distance = |i − j| to the nearest visible j (the last bucket holds d ≥ %d; sequences with nothing visible are skipped).", maxDist),
-			Plots: []PlotSpec{
+			Plots: []lab.PlotSpec{
 				{Name: "entropy-kjv", Title: "KJV HMM (L = 16): belief entropy against distance", X: "distance", Y: "entropy", Series: []string{"oracle"}, Filter: map[string]string{"testbed": "kjv-hmm-16"}, XLabel: "distance to nearest visible token", YLabel: "entropy (nats)", Clip: [2]float64{0, math.Inf(1)}},
 				{Name: "rank-kjv", Title: "KJV HMM (L = 16): frequency rank of the predicted token", X: "distance", Y: "argmax-rank", Series: []string{"oracle"}, Filter: map[string]string{"testbed": "kjv-hmm-16"}, XLabel: "distance to nearest visible token", YLabel: "rank of argmax (1 = most frequent)", Clip: [2]float64{1, math.Inf(1)}},
 			},
@@ -118,19 +118,19 @@ var frequencyCollapse = &Experiment{
 		{
 			Name: "generation", Title: "Unigram statistics of generated text",
 			Labels: []string{"testbed", "oracle", "sampler", "steps"},
-			Metrics: []MetricSpec{
-				{Name: "unigram-kl", Kind: Mean, Doc: "KL(generated unigram ‖ data unigram), plug-in"},
-				{Name: "top10-share", Kind: Mean, Doc: "share of generated tokens among the 10 most frequent"},
-				{Name: "nll-gap", Kind: Mean, Doc: "mean −log p(x) minus H(p) (Monte-Carlo H for these testbeds)"},
-				{Name: "nfe", Kind: Mean, Digits: 1},
+			Metrics: []lab.MetricSpec{
+				{Name: "unigram-kl", Kind: lab.Mean, Doc: "KL(generated unigram ‖ data unigram), plug-in"},
+				{Name: "top10-share", Kind: lab.Mean, Doc: "share of generated tokens among the 10 most frequent"},
+				{Name: "nll-gap", Kind: lab.Mean, Doc: "mean −log p(x) minus H(p) (Monte-Carlo H for these testbeds)"},
+				{Name: "nfe", Kind: lab.Mean, Digits: 1},
 			},
 			Note: "`exact-sample` rows are exact samples of the same size: the plug-in KL's noise floor and the data's own top-10 share.",
 		},
 	},
-	Units: func(cfg Config) ([]Unit, error) {
-		var us []Unit
+	Units: func(cfg lab.Config) ([]lab.Unit, error) {
+		var us []lab.Unit
 		for _, tbName := range collapseTestbeds {
-			us = append(us, Unit{Key: tbName + "/exact-sample", Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+			us = append(us, lab.Unit{Key: tbName + "/exact-sample", Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 				tb, err := getTestbed(tbName)
 				if err != nil {
 					return nil, err
@@ -139,26 +139,26 @@ var frequencyCollapse = &Experiment{
 				if err != nil {
 					return nil, err
 				}
-				return []Row{{Table: "generation", Labels: []string{tbName, "—", "exact-sample", "—"}, Values: collapseObs(tb, set)}}, nil
+				return []lab.Row{{Table: "generation", Labels: []string{tbName, "—", "exact-sample", "—"}, Values: collapseObs(tb, set)}}, nil
 			}})
 			for _, ok := range []string{oracleExact, oracleDegraded} {
-				us = append(us, Unit{Key: tbName + "/" + ok + "/beliefs", Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+				us = append(us, lab.Unit{Key: tbName + "/" + ok + "/beliefs", Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 					return beliefRun(ctx, cfg, tbName, ok, seed)
 				}})
 				for _, sp := range collapseSamplers() {
-					us = append(us, Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+					us = append(us, lab.Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 						tb, den, err := openTestbed(tbName, ok)
 						if err != nil {
 							return nil, err
 						}
 						L := tb.m.Len()
-						var rows []Row
+						var rows []lab.Row
 						for si, st := range sp.settings([]int{L / 4, L}) {
-							set, err := tb.generateSpec(ctx, den, sp, st, cfg.Int("samples"), splitmix(seed+uint64(si)), true)
+							set, err := tb.generateSpec(ctx, den, sp, st, cfg.Int("samples"), lab.Mix(seed+uint64(si)), true)
 							if err != nil {
 								return nil, err
 							}
-							rows = append(rows, Row{Table: "generation", Labels: []string{tbName, ok, sp.name, strconv.Itoa(st.steps)}, Values: collapseObs(tb, set)})
+							rows = append(rows, lab.Row{Table: "generation", Labels: []string{tbName, ok, sp.name, strconv.Itoa(st.steps)}, Values: collapseObs(tb, set)})
 						}
 						return rows, nil
 					}})
@@ -198,7 +198,7 @@ func (tb *testbed) ranks() []int {
 	return r
 }
 
-func collapseObs(tb *testbed, s *sampleSet) map[string]Obs {
+func collapseObs(tb *testbed, s *sampleSet) map[string]lab.Obs {
 	skip := tb.m.Vocab().EOS()
 	top := tb.topTokens(10)
 	var in, all float64
@@ -213,18 +213,18 @@ func collapseObs(tb *testbed, s *sampleSet) map[string]Obs {
 			}
 		}
 	}
-	o := map[string]Obs{
-		"unigram-kl":  Scalar(UnigramKL(s.samples, tb.unigram, skip)),
-		"top10-share": Scalar(in / all),
-		"nfe":         Scalar(s.nfe),
+	o := map[string]lab.Obs{
+		"unigram-kl":  lab.Scalar(UnigramKL(s.samples, tb.unigram, skip)),
+		"top10-share": lab.Scalar(in / all),
+		"nfe":         lab.Scalar(s.nfe),
 	}
 	if nll := s.stats.NLL(); !math.IsNaN(nll) {
-		o["nll-gap"] = Scalar(nll - tb.entropy)
+		o["nll-gap"] = lab.Scalar(nll - tb.entropy)
 	}
 	return o
 }
 
-func beliefRun(ctx context.Context, cfg Config, tbName, ok string, seed uint64) ([]Row, error) {
+func beliefRun(ctx context.Context, cfg lab.Config, tbName, ok string, seed uint64) ([]lab.Row, error) {
 	tb, den, err := openTestbed(tbName, ok)
 	if err != nil {
 		return nil, err
@@ -284,14 +284,14 @@ func beliefRun(ctx context.Context, cfg Config, tbName, ok string, seed uint64) 
 			a.n++
 		}
 	}
-	var rows []Row
+	var rows []lab.Row
 	for d := 1; d <= maxDist; d++ {
 		a := buckets[d]
 		if a.n == 0 {
 			continue
 		}
-		rows = append(rows, Row{Table: "beliefs", Labels: []string{tbName, ok, strconv.Itoa(d)}, Values: map[string]Obs{
-			"entropy": Scalar(a.h / a.n), "argmax-rank": Scalar(a.r / a.n), "kl-unigram": Scalar(a.kl / a.n), "positions": Scalar(a.n),
+		rows = append(rows, lab.Row{Table: "beliefs", Labels: []string{tbName, ok, strconv.Itoa(d)}, Values: map[string]lab.Obs{
+			"entropy": lab.Scalar(a.h / a.n), "argmax-rank": lab.Scalar(a.r / a.n), "kl-unigram": lab.Scalar(a.kl / a.n), "positions": lab.Scalar(a.n),
 		}})
 	}
 	return rows, nil
@@ -304,7 +304,7 @@ func abs(x int) int {
 	return x
 }
 
-func collapseVerdict(r *Result) []string {
+func collapseVerdict(r *lab.Result) []string {
 	b, g := r.Table("beliefs"), r.Table("generation")
 	if b == nil || g == nil {
 		return nil
@@ -313,7 +313,7 @@ func collapseVerdict(r *Result) []string {
 	for _, tb := range collapseTestbeds {
 		for _, ok := range []string{oracleExact, oracleDegraded} {
 			h1, ok1 := b.Get("entropy", "testbed="+tb, "oracle="+ok, "distance=1")
-			var hf Estimate
+			var hf lab.Estimate
 			var df string
 			for d := maxDist; d >= 2; d-- {
 				if e, found := b.Get("entropy", "testbed="+tb, "oracle="+ok, "distance="+strconv.Itoa(d)); found && e.Valid() {
@@ -325,7 +325,7 @@ func collapseVerdict(r *Result) []string {
 			rf, _ := b.Get("argmax-rank", "testbed="+tb, "oracle="+ok, "distance="+df)
 			if ok1 && df != "" {
 				vs = append(vs, fmt.Sprintf("%s, %s oracle: %s; argmax frequency rank %s at distance 1, %s at distance %s.", tb, ok,
-					compare("belief entropy at distance 1", h1, "at distance "+df, hf, 3), Format(r1, 1), Format(rf, 1), df))
+					compare("belief entropy at distance 1", h1, "at distance "+df, hf, 3), lab.Format(r1, 1), lab.Format(rf, 1), df))
 			}
 		}
 		floor, _ := g.Get("unigram-kl", "testbed="+tb, "sampler=exact-sample")
@@ -339,23 +339,23 @@ func collapseVerdict(r *Result) []string {
 			if !found {
 				continue
 			}
-			line := fmt.Sprintf("%s, %s oracle, %s steps: unigram KL of MDLM (uniform masking) %s (exact-sample floor %s)", tb, ok, L, Format(base, 3), Format(floor, 3))
+			line := fmt.Sprintf("%s, %s oracle, %s steps: unigram KL of MDLM (uniform masking) %s (exact-sample floor %s)", tb, ok, L, lab.Format(base, 3), lab.Format(floor, 3))
 			for _, sp := range collapseSamplers()[1:] {
 				e, found := g.Get("unigram-kl", "testbed="+tb, "oracle="+ok, "sampler="+sp.name, "steps="+L)
 				if !found {
 					continue
 				}
-				line += fmt.Sprintf("; %s %s (%s)", sp.name, Format(e, 3), relWord(e, base, "lower", "≈", "higher"))
+				line += fmt.Sprintf("; %s %s (%s)", sp.name, lab.Format(e, 3), relWord(e, base, "lower", "≈", "higher"))
 			}
 			vs = append(vs, line+".")
 			data, _ := g.Get("top10-share", "testbed="+tb, "sampler=exact-sample")
-			share := fmt.Sprintf("%s, %s oracle, %s steps: share of the 10 most frequent tokens (data %s)", tb, ok, L, Format(data, 3))
+			share := fmt.Sprintf("%s, %s oracle, %s steps: share of the 10 most frequent tokens (data %s)", tb, ok, L, lab.Format(data, 3))
 			for _, sp := range collapseSamplers() {
 				e, found := g.Get("top10-share", "testbed="+tb, "oracle="+ok, "sampler="+sp.name, "steps="+L)
 				if !found {
 					continue
 				}
-				share += fmt.Sprintf("; %s %s (%s)", sp.name, Format(e, 3), relWord(e, data, "below data", "≈ data", "above data"))
+				share += fmt.Sprintf("; %s %s (%s)", sp.name, lab.Format(e, 3), relWord(e, data, "below data", "≈ data", "above data"))
 			}
 			vs = append(vs, share+".")
 		}

@@ -3,6 +3,7 @@ package experiments
 import (
 	"context"
 	"fmt"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"strconv"
 	"strings"
@@ -10,7 +11,7 @@ import (
 	"github.com/softdiff/softdiff/decode"
 )
 
-func init() { Register(duplication) }
+func init() { lab.Register(duplication) }
 
 var dupTestbeds = []string{"kjv-hmm-16", "agreement-hmm-12"}
 
@@ -26,40 +27,41 @@ func dupSamplers() ([]samplerSpec, error) {
 	return append(hard, rest...), err
 }
 
-var duplication = &Experiment{
+var duplication = &lab.Experiment{
 	Name:  "duplication",
+	Rank:  3,
 	Title: "adjacent repeats against the data's own rate",
 	Hypothesis: "Neighbouring positions decoded in the same parallel step from independent marginals " +
 		"repeat each other (\"the the\", \"brain brain\") more often than the data does, because each " +
 		"position's marginal holds the token that belongs to the other; one token per step with an " +
 		"exact oracle reproduces the data's rate, and soft or hybrid states should stay close to it " +
 		"at fewer NFE.",
-	Params: []Param{
+	Params: []lab.Param{
 		{Name: "samples", Doc: "generated sequences per seed and setting", Default: 400, Quick: 150, Int: true, Min: 10, Max: 100000},
 	},
-	Tables: []TableSpec{{
+	Tables: []lab.TableSpec{{
 		Name: "repeats", Title: "Adjacent-repeat rate",
 		Labels: []string{"testbed", "oracle", "sampler", "family", "setting"},
-		Metrics: []MetricSpec{
-			{Name: "repeat-rate", Kind: Rate, Doc: "adjacent pairs (x_i, x_i+1) with x_i = x_i+1, over all adjacent pairs"},
-			{Name: "ratio-to-data", Kind: Mean, Digits: 2, Doc: "repeat rate / the data's repeat rate at the same seed"},
-			{Name: "nfe", Kind: Mean, Digits: 1},
+		Metrics: []lab.MetricSpec{
+			{Name: "repeat-rate", Kind: lab.Rate, Doc: "adjacent pairs (x_i, x_i+1) with x_i = x_i+1, over all adjacent pairs"},
+			{Name: "ratio-to-data", Kind: lab.Mean, Digits: 2, Doc: "repeat rate / the data's repeat rate at the same seed"},
+			{Name: "nfe", Kind: lab.Mean, Digits: 1},
 		},
 		Note: "`data` rows are exact samples of the same size (the data's own rate). Settings: steps = L/4 and L for step-count samplers.",
-		Plots: []PlotSpec{
+		Plots: []lab.PlotSpec{
 			{Name: "repeats-kjv", Title: "KJV HMM (L = 16): adjacent repeats / data's rate", X: "nfe", Y: "ratio-to-data", Series: []string{"sampler"}, Facet: []string{"oracle"}, Group: "family", Filter: map[string]string{"testbed": "kjv-hmm-16"}, LogX: true, XLabel: "NFE", YLabel: "repeat rate / data's repeat rate",
 				Ref: map[string]string{"testbed": "kjv-hmm-16", "sampler": "data"}, RefLabel: "the data's rate (ratio 1)", Clip: [2]float64{0, math.Inf(1)}},
 		},
 	}},
-	Units: func(cfg Config) ([]Unit, error) {
-		var us []Unit
+	Units: func(cfg lab.Config) ([]lab.Unit, error) {
+		var us []lab.Unit
 		n := cfg.Int("samples")
 		sps, err := dupSamplers()
 		if err != nil {
 			return nil, err
 		}
 		for _, tbName := range dupTestbeds {
-			us = append(us, Unit{Key: tbName + "/data", Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+			us = append(us, lab.Unit{Key: tbName + "/data", Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 				tb, err := getTestbed(tbName)
 				if err != nil {
 					return nil, err
@@ -68,12 +70,12 @@ var duplication = &Experiment{
 				if err != nil {
 					return nil, err
 				}
-				return []Row{{Table: "repeats", Labels: []string{tbName, "—", "data", "reference", "—"}, Values: map[string]Obs{
-					"repeat-rate": Count(set.stats.Repeats, set.stats.Pairs), "ratio-to-data": Scalar(1), "nfe": Scalar(0)}}}, nil
+				return []lab.Row{{Table: "repeats", Labels: []string{tbName, "—", "data", "reference", "—"}, Values: map[string]lab.Obs{
+					"repeat-rate": lab.Count(set.stats.Repeats, set.stats.Pairs), "ratio-to-data": lab.Scalar(1), "nfe": lab.Scalar(0)}}}, nil
 			}})
 			for _, ok := range []string{oracleExact, oracleDegraded} {
 				for _, sp := range sps {
-					us = append(us, Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+					us = append(us, lab.Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 						tb, den, err := openTestbed(tbName, ok)
 						if err != nil {
 							return nil, err
@@ -85,18 +87,18 @@ var duplication = &Experiment{
 						}
 						dataRate := float64(ref.stats.Repeats) / float64(ref.stats.Pairs)
 						L := tb.m.Len()
-						var rows []Row
+						var rows []lab.Row
 						for si, st := range sp.settings([]int{L / 4, L}) {
-							set, err := tb.generateSpec(ctx, den, sp, st, n, splitmix(seed+uint64(si)), false)
+							set, err := tb.generateSpec(ctx, den, sp, st, n, lab.Mix(seed+uint64(si)), false)
 							if err != nil {
 								return nil, err
 							}
 							rate := float64(set.stats.Repeats) / float64(set.stats.Pairs)
-							v := map[string]Obs{"repeat-rate": Count(set.stats.Repeats, set.stats.Pairs), "nfe": Scalar(set.nfe)}
+							v := map[string]lab.Obs{"repeat-rate": lab.Count(set.stats.Repeats, set.stats.Pairs), "nfe": lab.Scalar(set.nfe)}
 							if dataRate > 0 {
-								v["ratio-to-data"] = Scalar(rate / dataRate)
+								v["ratio-to-data"] = lab.Scalar(rate / dataRate)
 							}
-							rows = append(rows, Row{Table: "repeats", Labels: []string{tbName, ok, sp.name, sp.family, st.label}, Values: v})
+							rows = append(rows, lab.Row{Table: "repeats", Labels: []string{tbName, ok, sp.name, sp.family, st.label}, Values: v})
 						}
 						return rows, nil
 					}})
@@ -111,9 +113,9 @@ var duplication = &Experiment{
 // dataSeed is the seed of the data sample a unit compares with: the same for
 // every unit at a seed index would need the index; a fixed function of the
 // unit's seed is used instead, so each unit has its own reference sample.
-func dataSeed(seed uint64) uint64 { return splitmix(seed ^ 0xda7a) }
+func dataSeed(seed uint64) uint64 { return lab.Mix(seed ^ 0xda7a) }
 
-func dupVerdict(r *Result) []string {
+func dupVerdict(r *lab.Result) []string {
 	t := r.Table("repeats")
 	if t == nil {
 		return nil
@@ -137,7 +139,7 @@ func dupVerdict(r *Result) []string {
 					continue
 				}
 				e := t.Cell(row, "repeat-rate")
-				name := fmt.Sprintf("%s %s", t.Label(row, "sampler"), Format(e, 4))
+				name := fmt.Sprintf("%s %s", t.Label(row, "sampler"), lab.Format(e, 4))
 				switch relation(e, data) {
 				case 1:
 					above = append(above, name)
@@ -153,7 +155,7 @@ func dupVerdict(r *Result) []string {
 				}
 				return strings.Join(xs, ", ")
 			}
-			vs = append(vs, fmt.Sprintf("%s, %s oracle, L/4 = %d steps (Fast-dLLM: τ = 0.9), data's rate %s. Above the data: %s. Not distinguishable: %s. Below: %s.", tb, o, L/4, Format(data, 4), j(above), j(same), j(below)))
+			vs = append(vs, fmt.Sprintf("%s, %s oracle, L/4 = %d steps (Fast-dLLM: τ = 0.9), data's rate %s. Above the data: %s. Not distinguishable: %s. Below: %s.", tb, o, L/4, lab.Format(data, 4), j(above), j(same), j(below)))
 		}
 	}
 	return vs

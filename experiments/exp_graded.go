@@ -3,6 +3,7 @@ package experiments
 import (
 	"context"
 	"fmt"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"sort"
 	"strconv"
@@ -15,7 +16,7 @@ import (
 	"github.com/softdiff/softdiff/soft"
 )
 
-func init() { Register(gradedGeneration) }
+func init() { lab.Register(gradedGeneration) }
 
 // gradedTestbeds: an enumerable HMM (TV), the KJV HMM (real text) and the
 // agreement PCFG (validity).
@@ -63,7 +64,7 @@ var gradedModels = []gradedModel{
 	{name: modelNetwork, denoiser: gradedNet},
 }
 
-var gradedGeneration = &Experiment{
+var gradedGeneration = &lab.Experiment{
 	Name:  "graded-generation",
 	Title: "generation through graded kernels at equal NFE",
 	Hypothesis: "Kernels that destroy information smoothly (a flat information-loss curve ρ(t): masking under " +
@@ -73,26 +74,26 @@ var gradedGeneration = &Experiment{
 		"steps through the burst must move many positions at once. Graded kernels (graph, hierarchical) move " +
 		"tokens to similar tokens first, which could help the reverse process correct itself; with an exact " +
 		"oracle every kernel's reverse chain converges to the data as NFE grows.",
-	Params: []Param{
+	Params: []lab.Param{
 		{Name: "samples", Doc: "sequences per seed and setting on the small testbeds", Default: 1000, Quick: 800, Int: true, Min: 10, Max: 100000},
 		{Name: "kjv-samples", Doc: "sequences per seed and setting on the KJV HMM", Default: 120, Quick: 40, Int: true, Min: 10, Max: 100000},
 		{Name: "max-steps", Doc: "step counts 2, 4, … up to this", Default: 16, Quick: 8, Int: true, Min: 2, Max: 256},
 		{Name: "error-sequences", Doc: "evidence draws per time bin and seed in the kernel model-error table", Default: 128, Quick: 16, Int: true, Min: 1, Max: 100000},
 		{Name: "neighbours", Doc: "k of the KJV kNN graph (small testbeds: max(2, n/4) for n tokens)", Default: 8, Quick: 8, Int: true, Min: 1, Max: 64},
 	},
-	Tables: []TableSpec{
+	Tables: []lab.TableSpec{
 		{
 			Name: "generation", Title: "Generation quality at equal NFE",
 			Labels: []string{"testbed", "model", "generator", "steps"},
-			Metrics: []MetricSpec{
-				{Name: "nfe", Kind: Mean, Digits: 1, Doc: "mean denoiser calls per sequence"},
-				{Name: "tv", Kind: Mean, Doc: "total variation to the true distribution (enumerable testbed)"},
-				{Name: "nll-gap", Kind: Mean, Doc: "mean −log p(x) over valid samples minus H(p)"},
-				{Name: "invalid", Kind: Rate, Doc: "fraction of sequences of probability zero"},
-				{Name: "unigram-kl", Kind: Mean, Doc: "KL(generated unigram ‖ data unigram), plug-in"},
-				{Name: "top10-share", Kind: Mean, Doc: "share of generated tokens among the data's 10 most frequent"},
-				{Name: "repeat-rate", Kind: Rate, Doc: "adjacent pairs with x_i = x_i+1"},
-				{Name: "repeat-ratio", Kind: Mean, Digits: 2, Doc: "repeat rate / the data's repeat rate at the same seed"},
+			Metrics: []lab.MetricSpec{
+				{Name: "nfe", Kind: lab.Mean, Digits: 1, Doc: "mean denoiser calls per sequence"},
+				{Name: "tv", Kind: lab.Mean, Doc: "total variation to the true distribution (enumerable testbed)"},
+				{Name: "nll-gap", Kind: lab.Mean, Doc: "mean −log p(x) over valid samples minus H(p)"},
+				{Name: "invalid", Kind: lab.Rate, Doc: "fraction of sequences of probability zero"},
+				{Name: "unigram-kl", Kind: lab.Mean, Doc: "KL(generated unigram ‖ data unigram), plug-in"},
+				{Name: "top10-share", Kind: lab.Mean, Doc: "share of generated tokens among the data's 10 most frequent"},
+				{Name: "repeat-rate", Kind: lab.Rate, Doc: "adjacent pairs with x_i = x_i+1"},
+				{Name: "repeat-ratio", Kind: lab.Mean, Digits: 2, Doc: "repeat rate / the data's repeat rate at the same seed"},
 			},
 			Note: "`exact-sample` rows are exact samples of the same size: the noise floor of TV and of the plug-in KL, " +
 				"the data's own top-10 share and repeat rate. Every generator draws at temperature 1 with the exact oracle.",
@@ -101,10 +102,10 @@ var gradedGeneration = &Experiment{
 		{
 			Name: "smoothness", Title: "Information-loss measures of each generator's kernel on the testbed's unigram",
 			Labels: []string{"testbed", "generator"},
-			Metrics: []MetricSpec{
-				{Name: "max-slope", Kind: Exact, Doc: "largest Δρ/Δt of ρ(t) = H(X0|Xt)/H(X0) on a 40-interval grid (1 = linear)"},
-				{Name: "t(rho=0.5)", Kind: Exact, Doc: "time at which half the information is lost"},
-				{Name: "locality", Kind: Exact, Doc: "embedding distance of a change / random-pair distance at ρ = 0.5 (PPMI embeddings)"},
+			Metrics: []lab.MetricSpec{
+				{Name: "max-slope", Kind: lab.Exact, Doc: "largest Δρ/Δt of ρ(t) = H(X0|Xt)/H(X0) on a 40-interval grid (1 = linear)"},
+				{Name: "t(rho=0.5)", Kind: lab.Exact, Doc: "time at which half the information is lost"},
+				{Name: "locality", Kind: lab.Exact, Doc: "embedding distance of a change / random-pair distance at ρ = 0.5 (PPMI embeddings)"},
 			},
 			Note: "As in kernel-smoothness, but for the kernels generated with here: on each testbed's unigram distribution, with the PPMI token geometry. " +
 				"A CART-order row repeats the masking kernel's values (the order changes, not the kernel).",
@@ -112,13 +113,13 @@ var gradedGeneration = &Experiment{
 		{
 			Name: "kernel-model-error", Title: "Learned kernel denoisers against the exact posterior under the kernel's evidence, by time",
 			Labels: []string{"testbed", "model", "kernel", "t"},
-			Metrics: []MetricSpec{
-				{Name: "kl", Kind: Mean, Digits: 4, Doc: "mean KL(exact ‖ network) per evaluated position (nats)"},
-				{Name: "kl-p99", Kind: Mean, Digits: 4, Doc: "99th percentile of the per-position KL"},
-				{Name: "ce", Kind: Mean, Digits: 4, Doc: "network cross-entropy −log q(x0_i) (nats)"},
-				{Name: "floor", Kind: Mean, Digits: 4, Doc: "exact conditional entropy H(x_i | e) (nats)"},
-				{Name: "ce-gap", Kind: Mean, Digits: 4, Doc: "ce − floor"},
-				{Name: "positions", Kind: Mean, Digits: 0, Doc: "evaluated positions per seed"},
+			Metrics: []lab.MetricSpec{
+				{Name: "kl", Kind: lab.Mean, Digits: 4, Doc: "mean KL(exact ‖ network) per evaluated position (nats)"},
+				{Name: "kl-p99", Kind: lab.Mean, Digits: 4, Doc: "99th percentile of the per-position KL"},
+				{Name: "ce", Kind: lab.Mean, Digits: 4, Doc: "network cross-entropy −log q(x0_i) (nats)"},
+				{Name: "floor", Kind: lab.Mean, Digits: 4, Doc: "exact conditional entropy H(x_i | e) (nats)"},
+				{Name: "ce-gap", Kind: lab.Mean, Digits: 4, Doc: "ce − floor"},
+				{Name: "positions", Kind: lab.Mean, Digits: 0, Doc: "evaluated positions per seed"},
 			},
 			Note: "x_0 from the testbed, x_t from the kernel's forward sampler at time t, evidence rows decode.KernelEvidence " +
 				"(the rows KernelReverse and KernelCTMC hand the denoiser); positions whose row is one-hot are not evaluated. " +
@@ -126,13 +127,13 @@ var gradedGeneration = &Experiment{
 		},
 	},
 	Units: gradedUnits,
-	Verdict: func(r *Result) []string {
+	Verdict: func(r *lab.Result) []string {
 		return append(gradedVerdict(r), gradedNetVerdict(r)...)
 	},
 }
 
-func gradedPlots() []PlotSpec {
-	return []PlotSpec{
+func gradedPlots() []lab.PlotSpec {
+	return []lab.PlotSpec{
 		{Name: "tv-agreement-hmm", Title: "agreement HMM (L = 4): TV against NFE", X: "nfe", Y: "tv", Series: []string{"generator"}, LogX: true,
 			Filter: map[string]string{"testbed": "agreement-hmm-4", "model": oracleExact}, XLabel: "NFE (denoiser calls)", YLabel: "TV to the true distribution",
 			Repeat: []string{"masking"}, Ref: map[string]string{"testbed": "agreement-hmm-4", "generator": "exact-sample"}, RefLabel: "exact samples (noise floor)", Clip: [2]float64{0, 1}},
@@ -145,7 +146,7 @@ func gradedPlots() []PlotSpec {
 }
 
 // gradedSteps returns the step counts 2, 4, … up to max.
-func gradedSteps(cfg Config) []int {
+func gradedSteps(cfg lab.Config) []int {
 	var out []int
 	for s := 2; s <= cfg.Int("max-steps"); s *= 2 {
 		out = append(out, s)
@@ -153,10 +154,10 @@ func gradedSteps(cfg Config) []int {
 	return out
 }
 
-func gradedUnits(cfg Config) ([]Unit, error) {
-	var us []Unit
+func gradedUnits(cfg lab.Config) ([]lab.Unit, error) {
+	var us []lab.Unit
 	for _, tbName := range gradedTestbeds {
-		us = append(us, Unit{Key: tbName + "/exact-sample", Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+		us = append(us, lab.Unit{Key: tbName + "/exact-sample", Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 			return gradedReference(ctx, cfg, tbName, seed)
 		}})
 		for _, m := range gradedModels {
@@ -164,7 +165,7 @@ func gradedUnits(cfg Config) ([]Unit, error) {
 				continue // on gradedNetTestbeds only
 			}
 			for _, g := range gradedGens {
-				us = append(us, Unit{Key: tbName + "/" + m.name + "/" + g.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+				us = append(us, lab.Unit{Key: tbName + "/" + m.name + "/" + g.name, Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 					return gradedRun(ctx, cfg, tbName, m, g, seed)
 				}})
 			}
@@ -174,7 +175,7 @@ func gradedUnits(cfg Config) ([]Unit, error) {
 }
 
 // gradedSamples is the sample size of a testbed.
-func gradedSamples(cfg Config, tbName string) int {
+func gradedSamples(cfg lab.Config, tbName string) int {
 	if strings.HasPrefix(tbName, "kjv-hmm") {
 		return cfg.Int("kjv-samples")
 	}
@@ -183,20 +184,20 @@ func gradedSamples(cfg Config, tbName string) int {
 
 // gradedObs returns a sample set's metrics; dataRate is the data's repeat
 // rate at the same seed (0: no ratio).
-func gradedObs(tb *testbed, s *sampleSet, dataRate float64) map[string]Obs {
+func gradedObs(tb *testbed, s *sampleSet, dataRate float64) map[string]lab.Obs {
 	v := tb.qualityObs(s)
 	delete(v, "distinct")
 	for k, o := range collapseObs(tb, s) {
 		v[k] = o
 	}
-	v["repeat-rate"] = Count(s.stats.Repeats, s.stats.Pairs)
+	v["repeat-rate"] = lab.Count(s.stats.Repeats, s.stats.Pairs)
 	if dataRate > 0 && s.stats.Pairs > 0 {
-		v["repeat-ratio"] = Scalar(float64(s.stats.Repeats) / float64(s.stats.Pairs) / dataRate)
+		v["repeat-ratio"] = lab.Scalar(float64(s.stats.Repeats) / float64(s.stats.Pairs) / dataRate)
 	}
 	return v
 }
 
-func gradedReference(ctx context.Context, cfg Config, tbName string, seed uint64) ([]Row, error) {
+func gradedReference(ctx context.Context, cfg lab.Config, tbName string, seed uint64) ([]lab.Row, error) {
 	tb, err := getTestbed(tbName)
 	if err != nil {
 		return nil, err
@@ -206,11 +207,11 @@ func gradedReference(ctx context.Context, cfg Config, tbName string, seed uint64
 		return nil, err
 	}
 	v := gradedObs(tb, set, 0)
-	v["repeat-ratio"] = Scalar(1)
-	return []Row{{Table: "generation", Labels: []string{tbName, "—", "exact-sample", "—"}, Values: v}}, nil
+	v["repeat-ratio"] = lab.Scalar(1)
+	return []lab.Row{{Table: "generation", Labels: []string{tbName, "—", "exact-sample", "—"}, Values: v}}, nil
 }
 
-func gradedRun(ctx context.Context, cfg Config, tbName string, m gradedModel, g gradedGen, seed uint64) ([]Row, error) {
+func gradedRun(ctx context.Context, cfg lab.Config, tbName string, m gradedModel, g gradedGen, seed uint64) ([]lab.Row, error) {
 	tb, err := getTestbed(tbName)
 	if err != nil {
 		return nil, err
@@ -242,19 +243,19 @@ func gradedRun(ctx context.Context, cfg Config, tbName string, m gradedModel, g 
 		return nil, err
 	}
 	dataRate := float64(ref.stats.Repeats) / math.Max(1, float64(ref.stats.Pairs))
-	var rows []Row
+	var rows []lab.Row
 	for si, st := range steps {
-		set, err := tb.generate(ctx, den, alg, st, n, splitmix(seed+uint64(si)), true)
+		set, err := tb.generate(ctx, den, alg, st, n, lab.Mix(seed+uint64(si)), true)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", g.name, err)
 		}
-		rows = append(rows, Row{Table: "generation", Labels: []string{tbName, m.name, g.name, strconv.Itoa(st)}, Values: gradedObs(tb, set, dataRate)})
+		rows = append(rows, lab.Row{Table: "generation", Labels: []string{tbName, m.name, g.name, strconv.Itoa(st)}, Values: gradedObs(tb, set, dataRate)})
 	}
 	sm, err := su.smoothness(g)
 	if err != nil {
 		return nil, err
 	}
-	rows = append(rows, Row{Table: "smoothness", Labels: []string{tbName, g.name}, Values: sm})
+	rows = append(rows, lab.Row{Table: "smoothness", Labels: []string{tbName, g.name}, Values: sm})
 	return rows, nil
 }
 
@@ -269,7 +270,7 @@ type gradedSetup struct {
 	kernels map[string]decode.CTMCKernel
 
 	mu     sync.Mutex
-	smooth map[string]map[string]Obs // by kernel key
+	smooth map[string]map[string]lab.Obs // by kernel key
 }
 
 var (
@@ -316,7 +317,7 @@ func newGradedSetup(tb *testbed, neighbours int, steps []int) (*gradedSetup, err
 		return nil, fmt.Errorf("MASK id %d is not the last id %d", mask, K-1)
 	}
 	n := K - 1
-	su := &gradedSetup{tb: tb, K: K, n: n, mask: mask, p0: make([]float32, K), kernels: map[string]decode.CTMCKernel{}, smooth: map[string]map[string]Obs{}}
+	su := &gradedSetup{tb: tb, K: K, n: n, mask: mask, p0: make([]float32, K), kernels: map[string]decode.CTMCKernel{}, smooth: map[string]map[string]lab.Obs{}}
 	for i, p := range tb.unigram {
 		su.p0[i] = float32(p)
 	}
@@ -416,7 +417,7 @@ func newGradedSetup(tb *testbed, neighbours int, steps []int) (*gradedSetup, err
 
 // smoothness returns the information-loss measures of g's kernel, computed
 // once per setup (exact; the same at every seed).
-func (su *gradedSetup) smoothness(g gradedGen) (map[string]Obs, error) {
+func (su *gradedSetup) smoothness(g gradedGen) (map[string]lab.Obs, error) {
 	su.mu.Lock()
 	defer su.mu.Unlock()
 	if v, ok := su.smooth[g.kernel]; ok {
@@ -441,13 +442,13 @@ func (su *gradedSetup) smoothness(g gradedGen) (map[string]Obs, error) {
 			tHalf = ts[i-1] + (0.5-rho[i-1])/(rho[i]-rho[i-1])*(ts[i]-ts[i-1])
 		}
 	}
-	v := map[string]Obs{"max-slope": Scalar(slope)}
+	v := map[string]lab.Obs{"max-slope": lab.Scalar(slope)}
 	if !math.IsNaN(tHalf) {
-		v["t(rho=0.5)"] = Scalar(tHalf)
+		v["t(rho=0.5)"] = lab.Scalar(tHalf)
 		embK := make([]float32, su.K*su.d) // MASK row zero
 		copy(embK, su.emb)
 		if loc := kernels.Locality(k, su.p0, embK, su.d, tHalf, su.mask); !math.IsNaN(loc) && !math.IsInf(loc, 0) {
-			v["locality"] = Scalar(loc)
+			v["locality"] = lab.Scalar(loc)
 		}
 	}
 	su.smooth[g.kernel] = v
@@ -486,7 +487,7 @@ func gradedSampler(name string) string {
 // the same exact reverse step (KernelReverse), does the one with the
 // flattest information-loss curve generate best? The other samplers (CART
 // order, the CTMC) are reported beside.
-func gradedVerdict(r *Result) []string {
+func gradedVerdict(r *lab.Result) []string {
 	gen, sm := r.Table("generation"), r.Table("smoothness")
 	if gen == nil || sm == nil {
 		return nil
@@ -516,7 +517,7 @@ func gradedVerdict(r *Result) []string {
 		}
 		for _, st := range stepList {
 			var ks []genEst // the kernels under KernelReverse, best first
-			est := map[string]Estimate{}
+			est := map[string]lab.Estimate{}
 			for _, row := range gen.Select("testbed="+tbName, "model="+oracleExact, "steps="+st) {
 				e := gen.Cell(row, metric)
 				if !e.Valid() {
@@ -537,7 +538,7 @@ func gradedVerdict(r *Result) []string {
 			winners[best.name]++
 			for _, x := range ks[1:] {
 				if !best.e.Below(x.e) {
-					tied = append(tied, fmt.Sprintf("%s %s", x.name, Format(x.e, 3)))
+					tied = append(tied, fmt.Sprintf("%s %s", x.name, lab.Format(x.e, 3)))
 					winners[x.name]++
 				}
 			}
@@ -549,7 +550,7 @@ func gradedVerdict(r *Result) []string {
 			var flat genEst // the best of the flattest
 			for _, x := range ks {
 				if slope[x.name] <= fs+0.01 {
-					flats = append(flats, fmt.Sprintf("%s %s", x.name, Format(x.e, 3)))
+					flats = append(flats, fmt.Sprintf("%s %s", x.name, lab.Format(x.e, 3)))
 					if flat.name == "" {
 						flat = x
 					}
@@ -557,7 +558,7 @@ func gradedVerdict(r *Result) []string {
 			}
 			cells++
 			line := fmt.Sprintf("%s at NFE %s (%s; exact samples %s): among the kernels under the exact reverse step the best is %s %s (max slope of ρ %.2f)",
-				tbName, st, metric, Format(floor, 3), best.name, Format(best.e, 3), slope[best.name])
+				tbName, st, metric, lab.Format(floor, 3), best.name, lab.Format(best.e, 3), slope[best.name])
 			if len(tied) > 0 {
 				line += ", tied with " + strings.Join(tied, ", ")
 			} else {
@@ -575,7 +576,7 @@ func gradedVerdict(r *Result) []string {
 				a, aok := est[w[0]]
 				b, bok := est[w[1]]
 				if aok && bok {
-					warps = append(warps, fmt.Sprintf("%s %s → %s (%s)", w[0], Format(a, 3), Format(b, 3), relWord(b, a, "better", "not distinguishable", "worse")))
+					warps = append(warps, fmt.Sprintf("%s %s → %s (%s)", w[0], lab.Format(a, 3), lab.Format(b, 3), relWord(b, a, "better", "not distinguishable", "worse")))
 				}
 			}
 			if len(warps) > 0 {
@@ -585,7 +586,7 @@ func gradedVerdict(r *Result) []string {
 			var others []string
 			for _, g := range gradedGens {
 				if e, ok := est[g.name]; ok && g.sampler != "reverse" {
-					others = append(others, fmt.Sprintf("%s %s", g.name, Format(e, 3)))
+					others = append(others, fmt.Sprintf("%s %s", g.name, lab.Format(e, 3)))
 				}
 			}
 			if len(others) > 0 {
@@ -609,12 +610,12 @@ func gradedVerdict(r *Result) []string {
 
 // gradedGap returns the distance between the upper end of a and the lower end of
 // b (positive when b lies above a).
-func gradedGap(a, b Estimate) float64 {
+func gradedGap(a, b lab.Estimate) float64 {
 	ah, bl := a.Hi, b.Lo
-	if a.Kind == Exact || math.IsNaN(ah) {
+	if a.Kind == lab.Exact || math.IsNaN(ah) {
 		ah = a.Value
 	}
-	if b.Kind == Exact || math.IsNaN(bl) {
+	if b.Kind == lab.Exact || math.IsNaN(bl) {
 		bl = b.Value
 	}
 	return bl - ah
@@ -623,7 +624,7 @@ func gradedGap(a, b Estimate) float64 {
 // genEst is one generator's pooled estimate of a metric.
 type genEst struct {
 	name string
-	e    Estimate
+	e    lab.Estimate
 }
 
 // gradedSpearman returns the rank correlation between the maximum slope

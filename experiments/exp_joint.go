@@ -3,6 +3,7 @@ package experiments
 import (
 	"context"
 	"fmt"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -13,36 +14,37 @@ import (
 	"github.com/softdiff/softdiff/soft"
 )
 
-func init() { Register(jointDecode) }
+func init() { lab.Register(jointDecode) }
 
 var jointTestbeds = []string{"two-sentence", "agreement", "sticky3", "kjv-hmm"}
 
 var jointDecoders = []string{"sample", "argmax", "beam", "MAP", "IR"}
 
-var jointDecode = &Experiment{
+var jointDecode = &lab.Experiment{
 	Name:  "joint-decode",
+	Rank:  6,
 	Title: "final decoders that score whole configurations",
 	Hypothesis: "From the same beliefs (the same NFE), choosing the final configuration per position " +
 		"(a parallel sample, or the marginal argmax) falls into the marginal trap, while decoders that " +
 		"score whole sequences with a joint scorer (beam search, exact MAP over the top-k lattice, " +
 		"importance resampling) avoid invalid combinations at a stated scoring cost; MAP and beam " +
 		"trade diversity for likelihood, importance resampling keeps sampling the distribution.",
-	Params: []Param{
+	Params: []lab.Param{
 		{Name: "samples", Doc: "decodes per seed and setting", Default: 1000, Quick: 300, Int: true, Min: 10, Max: 100000},
 		{Name: "k", Doc: "candidates per position in the lattice (beam, MAP)", Default: 4, Quick: 4, Int: true, Min: 1, Max: 64},
 		{Name: "width", Doc: "beam width B", Default: 4, Quick: 4, Int: true, Min: 1, Max: 256},
 		{Name: "particles", Doc: "importance-resampling candidates N", Default: 8, Quick: 8, Int: true, Min: 1, Max: 4096},
 	},
-	Tables: []TableSpec{{
+	Tables: []lab.TableSpec{{
 		Name:   "joint",
 		Title:  "Joint decoders at equal NFE",
 		Labels: []string{"testbed", "oracle", "nfe", "decoder"},
-		Metrics: []MetricSpec{
-			{Name: "invalid", Kind: Rate, Doc: "fraction of decoded sequences of probability zero"},
-			{Name: "nll", Kind: Mean, Doc: "mean −log p(x) over valid decoded sequences"},
-			{Name: "entropy", Kind: Exact, Doc: "H(p): the mean NLL of exact samples"},
-			{Name: "distinct", Kind: Mean, Doc: "distinct sequences / decodes"},
-			{Name: "evals", Kind: Mean, Digits: 1, Doc: "joint-scorer calls per decode"},
+		Metrics: []lab.MetricSpec{
+			{Name: "invalid", Kind: lab.Rate, Doc: "fraction of decoded sequences of probability zero"},
+			{Name: "nll", Kind: lab.Mean, Doc: "mean −log p(x) over valid decoded sequences"},
+			{Name: "entropy", Kind: lab.Exact, Doc: "H(p): the mean NLL of exact samples"},
+			{Name: "distinct", Kind: lab.Mean, Doc: "distinct sequences / decodes"},
+			{Name: "evals", Kind: lab.Mean, Digits: 1, Doc: "joint-scorer calls per decode"},
 		},
 		Note: "Beliefs come from the soft sampler SL-uniform run for `nfe` denoiser calls without committing (nfe = 1: the marginals). " +
 			"`sample` draws every position from its belief in parallel; `argmax` takes each position's mode; `beam` is decode.Beam " +
@@ -53,13 +55,13 @@ var jointDecode = &Experiment{
 			"denoiser (decode.NewPLL) under the degraded oracle. Rows marked `(oracle scorer, upper bound)` score with the exact log p " +
 			"under the degraded oracle: an ideal external scorer, which also corrects model error. Under the degraded oracle MAP runs only " +
 			"with the oracle scorer: the exact maximiser of the pseudo-likelihood would cost k^L·L denoiser calls per decode.",
-		Plots: []PlotSpec{
+		Plots: []lab.PlotSpec{
 			{Name: "joint-invalid", Title: "invalid rate by decoder (agreement corpus)", X: "nfe", Y: "invalid", Series: []string{"decoder"}, Facet: []string{"oracle"}, Categorical: true, Filter: map[string]string{"testbed": "agreement"}, XLabel: "NFE before the final decode (1 or L)", YLabel: "invalid rate"},
 			{Name: "joint-nll", Title: "NLL by decoder (KJV HMM, L = 6)", X: "nfe", Y: "nll", Series: []string{"decoder"}, Facet: []string{"oracle"}, Categorical: true, Filter: map[string]string{"testbed": "kjv-hmm"}, XLabel: "NFE before the final decode (1 or L)", YLabel: "mean −log p(x)", Clip: [2]float64{0, math.Inf(1)}},
 		},
 	}},
-	Units: func(cfg Config) ([]Unit, error) {
-		var us []Unit
+	Units: func(cfg lab.Config) ([]lab.Unit, error) {
+		var us []lab.Unit
 		for _, tbName := range jointTestbeds {
 			for _, ok := range modelKinds() {
 				for _, nfeL := range []bool{false, true} {
@@ -67,7 +69,7 @@ var jointDecode = &Experiment{
 					if nfeL {
 						key = tbName + "/" + ok + "/nfe=L"
 					}
-					us = append(us, Unit{Key: key, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+					us = append(us, lab.Unit{Key: key, Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 						return jointRun(ctx, cfg, tbName, ok, nfeL, seed)
 					}})
 				}
@@ -104,7 +106,7 @@ func (c *cachedMAP) Decode(ctx context.Context, s *decode.FinalState, sc decode.
 	return d, nil
 }
 
-func jointRun(ctx context.Context, cfg Config, tbName, ok string, nfeL bool, seed uint64) ([]Row, error) {
+func jointRun(ctx context.Context, cfg lab.Config, tbName, ok string, nfeL bool, seed uint64) ([]lab.Row, error) {
 	tb, den, err := openTestbed(tbName, ok)
 	if err != nil {
 		return nil, err
@@ -204,19 +206,19 @@ func jointRun(ctx context.Context, cfg Config, tbName, ok string, nfeL bool, see
 			}
 		}
 	}
-	var rows []Row
+	var rows []lab.Row
 	for _, d := range names {
 		st := stats[d]
-		v := map[string]Obs{
-			"invalid":  Count(st.Invalid, st.N),
-			"distinct": Scalar(st.Distinct()),
-			"evals":    Scalar(evals[d] / float64(n)),
-			"entropy":  Scalar(tb.entropy),
+		v := map[string]lab.Obs{
+			"invalid":  lab.Count(st.Invalid, st.N),
+			"distinct": lab.Scalar(st.Distinct()),
+			"evals":    lab.Scalar(evals[d] / float64(n)),
+			"entropy":  lab.Scalar(tb.entropy),
 		}
 		if nll := st.NLL(); !math.IsNaN(nll) {
-			v["nll"] = Scalar(nll)
+			v["nll"] = lab.Scalar(nll)
 		}
-		rows = append(rows, Row{Table: "joint", Labels: []string{tbName, ok, strconv.Itoa(nfe), d}, Values: v})
+		rows = append(rows, lab.Row{Table: "joint", Labels: []string{tbName, ok, strconv.Itoa(nfe), d}, Values: v})
 	}
 	return rows, nil
 }
@@ -253,7 +255,7 @@ func latticeKey(l *decode.Lattice) string {
 	return string(b)
 }
 
-func jointVerdict(r *Result) []string {
+func jointVerdict(r *lab.Result) []string {
 	t := r.Table("joint")
 	if t == nil {
 		return nil
@@ -269,7 +271,7 @@ func jointVerdict(r *Result) []string {
 					metric = "nll" // no invalid samples: compare likelihood
 				}
 				s := t.Cell(row, metric)
-				parts := []string{fmt.Sprintf("parallel sample %s", Format(s, 3))}
+				parts := []string{fmt.Sprintf("parallel sample %s", lab.Format(s, 3))}
 				for _, d := range []string{"argmax", "beam", "MAP", "IR", "beam" + oracleScorerLabel, "MAP" + oracleScorerLabel, "IR" + oracleScorerLabel} {
 					e, found := t.Get(metric, append(sel, "decoder="+d)...)
 					if !found {
@@ -282,7 +284,7 @@ func jointVerdict(r *Result) []string {
 					case 1:
 						rel = "higher"
 					}
-					parts = append(parts, fmt.Sprintf("%s %s (%s)", d, Format(e, 3), rel))
+					parts = append(parts, fmt.Sprintf("%s %s (%s)", d, lab.Format(e, 3), rel))
 				}
 				vs = append(vs, fmt.Sprintf("%s, %s oracle, NFE %s, %s: %s.", tb, ok, nfe, metric, strings.Join(parts, "; ")))
 			}

@@ -3,19 +3,21 @@ package experiments
 import (
 	"context"
 	"fmt"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"sort"
 
 	"github.com/softdiff/softdiff/kernels"
 )
 
-func init() { Register(kernelSmoothness) }
+func init() { lab.Register(kernelSmoothness) }
 
 // kernelNames lists the forward processes compared, in table order.
 var kernelNames = []string{"absorbing", "uniform", "info-absorbing (rare first)", "info-absorbing (frequent first)", "uniform, info-warped time", "graph kNN", "hierarchical"}
 
-var kernelSmoothness = &Experiment{
+var kernelSmoothness = &lab.Experiment{
 	Name:  "kernel-smoothness",
+	Rank:  5,
 	Title: "how smoothly each forward kernel destroys information",
 	Hypothesis: "Masking destroys each token's information in one jump, uniformly over tokens: its " +
 		"information-loss curve ρ(t) = H(X0|Xt)/H(X0) is linear under the log-linear schedule but " +
@@ -24,41 +26,41 @@ var kernelSmoothness = &Experiment{
 		"information-aware rates change which frequency band is lost first. An information-" +
 		"equalising time change makes any kernel's ρ linear (maximum slope 1).",
 	Deterministic: true,
-	Params: []Param{
+	Params: []lab.Param{
 		{Name: "grid", Doc: "number of time intervals on [0, 1]", Default: 40, Quick: 10, Int: true, Min: 2, Max: 1000},
 		{Name: "neighbours", Doc: "k of the kNN graph", Default: 8, Quick: 8, Int: true, Min: 1, Max: 64},
 		{Name: "bands", Doc: "frequency bands of the recoverability spread", Default: 4, Quick: 4, Int: true, Min: 2, Max: 32},
 	},
-	Tables: []TableSpec{
+	Tables: []lab.TableSpec{
 		{
 			Name: "rho", Title: "Information-loss curve ρ(t) and I(X0; Xt)",
 			Labels: []string{"kernel", "t"},
-			Metrics: []MetricSpec{
-				{Name: "rho", Kind: Exact, Doc: "H(X0|Xt)/H(X0)"},
-				{Name: "mi", Kind: Exact, Doc: "I(X0; Xt) in nats"},
+			Metrics: []lab.MetricSpec{
+				{Name: "rho", Kind: lab.Exact, Doc: "H(X0|Xt)/H(X0)"},
+				{Name: "mi", Kind: lab.Exact, Doc: "I(X0; Xt) in nats"},
 			},
-			Plots: []PlotSpec{{Name: "rho", Title: "information-loss curves (KJV unigram)", X: "t", Y: "rho", Series: []string{"kernel"}, XLabel: "t", YLabel: "ρ(t) = H(X0|Xt)/H(X0)"}},
+			Plots: []lab.PlotSpec{{Name: "rho", Title: "information-loss curves (KJV unigram)", X: "t", Y: "rho", Series: []string{"kernel"}, XLabel: "t", YLabel: "ρ(t) = H(X0|Xt)/H(X0)"}},
 		},
 		{
 			Name: "summary", Title: "Smoothness summary per kernel",
 			Labels: []string{"kernel"},
-			Metrics: []MetricSpec{
-				{Name: "rho(0)", Kind: Exact},
-				{Name: "rho(1)", Kind: Exact},
-				{Name: "max-slope", Kind: Exact, Doc: "largest Δρ/Δt over the grid (1 = linear)"},
-				{Name: "tv-speed", Kind: Exact, Doc: "largest TV speed max_x0 TV(q_t, q_t+h)/h over the grid"},
-				{Name: "t(rho=0.5)", Kind: Exact},
-				{Name: "spread", Kind: Exact, Doc: "recoverability spread across frequency bands at ρ = 0.5"},
-				{Name: "recov-frequent", Kind: Exact, Doc: "E[p(x0|xt)] for the most frequent band at ρ = 0.5"},
-				{Name: "recov-rare", Kind: Exact, Doc: "E[p(x0|xt)] for the rarest band at ρ = 0.5"},
-				{Name: "locality", Kind: Exact, Doc: "embedding distance of a change / random-pair distance at ρ = 0.5"},
+			Metrics: []lab.MetricSpec{
+				{Name: "rho(0)", Kind: lab.Exact},
+				{Name: "rho(1)", Kind: lab.Exact},
+				{Name: "max-slope", Kind: lab.Exact, Doc: "largest Δρ/Δt over the grid (1 = linear)"},
+				{Name: "tv-speed", Kind: lab.Exact, Doc: "largest TV speed max_x0 TV(q_t, q_t+h)/h over the grid"},
+				{Name: "t(rho=0.5)", Kind: lab.Exact},
+				{Name: "spread", Kind: lab.Exact, Doc: "recoverability spread across frequency bands at ρ = 0.5"},
+				{Name: "recov-frequent", Kind: lab.Exact, Doc: "E[p(x0|xt)] for the most frequent band at ρ = 0.5"},
+				{Name: "recov-rare", Kind: lab.Exact, Doc: "E[p(x0|xt)] for the rarest band at ρ = 0.5"},
+				{Name: "locality", Kind: lab.Exact, Doc: "embedding distance of a change / random-pair distance at ρ = 0.5"},
 			},
 		},
 	},
-	Units: func(cfg Config) ([]Unit, error) {
-		var us []Unit
+	Units: func(cfg lab.Config) ([]lab.Unit, error) {
+		var us []lab.Unit
 		for _, name := range kernelNames {
-			us = append(us, Unit{Key: name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+			us = append(us, lab.Unit{Key: name, Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 				return kernelRun(ctx, cfg, name)
 			}})
 		}
@@ -190,7 +192,7 @@ func (ks *kernelSetup) kernel(name string, neighbours int) (kernels.Kernel, erro
 	return nil, fmt.Errorf("unknown kernel %q", name)
 }
 
-func kernelRun(ctx context.Context, cfg Config, name string) ([]Row, error) {
+func kernelRun(ctx context.Context, cfg lab.Config, name string) ([]lab.Row, error) {
 	ks, err := newKernelSetup()
 	if err != nil {
 		return nil, err
@@ -207,10 +209,10 @@ func kernelRun(ctx context.Context, cfg Config, name string) ([]Row, error) {
 	mi := make([]float64, len(ts))
 	rho := make([]float64, len(ts))
 	kernels.InfoCurve(mi, rho, k, ks.p0, ts)
-	var rows []Row
+	var rows []lab.Row
 	maxSlope := 0.0
 	for i, t := range ts {
-		rows = append(rows, Row{Table: "rho", Labels: []string{name, ftoa(t)}, Values: map[string]Obs{"rho": Scalar(rho[i]), "mi": Scalar(mi[i])}})
+		rows = append(rows, lab.Row{Table: "rho", Labels: []string{name, ftoa(t)}, Values: map[string]lab.Obs{"rho": lab.Scalar(rho[i]), "mi": lab.Scalar(mi[i])}})
 		if i > 0 {
 			maxSlope = math.Max(maxSlope, (rho[i]-rho[i-1])/(ts[i]-ts[i-1]))
 		}
@@ -248,30 +250,30 @@ func kernelRun(ctx context.Context, cfg Config, name string) ([]Row, error) {
 	class := kernels.FrequencyClasses(ks.p0, bands, ks.mask)
 	rec := make([]float64, bands)
 	spread := kernels.Recoverability(rec, k, ks.p0, class, tHalf)
-	v := map[string]Obs{
-		"rho(0)": Scalar(rho[0]), "rho(1)": Scalar(rho[len(rho)-1]),
-		"max-slope": Scalar(maxSlope), "tv-speed": Scalar(speed), "t(rho=0.5)": Scalar(tHalf),
-		"spread": Scalar(spread),
+	v := map[string]lab.Obs{
+		"rho(0)": lab.Scalar(rho[0]), "rho(1)": lab.Scalar(rho[len(rho)-1]),
+		"max-slope": lab.Scalar(maxSlope), "tv-speed": lab.Scalar(speed), "t(rho=0.5)": lab.Scalar(tHalf),
+		"spread": lab.Scalar(spread),
 	}
 	if !math.IsNaN(rec[0]) {
-		v["recov-frequent"] = Scalar(rec[0])
+		v["recov-frequent"] = lab.Scalar(rec[0])
 	}
 	// The last band may hold the zero-probability tokens; take the last band
 	// with mass.
 	for b := bands - 1; b >= 0; b-- {
 		if !math.IsNaN(rec[b]) {
-			v["recov-rare"] = Scalar(rec[b])
+			v["recov-rare"] = lab.Scalar(rec[b])
 			break
 		}
 	}
 	if loc := kernels.Locality(k, ks.p0, ks.embK, ks.S, tHalf, ks.mask); !math.IsNaN(loc) && !math.IsInf(loc, 0) {
-		v["locality"] = Scalar(loc)
+		v["locality"] = lab.Scalar(loc)
 	}
-	rows = append(rows, Row{Table: "summary", Labels: []string{name}, Values: v})
+	rows = append(rows, lab.Row{Table: "summary", Labels: []string{name}, Values: v})
 	return rows, nil
 }
 
-func kernelVerdict(r *Result) []string {
+func kernelVerdict(r *lab.Result) []string {
 	t := r.Table("summary")
 	if t == nil {
 		return nil

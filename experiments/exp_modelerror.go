@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -16,7 +17,7 @@ import (
 	"github.com/softdiff/softdiff/soft"
 )
 
-func init() { Register(modelError) }
+func init() { lab.Register(modelError) }
 
 // The evidence processes of the model-error table and their bins.
 var (
@@ -73,7 +74,7 @@ func samplerProcess(family string) string {
 	return procMix
 }
 
-var modelError = &Experiment{
+var modelError = &lab.Experiment{
 	Name:  "model-error",
 	Title: "learned denoisers against the exact posterior",
 	Hypothesis: "A transformer trained on exact samples of a testbed approximates the exact posterior " +
@@ -83,27 +84,27 @@ var modelError = &Experiment{
 		"makes soft evidence learnable; and along a sampler's own trajectory the error stays at its " +
 		"level under the training process, unless the sampler feeds evidence the network was not " +
 		"trained on.",
-	Params: []Param{
+	Params: []lab.Param{
 		{Name: "sequences", Doc: "evidence draws per bin, model and seed", Default: 96, Quick: 16, Int: true, Min: 1, Max: 100000},
 		{Name: "runs", Doc: "sampler runs per model, sampler and seed (trajectory table)", Default: 24, Quick: 4, Int: true, Min: 1, Max: 100000},
 	},
-	Tables: []TableSpec{
+	Tables: []lab.TableSpec{
 		{
 			Name: "evidence", Title: "Network against the exact posterior, per evidence bin",
 			Labels: []string{"testbed", "model", "trained", "process", "level", "in-dist"},
-			Metrics: []MetricSpec{
-				{Name: "kl", Kind: Mean, Digits: 4, Doc: "mean KL(exact ‖ network) per evaluated position (nats)"},
-				{Name: "kl-p99", Kind: Mean, Digits: 4, Doc: "99th percentile of the per-position KL"},
-				{Name: "ce", Kind: Mean, Digits: 4, Doc: "network cross-entropy −log q(x0_i) (nats)"},
-				{Name: "floor", Kind: Mean, Digits: 4, Doc: "exact conditional entropy H(x_i | e) (nats)"},
-				{Name: "ce-gap", Kind: Mean, Digits: 4, Doc: "ce − floor"},
-				{Name: "ece", Kind: Mean, Digits: 4, Doc: "expected calibration error of the top token (10 bins)"},
-				{Name: "positions", Kind: Mean, Digits: 0, Doc: "evaluated positions per seed"},
+			Metrics: []lab.MetricSpec{
+				{Name: "kl", Kind: lab.Mean, Digits: 4, Doc: "mean KL(exact ‖ network) per evaluated position (nats)"},
+				{Name: "kl-p99", Kind: lab.Mean, Digits: 4, Doc: "99th percentile of the per-position KL"},
+				{Name: "ce", Kind: lab.Mean, Digits: 4, Doc: "network cross-entropy −log q(x0_i) (nats)"},
+				{Name: "floor", Kind: lab.Mean, Digits: 4, Doc: "exact conditional entropy H(x_i | e) (nats)"},
+				{Name: "ce-gap", Kind: lab.Mean, Digits: 4, Doc: "ce − floor"},
+				{Name: "ece", Kind: lab.Mean, Digits: 4, Doc: "expected calibration error of the top token (10 bins)"},
+				{Name: "positions", Kind: lab.Mean, Digits: 0, Doc: "evaluated positions per seed"},
 			},
 			Note: "Evaluated positions are those whose evidence is not a one-hot token row (masked and soft " +
 				"positions). `level` is the masking rate, the SNR s of the channel λ = s·onehot(x0) + √s·ε, or the " +
 				"mixture bin. `in-dist` says whether the network's training objective produces such evidence.",
-			Plots: []PlotSpec{
+			Plots: []lab.PlotSpec{
 				{Name: "kl-mask", Title: "KJV HMM (L = 32): KL to the exact posterior under masking", X: "level", Y: "kl",
 					Series: []string{"model"}, Filter: map[string]string{"testbed": "kjv-hmm-32", "process": procMask},
 					LogY: true, XLabel: "masking rate", YLabel: "mean KL(exact ‖ network), nats"},
@@ -115,37 +116,37 @@ var modelError = &Experiment{
 		{
 			Name: "trajectory", Title: "Network against the exact posterior along each sampler's trajectory",
 			Labels: []string{"testbed", "model", "trained", "sampler", "in-dist"},
-			Metrics: []MetricSpec{
-				{Name: "kl", Kind: Mean, Digits: 4, Doc: "mean KL(exact ‖ network) per uncommitted position over all calls"},
-				{Name: "kl-early", Kind: Mean, Digits: 4, Doc: "the same over the first third of the calls"},
-				{Name: "kl-mid", Kind: Mean, Digits: 4, Doc: "the middle third"},
-				{Name: "kl-late", Kind: Mean, Digits: 4, Doc: "the last third"},
-				{Name: "kl-p99", Kind: Mean, Digits: 4, Doc: "99th percentile of the per-position KL"},
-				{Name: "contradictory", Kind: Rate, Doc: "calls whose evidence the exact model rejects (probability zero)"},
-				{Name: "nfe", Kind: Mean, Digits: 1},
+			Metrics: []lab.MetricSpec{
+				{Name: "kl", Kind: lab.Mean, Digits: 4, Doc: "mean KL(exact ‖ network) per uncommitted position over all calls"},
+				{Name: "kl-early", Kind: lab.Mean, Digits: 4, Doc: "the same over the first third of the calls"},
+				{Name: "kl-mid", Kind: lab.Mean, Digits: 4, Doc: "the middle third"},
+				{Name: "kl-late", Kind: lab.Mean, Digits: 4, Doc: "the last third"},
+				{Name: "kl-p99", Kind: lab.Mean, Digits: 4, Doc: "99th percentile of the per-position KL"},
+				{Name: "contradictory", Kind: lab.Rate, Doc: "calls whose evidence the exact model rejects (probability zero)"},
+				{Name: "nfe", Kind: lab.Mean, Digits: 1},
 			},
 			Note: "Each sampler runs with the network as its denoiser; at every call the network's beliefs are " +
 				"compared with the exact posterior under the same evidence (positions without a one-hot row). " +
 				"Steps = max(4, L/4). Calls the exact model rejects are not compared.",
 		},
 	},
-	Units: func(cfg Config) ([]Unit, error) {
+	Units: func(cfg lab.Config) ([]lab.Unit, error) {
 		trace, err := meTraceSamplers()
 		if err != nil {
 			return nil, err
 		}
-		var us []Unit
+		var us []lab.Unit
 		for _, name := range nn.ShippedNames() {
 			if strings.Contains(name, "-kernel-") {
 				continue // learned kernel denoisers: graded-generation measures them under their own evidence
 			}
 			for _, proc := range []string{procMask, procSoft, procMix} {
-				us = append(us, Unit{Key: name + "/" + proc, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+				us = append(us, lab.Unit{Key: name + "/" + proc, Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 					return meEvidenceRows(ctx, name, proc, cfg.Int("sequences"), seed)
 				}})
 			}
 			for _, sp := range trace {
-				us = append(us, Unit{Key: name + "/trace/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+				us = append(us, lab.Unit{Key: name + "/trace/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 					return meTraceRows(ctx, name, sp, cfg.Int("runs"), seed)
 				}})
 			}
@@ -280,7 +281,7 @@ func channelRow(row, lam []float32, x0 int32, mask int, s float64, rng *rand.Ran
 
 // meEvidenceRows draws the evidence of one process in every bin and
 // compares the network with the exact posterior.
-func meEvidenceRows(ctx context.Context, name, proc string, n int, seed uint64) ([]Row, error) {
+func meEvidenceRows(ctx context.Context, name, proc string, n int, seed uint64) ([]lab.Row, error) {
 	m, tb, err := meOpen(name)
 	if err != nil {
 		return nil, err
@@ -307,13 +308,13 @@ func meEvidenceRows(ctx context.Context, name, proc string, n int, seed uint64) 
 	evs, z := make([]*soft.Dense, n), make([][]float32, n)
 	xs := make([][]int32, n)
 	exact := soft.NewDense(L, K)
-	var rows []Row
+	var rows []lab.Row
 	for bi, level := range levels {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		for j := 0; j < n; j++ {
-			rng := soft.BlockRand(splitmix(seed+uint64(bi)), j)
+			rng := soft.BlockRand(lab.Mix(seed+uint64(bi)), j)
 			tb.m.Sample(x, rng)
 			if evs[j] == nil {
 				evs[j], z[j], xs[j] = soft.NewDense(L, K), make([]float32, L*K), make([]int32, L)
@@ -365,11 +366,11 @@ func meEvidenceRows(ctx context.Context, name, proc string, n int, seed uint64) 
 			continue
 		}
 		np := float64(len(st.kl))
-		rows = append(rows, Row{Table: "evidence",
+		rows = append(rows, lab.Row{Table: "evidence",
 			Labels: []string{cfg.Testbed, name, cfg.Objective, proc, level, yesNo(inDistribution(cfg.Objective, proc))},
-			Values: map[string]Obs{
-				"kl": Scalar(st.meanKL()), "kl-p99": Scalar(st.p99()), "ce": Scalar(st.ce / np), "floor": Scalar(st.h / np),
-				"ce-gap": Scalar((st.ce - st.h) / np), "ece": Scalar(st.ece()), "positions": Scalar(np),
+			Values: map[string]lab.Obs{
+				"kl": lab.Scalar(st.meanKL()), "kl-p99": lab.Scalar(st.p99()), "ce": lab.Scalar(st.ce / np), "floor": lab.Scalar(st.h / np),
+				"ce-gap": lab.Scalar((st.ce - st.h) / np), "ece": lab.Scalar(st.ece()), "positions": lab.Scalar(np),
 			}})
 	}
 	return rows, nil
@@ -445,7 +446,7 @@ func (t *tracer) Denoise(dst, ev *soft.Dense, tm float64) error {
 
 // meTraceRows runs one sampler with the network and measures its error at
 // every call.
-func meTraceRows(ctx context.Context, name string, sp samplerSpec, runs int, seed uint64) ([]Row, error) {
+func meTraceRows(ctx context.Context, name string, sp samplerSpec, runs int, seed uint64) ([]lab.Row, error) {
 	m, tb, err := meOpen(name)
 	if err != nil {
 		return nil, err
@@ -475,16 +476,16 @@ func meTraceRows(ctx context.Context, name string, sp samplerSpec, runs int, see
 			pooled.kl = append(pooled.kl, st.kl...)
 		}
 	}
-	v := map[string]Obs{"nfe": Scalar(nfe / float64(runs)), "contradictory": Count(tr.contra, tr.total)}
+	v := map[string]lab.Obs{"nfe": lab.Scalar(nfe / float64(runs)), "contradictory": lab.Count(tr.contra, tr.total)}
 	if len(pooled.kl) > 0 {
-		v["kl"], v["kl-p99"] = Scalar(pooled.meanKL()), Scalar(pooled.p99())
+		v["kl"], v["kl-p99"] = lab.Scalar(pooled.meanKL()), lab.Scalar(pooled.p99())
 	}
 	for ph, key := range []string{"kl-early", "kl-mid", "kl-late"} {
 		if len(thirds[ph].kl) > 0 {
-			v[key] = Scalar(thirds[ph].meanKL())
+			v[key] = lab.Scalar(thirds[ph].meanKL())
 		}
 	}
-	return []Row{{Table: "trajectory",
+	return []lab.Row{{Table: "trajectory",
 		Labels: []string{cfg.Testbed, name, cfg.Objective, sp.name, yesNo(inDistribution(cfg.Objective, samplerProcess(sp.family)))},
 		Values: v}}, nil
 }
@@ -492,7 +493,7 @@ func meTraceRows(ctx context.Context, name string, sp samplerSpec, runs int, see
 // meVerdict checks the accuracy targets of the shipped KJV-HMM networks:
 // mean KL ≤ 0.02 nats per position in every in-distribution bin and a
 // cross-entropy within 0.02 nats of the floor.
-func meVerdict(r *Result) []string {
+func meVerdict(r *lab.Result) []string {
 	t := r.Table("evidence")
 	if t == nil {
 		return nil
@@ -539,7 +540,7 @@ func meVerdict(r *Result) []string {
 		with, ok1 := t.Get("kl", "model=kjv-hmm-32-soft", "process=soft", "level="+snr)
 		without, ok2 := t.Get("kl", "model=kjv-hmm-32-soft-noskip", "process=soft", "level="+snr)
 		if ok1 && ok2 {
-			vs = append(vs, fmt.Sprintf("Evidence skip at SNR %s: mean KL %s with it, %s without.", snr, Format(with, 4), Format(without, 4)))
+			vs = append(vs, fmt.Sprintf("Evidence skip at SNR %s: mean KL %s with it, %s without.", snr, lab.Format(with, 4), lab.Format(without, 4)))
 		}
 	}
 	return vs

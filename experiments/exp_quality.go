@@ -3,11 +3,12 @@ package experiments
 import (
 	"context"
 	"fmt"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"strings"
 )
 
-func init() { Register(qualityVsNFE) }
+func init() { lab.Register(qualityVsNFE) }
 
 var qualityTestbeds = []string{"sticky3", "agreement"}
 
@@ -45,32 +46,33 @@ func stepGrid(L, factor int) []int {
 	return steps
 }
 
-var qualityVsNFE = &Experiment{
+var qualityVsNFE = &lab.Experiment{
 	Name:  "quality-vs-nfe",
+	Rank:  4,
 	Title: "sample quality against denoiser calls",
 	Hypothesis: "With an exact oracle, hard decoding that commits one token per call is exact at NFE = L, " +
 		"and committing several per call trades quality for NFE; soft stochastic localisation is exact only " +
 		"as its step size vanishes, so at equal NFE it should trail hard decoding unless its time grid and " +
 		"per-position rates are well chosen. Under a degraded (frequency-collapsed) oracle no sampler is " +
 		"exact and the ranking may change.",
-	Params: []Param{
+	Params: []lab.Param{
 		{Name: "samples", Doc: "sequences per seed and setting", Default: 3000, Quick: 1000, Int: true, Min: 10, Max: 100000},
 		{Name: "max-factor", Doc: "every step-count sampler (hard, soft, hybrid) runs at 1…L steps and at 2L, 4L, … up to this multiple of L", Default: 8, Quick: 4, Int: true, Min: 1, Max: 64},
 		{Name: "tv-margin", Doc: "a setting reaches quality only if its TV is within this margin of exact sampling's TV at the same sample size", Default: 0.03, Quick: 0.05, Min: 0, Max: 1},
 		{Name: "nll-margin", Doc: "… and its NLL gap is within ± this margin (nats) of 0", Default: 0.05, Quick: 0.1, Min: 0, Max: 10},
 		{Name: "invalid-margin", Doc: "… and its invalid rate is at most this", Default: 0.01, Quick: 0.01, Min: 0, Max: 1},
 	},
-	Tables: []TableSpec{
+	Tables: []lab.TableSpec{
 		{
 			Name:   "quality",
 			Title:  "Quality against NFE",
 			Labels: []string{"testbed", "oracle", "sampler", "family", "setting"},
-			Metrics: []MetricSpec{
-				{Name: "nfe", Kind: Mean, Digits: 2, Doc: "mean denoiser calls per sequence"},
-				{Name: "tv", Kind: Mean, Doc: "total variation between the empirical and the true distribution"},
-				{Name: "invalid", Kind: Rate, Doc: "fraction of sequences of probability zero"},
-				{Name: "nll-gap", Kind: Mean, Doc: "mean −log p(x) over valid samples minus the entropy H(p)"},
-				{Name: "distinct", Kind: Mean, Doc: "distinct sequences / samples"},
+			Metrics: []lab.MetricSpec{
+				{Name: "nfe", Kind: lab.Mean, Digits: 2, Doc: "mean denoiser calls per sequence"},
+				{Name: "tv", Kind: lab.Mean, Doc: "total variation between the empirical and the true distribution"},
+				{Name: "invalid", Kind: lab.Rate, Doc: "fraction of sequences of probability zero"},
+				{Name: "nll-gap", Kind: lab.Mean, Doc: "mean −log p(x) over valid samples minus the entropy H(p)"},
+				{Name: "distinct", Kind: lab.Mean, Doc: "distinct sequences / samples"},
 			},
 			Plots: qualityPlots(),
 			Note: "`exact-sample` draws from the true distribution: its TV is the noise floor of the sample size, its NLL gap ≈ 0. " +
@@ -80,9 +82,9 @@ var qualityVsNFE = &Experiment{
 			Name:   "nfe-to-reach",
 			Title:  "NFE needed to reach exact-sampling quality",
 			Labels: []string{"testbed", "oracle", "sampler", "family"},
-			Metrics: []MetricSpec{
-				{Name: "reached", Kind: Rate, Doc: "fraction of seeds on which some setting reached the target"},
-				{Name: "nfe", Kind: Mean, Digits: 2, Doc: "smallest measured mean NFE of a setting with TV ≤ exact-sample TV + tv-margin, |NLL gap| ≤ nll-margin and invalid rate ≤ invalid-margin (over seeds that reached)"},
+			Metrics: []lab.MetricSpec{
+				{Name: "reached", Kind: lab.Rate, Doc: "fraction of seeds on which some setting reached the target"},
+				{Name: "nfe", Kind: lab.Mean, Digits: 2, Doc: "smallest measured mean NFE of a setting with TV ≤ exact-sample TV + tv-margin, |NLL gap| ≤ nll-margin and invalid rate ≤ invalid-margin (over seeds that reached)"},
 			},
 		},
 	},
@@ -90,11 +92,11 @@ var qualityVsNFE = &Experiment{
 	Verdict: qualityVerdict,
 }
 
-func qualityPlots() []PlotSpec {
-	var ps []PlotSpec
+func qualityPlots() []lab.PlotSpec {
+	var ps []lab.PlotSpec
 	for _, tb := range qualityTestbeds {
 		for _, ok := range []string{oracleExact, oracleDegraded} {
-			ps = append(ps, PlotSpec{
+			ps = append(ps, lab.PlotSpec{
 				Name: "tv-" + tb + "-" + ok, Title: fmt.Sprintf("%s, %s oracle", tb, ok),
 				X: "nfe", Y: "tv", Series: []string{"sampler"}, LogX: true,
 				Filter: map[string]string{"testbed": tb, "oracle": ok},
@@ -107,8 +109,8 @@ func qualityPlots() []PlotSpec {
 	return ps
 }
 
-func qualityUnits(cfg Config) ([]Unit, error) {
-	var us []Unit
+func qualityUnits(cfg lab.Config) ([]lab.Unit, error) {
+	var us []lab.Unit
 	n := cfg.Int("samples")
 	for _, tbName := range qualityTestbeds {
 		for _, ok := range modelKinds() {
@@ -117,7 +119,7 @@ func qualityUnits(cfg Config) ([]Unit, error) {
 				return nil, err
 			}
 			if ok == oracleExact {
-				us = append(us, Unit{Key: tbName + "/exact-sample", Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+				us = append(us, lab.Unit{Key: tbName + "/exact-sample", Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 					tb, err := getTestbed(tbName)
 					if err != nil {
 						return nil, err
@@ -126,11 +128,11 @@ func qualityUnits(cfg Config) ([]Unit, error) {
 					if err != nil {
 						return nil, err
 					}
-					return []Row{{Table: "quality", Labels: []string{tbName, "—", "exact-sample", "reference", "—"}, Values: tb.qualityObs(set)}}, nil
+					return []lab.Row{{Table: "quality", Labels: []string{tbName, "—", "exact-sample", "reference", "—"}, Values: tb.qualityObs(set)}}, nil
 				}})
 			}
 			for _, sp := range sps {
-				us = append(us, Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+				us = append(us, lab.Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 					return qualityRun(ctx, cfg, tbName, ok, sp, seed)
 				}})
 			}
@@ -139,7 +141,7 @@ func qualityUnits(cfg Config) ([]Unit, error) {
 	return us, nil
 }
 
-func qualityRun(ctx context.Context, cfg Config, tbName, ok string, sp samplerSpec, seed uint64) ([]Row, error) {
+func qualityRun(ctx context.Context, cfg lab.Config, tbName, ok string, sp samplerSpec, seed uint64) ([]lab.Row, error) {
 	tb, den, err := openTestbed(tbName, ok)
 	if err != nil {
 		return nil, err
@@ -147,30 +149,30 @@ func qualityRun(ctx context.Context, cfg Config, tbName, ok string, sp samplerSp
 	n := cfg.Int("samples")
 	steps := stepGrid(tb.m.Len(), cfg.Int("max-factor"))
 	// The exact sampler at the same sample size sets the target.
-	ref, err := tb.exactSamples(ctx, n, splitmix(seed^0xe8ac7), false)
+	ref, err := tb.exactSamples(ctx, n, lab.Mix(seed^0xe8ac7), false)
 	if err != nil {
 		return nil, err
 	}
 	target := ref.stats.TV() + cfg.Float("tv-margin")
 	best := math.Inf(1)
-	var rows []Row
+	var rows []lab.Row
 	for si, st := range sp.settings(steps) {
-		set, err := tb.generateSpec(ctx, den, sp, st, n, splitmix(seed+uint64(si)), false)
+		set, err := tb.generateSpec(ctx, den, sp, st, n, lab.Mix(seed+uint64(si)), false)
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, Row{Table: "quality", Labels: []string{tbName, ok, sp.name, sp.family, st.label}, Values: tb.qualityObs(set)})
+		rows = append(rows, lab.Row{Table: "quality", Labels: []string{tbName, ok, sp.name, sp.family, st.label}, Values: tb.qualityObs(set)})
 		if tb.small && reaches(set, tb.entropy, target, cfg) && set.nfe < best {
 			best = set.nfe
 		}
 	}
 	if tb.small {
-		v := map[string]Obs{"reached": Count(0, 1)}
+		v := map[string]lab.Obs{"reached": lab.Count(0, 1)}
 		if !math.IsInf(best, 1) {
-			v["reached"] = Count(1, 1)
-			v["nfe"] = Scalar(best)
+			v["reached"] = lab.Count(1, 1)
+			v["nfe"] = lab.Scalar(best)
 		}
-		rows = append(rows, Row{Table: "nfe-to-reach", Labels: []string{tbName, ok, sp.name, sp.family}, Values: v})
+		rows = append(rows, lab.Row{Table: "nfe-to-reach", Labels: []string{tbName, ok, sp.name, sp.family}, Values: v})
 	}
 	return rows, nil
 }
@@ -179,14 +181,14 @@ func qualityRun(ctx context.Context, cfg Config, tbName, ok string, sp samplerSp
 // at most target, the NLL gap within ± nll-margin of 0 (so a mode-seeking
 // decoder, whose gap is negative, cannot reach it however small its TV)
 // and the invalid rate at most invalid-margin.
-func reaches(set *sampleSet, entropy, target float64, cfg Config) bool {
+func reaches(set *sampleSet, entropy, target float64, cfg lab.Config) bool {
 	st := set.stats
 	gap := st.NLL() - entropy
 	return st.TV() <= target && math.Abs(gap) <= cfg.Float("nll-margin") &&
 		float64(st.Invalid) <= cfg.Float("invalid-margin")*float64(st.N)
 }
 
-func qualityVerdict(r *Result) []string {
+func qualityVerdict(r *lab.Result) []string {
 	q, reach := r.Table("quality"), r.Table("nfe-to-reach")
 	if q == nil || reach == nil {
 		return nil
@@ -202,19 +204,19 @@ func qualityVerdict(r *Result) []string {
 		for _, ok := range modelKinds() {
 			// Best of each family among the settings whose measured NFE is
 			// at most L (any sampler, step-count or adaptive).
-			bestOf := func(fam string) (string, Estimate) {
+			bestOf := func(fam string) (string, lab.Estimate) {
 				var name string
-				var best Estimate
+				var best lab.Estimate
 				for _, row := range q.Select("testbed="+tb, "oracle="+ok, "family="+fam) {
 					e, nfe := q.Cell(row, "tv"), q.Cell(row, "nfe")
 					if e.Valid() && nfe.Valid() && nfe.Value <= float64(L)+1e-9 && (name == "" || e.Value < best.Value) {
-						name, best = q.Label(row, "sampler")+" ("+q.Label(row, "setting")+", NFE "+Format(nfe, 1)+")", e
+						name, best = q.Label(row, "sampler")+" ("+q.Label(row, "setting")+", NFE "+lab.Format(nfe, 1)+")", e
 					}
 				}
 				return name, best
 			}
 			hn, he := bestOf(famHard)
-			line := fmt.Sprintf("%s, %s oracle, measured NFE ≤ L = %d, TV (exact-sampling floor %s): best hard %s %s", tb, ok, L, Format(floor, 3), hn, Format(he, 3))
+			line := fmt.Sprintf("%s, %s oracle, measured NFE ≤ L = %d, TV (exact-sampling floor %s): best hard %s %s", tb, ok, L, lab.Format(floor, 3), hn, lab.Format(he, 3))
 			for _, fam := range []string{famSoft, famHybrid, famHard + "+joint", famSoft + "+joint", famHybrid + "+joint", famHard + "+joint-oracle", famSoft + "+joint-oracle", famHybrid + "+joint-oracle"} {
 				n, e := bestOf(fam)
 				if n == "" {
@@ -227,7 +229,7 @@ func qualityVerdict(r *Result) []string {
 				case 1:
 					rel = "above best hard"
 				}
-				line += fmt.Sprintf("; best %s %s %s (%s)", fam, n, Format(e, 3), rel)
+				line += fmt.Sprintf("; best %s %s %s (%s)", fam, n, lab.Format(e, 3), rel)
 			}
 			if hn != "" {
 				vs = append(vs, line+".")
@@ -238,7 +240,7 @@ func qualityVerdict(r *Result) []string {
 				nfe := reach.Cell(row, "nfe")
 				name := reach.Label(row, "sampler")
 				if rate.Valid() && rate.K == rate.N {
-					reached = append(reached, fmt.Sprintf("%s %s", name, Format(nfe, 1)))
+					reached = append(reached, fmt.Sprintf("%s %s", name, lab.Format(nfe, 1)))
 				} else if rate.Valid() && rate.K == 0 {
 					missed = append(missed, name)
 				}

@@ -3,6 +3,7 @@ package experiments
 import (
 	"context"
 	"fmt"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,12 +11,13 @@ import (
 	"github.com/softdiff/softdiff/oracle"
 )
 
-func init() { Register(marginalTrap) }
+func init() { lab.Register(marginalTrap) }
 
 var trapTestbeds = []string{"two-sentence", "agreement", "agreement-pcfg"}
 
-var marginalTrap = &Experiment{
+var marginalTrap = &lab.Experiment{
 	Name:  "marginal-trap",
+	Rank:  1,
 	Title: "invalid combinations against tokens committed per step",
 	Hypothesis: "Committing several dependent positions in one parallel step from independent " +
 		"per-position marginals produces combinations the data never contains: on the two-sentence " +
@@ -23,21 +25,21 @@ var marginalTrap = &Experiment{
 		"to 0 only at one token per step (exact oracle). A soft sampler that delays commitment " +
 		"(stochastic localisation) should approach validity as its NFE grows without committing one " +
 		"token per call, and under a degraded oracle neither family is exact.",
-	Params: []Param{
+	Params: []lab.Param{
 		{Name: "samples", Doc: "sequences per seed and setting", Default: 2000, Quick: 400, Int: true, Min: 10, Max: 100000},
 		{Name: "max-steps", Doc: "every step-count sampler runs at 1…L steps and at the powers of 2 up to this", Default: 32, Quick: 16, Int: true, Min: 1, Max: 1024},
 		{Name: "learned-samples", Doc: "sequences per seed and setting with a learned model (agreement PCFG networks)", Default: 120, Quick: 30, Int: true, Min: 10, Max: 100000},
 	},
-	Tables: []TableSpec{{
+	Tables: []lab.TableSpec{{
 		Name:   "invalid",
 		Title:  "Invalid-combination rate",
 		Labels: []string{"testbed", "oracle", "sampler", "family", "steps", "tokens/step"},
-		Metrics: []MetricSpec{
-			{Name: "invalid", Kind: Rate, Doc: "fraction of generated sequences outside the corpus"},
-			{Name: "exact", Kind: Exact, Doc: "closed-form invalid probability of random-order parallel decoding (LLaDA-random, and every hard sampler at one step)"},
-			{Name: "nfe", Kind: Mean, Digits: 2, Doc: "mean denoiser calls per sequence"},
+		Metrics: []lab.MetricSpec{
+			{Name: "invalid", Kind: lab.Rate, Doc: "fraction of generated sequences outside the corpus"},
+			{Name: "exact", Kind: lab.Exact, Doc: "closed-form invalid probability of random-order parallel decoding (LLaDA-random, and every hard sampler at one step)"},
+			{Name: "nfe", Kind: lab.Mean, Digits: 2, Doc: "mean denoiser calls per sequence"},
 		},
-		Plots: []PlotSpec{
+		Plots: []lab.PlotSpec{
 			{Name: "invalid-two-sentence", Title: "two-sentence corpus, exact oracle", X: "nfe", Y: "invalid", Series: []string{"sampler"}, Filter: map[string]string{"testbed": "two-sentence", "oracle": oracleExact}, LogX: true, XLabel: "NFE (denoiser calls)", YLabel: "invalid rate", Group: "family", Repeat: []string{"LLaDA-random", "SL-uniform"}, Exact: "exact", ExactLabel: "closed form (exact)"},
 			{Name: "invalid-two-sentence-degraded", Title: "two-sentence corpus, degraded oracle", X: "nfe", Y: "invalid", Series: []string{"sampler"}, Filter: map[string]string{"testbed": "two-sentence", "oracle": oracleDegraded}, LogX: true, XLabel: "NFE (denoiser calls)", YLabel: "invalid rate", Group: "family", Repeat: []string{"LLaDA-random", "SL-uniform"}, Exact: "exact", ExactLabel: "closed form (exact)"},
 			{Name: "invalid-agreement", Title: "agreement corpus, exact oracle", X: "nfe", Y: "invalid", Series: []string{"sampler"}, Filter: map[string]string{"testbed": "agreement", "oracle": oracleExact}, LogX: true, XLabel: "NFE (denoiser calls)", YLabel: "invalid rate", Group: "family", Repeat: []string{"LLaDA-random", "SL-uniform"}, Exact: "exact", ExactLabel: "closed form (exact)"},
@@ -49,8 +51,8 @@ var marginalTrap = &Experiment{
 			"`(out of dist.)` marks a network fed evidence its objective never produces; their `+ IR` rows score with the network's own " +
 			"pseudo-likelihood, the `(oracle scorer, upper bound)` rows with the exact log p.",
 	}},
-	Units: func(cfg Config) ([]Unit, error) {
-		var us []Unit
+	Units: func(cfg lab.Config) ([]lab.Unit, error) {
+		var us []lab.Unit
 		n := cfg.Int("samples")
 		hard := []string{"LLaDA-random", "LLaDA-lowconf", "MDLM", "Dream-entropy"}
 		soft := []string{"SL-uniform", "SL-geometric"}
@@ -65,35 +67,35 @@ var marginalTrap = &Experiment{
 					sps = append(sps, withOracleScorer(sps[len(sps)-2]), withOracleScorer(sps[len(sps)-1]))
 				}
 				for _, sp := range sps {
-					us = append(us, Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+					us = append(us, lab.Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 						tb, den, err := openTestbed(tbName, ok)
 						if err != nil {
 							return nil, err
 						}
 						L := tb.m.Len()
 						steps := trapGrid(L, cfg.Int("max-steps"))
-						var rows []Row
+						var rows []lab.Row
 						n := n
 						if isNetKind(ok) {
 							n = cfg.Int("learned-samples")
 						}
 						for si, st := range sp.settings(steps) {
-							set, err := tb.generateSpec(ctx, den, sp, st, n, splitmix(seed+uint64(si)), false)
+							set, err := tb.generateSpec(ctx, den, sp, st, n, lab.Mix(seed+uint64(si)), false)
 							if err != nil {
 								return nil, err
 							}
-							v := map[string]Obs{
-								"invalid": Count(set.stats.Invalid, set.stats.N),
-								"nfe":     Scalar(set.nfe),
+							v := map[string]lab.Obs{
+								"invalid": lab.Count(set.stats.Invalid, set.stats.N),
+								"nfe":     lab.Scalar(set.nfe),
 							}
 							if _, isCorpus := tb.m.(*oracle.Corpus); isCorpus && (sp.name == "LLaDA-random" || (st.steps == 1 && !sp.joint)) {
 								p, err := randomOrderValid(tb, den, lladaCounts(L, st.steps))
 								if err != nil {
 									return nil, err
 								}
-								v["exact"] = Scalar(1 - p)
+								v["exact"] = lab.Scalar(1 - p)
 							}
-							rows = append(rows, Row{Table: "invalid", Labels: []string{tbName, modelLabel(ok, sp.family), sp.name, sp.family, strconv.Itoa(st.steps), ftoa(roundTo(float64(L)/float64(st.steps), 2))}, Values: v})
+							rows = append(rows, lab.Row{Table: "invalid", Labels: []string{tbName, modelLabel(ok, sp.family), sp.name, sp.family, strconv.Itoa(st.steps), ftoa(roundTo(float64(L)/float64(st.steps), 2))}, Values: v})
 						}
 						return rows, nil
 					}})
@@ -128,7 +130,7 @@ func roundTo(x float64, d int) float64 {
 	return float64(int64(x*p+0.5)) / p
 }
 
-func trapVerdict(r *Result) []string {
+func trapVerdict(r *lab.Result) []string {
 	t := r.Table("invalid")
 	if t == nil {
 		return nil
@@ -140,7 +142,7 @@ func trapVerdict(r *Result) []string {
 		if !m.Contains(e.Value) {
 			cover = "does NOT cover"
 		}
-		vs = append(vs, fmt.Sprintf("Two-sentence corpus, one parallel step: measured invalid rate %s %s the closed form %.4f.", Format(m, 3), cover, e.Value))
+		vs = append(vs, fmt.Sprintf("Two-sentence corpus, one parallel step: measured invalid rate %s %s the closed form %.4f.", lab.Format(m, 3), cover, e.Value))
 	}
 	soft := r.Config.Int("max-steps")
 	for _, tb := range trapTestbeds {
@@ -153,7 +155,7 @@ func trapVerdict(r *Result) []string {
 			// Every sampler at 2 NFE, lowest first.
 			type entry struct {
 				name string
-				e    Estimate
+				e    lab.Estimate
 			}
 			var at2 []entry
 			for _, row := range t.Select("testbed="+tb, "oracle="+ok, "steps=2") {
@@ -165,7 +167,7 @@ func trapVerdict(r *Result) []string {
 			if len(at2) > 0 {
 				parts := make([]string, len(at2))
 				for i, x := range at2 {
-					parts[i] = x.name + " " + Format(x.e, 3)
+					parts[i] = x.name + " " + lab.Format(x.e, 3)
 				}
 				vs = append(vs, fmt.Sprintf("%s, %s oracle, 2 NFE, lowest invalid rate first: %s.", tb, ok, strings.Join(parts, "; ")))
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,8 +87,8 @@ func gradedNet(tb *testbed, _ kernels.Kernel, g gradedGen) (decode.Denoiser, boo
 // gradedNetUnits are the units of the learned-network testbeds: the exact
 // samples, every generator with a network under both models, and the
 // kernel model-error rows.
-func gradedNetUnits(cfg Config) []Unit {
-	var us []Unit
+func gradedNetUnits(cfg lab.Config) []lab.Unit {
+	var us []lab.Unit
 	for _, tbName := range gradedNetTestbeds {
 		var gens []gradedGen
 		kernelSeen := map[string]bool{}
@@ -105,18 +106,18 @@ func gradedNetUnits(cfg Config) []Unit {
 		if len(gens) == 0 {
 			continue
 		}
-		us = append(us, Unit{Key: tbName + "/exact-sample", Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+		us = append(us, lab.Unit{Key: tbName + "/exact-sample", Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 			return gradedReference(ctx, cfg, tbName, seed)
 		}})
 		for _, m := range gradedModels {
 			for _, g := range gens {
-				us = append(us, Unit{Key: tbName + "/" + m.name + "/" + g.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+				us = append(us, lab.Unit{Key: tbName + "/" + m.name + "/" + g.name, Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 					return gradedRun(ctx, cfg, tbName, m, g, seed)
 				}})
 			}
 		}
 		for _, key := range keys {
-			us = append(us, Unit{Key: tbName + "/model-error/" + key, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+			us = append(us, lab.Unit{Key: tbName + "/model-error/" + key, Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 				return gradedNetError(ctx, cfg, tbName, key, seed)
 			}})
 		}
@@ -128,7 +129,7 @@ func gradedNetUnits(cfg Config) []Unit {
 // the kernel's forward sampler and the evidence decode.KernelEvidence hands
 // a denoiser, and compares the network's beliefs with the exact posterior
 // under that evidence at every position whose row is not one-hot.
-func gradedNetError(ctx context.Context, cfg Config, tbName, key string, seed uint64) ([]Row, error) {
+func gradedNetError(ctx context.Context, cfg lab.Config, tbName, key string, seed uint64) ([]lab.Row, error) {
 	tb, err := getTestbed(tbName)
 	if err != nil {
 		return nil, err
@@ -155,13 +156,13 @@ func gradedNetError(ctx context.Context, cfg Config, tbName, key string, seed ui
 		evs[j], z[j], xs[j] = soft.NewDense(L, K), make([]float32, L*K), make([]int32, L)
 	}
 	exact := soft.NewDense(L, K)
-	var rows []Row
+	var rows []lab.Row
 	for bi, t := range gradedNetTimes {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		for j := 0; j < n; j++ {
-			rng := soft.BlockRand(splitmix(seed+uint64(bi)), j)
+			rng := soft.BlockRand(lab.Mix(seed+uint64(bi)), j)
 			tb.m.Sample(x0, rng)
 			fs.Sample(xt, x0, t, rng)
 			copy(xs[j], x0)
@@ -188,10 +189,10 @@ func gradedNetError(ctx context.Context, cfg Config, tbName, key string, seed ui
 			continue
 		}
 		np := float64(len(st.kl))
-		rows = append(rows, Row{Table: "kernel-model-error", Labels: []string{tbName, name, key, ftoa(t)},
-			Values: map[string]Obs{
-				"kl": Scalar(st.meanKL()), "kl-p99": Scalar(st.p99()), "ce": Scalar(st.ce / np), "floor": Scalar(st.h / np),
-				"ce-gap": Scalar((st.ce - st.h) / np), "positions": Scalar(np),
+		rows = append(rows, lab.Row{Table: "kernel-model-error", Labels: []string{tbName, name, key, ftoa(t)},
+			Values: map[string]lab.Obs{
+				"kl": lab.Scalar(st.meanKL()), "kl-p99": lab.Scalar(st.p99()), "ce": lab.Scalar(st.ce / np), "floor": lab.Scalar(st.h / np),
+				"ce-gap": lab.Scalar((st.ce - st.h) / np), "positions": lab.Scalar(np),
 			}})
 	}
 	return rows, nil
@@ -200,7 +201,7 @@ func gradedNetError(ctx context.Context, cfg Config, tbName, key string, seed ui
 // gradedNetVerdict compares, on the learned-network testbeds, each
 // generator run with the network against the same generator with the
 // exact oracle, and summarises the networks' model error.
-func gradedNetVerdict(r *Result) []string {
+func gradedNetVerdict(r *lab.Result) []string {
 	gen, me := r.Table("generation"), r.Table("kernel-model-error")
 	if gen == nil {
 		return nil
@@ -222,11 +223,11 @@ func gradedNetVerdict(r *Result) []string {
 				if !ok || !en.Valid() || !eo.Valid() {
 					continue
 				}
-				cells = append(cells, fmt.Sprintf("%s steps %s vs %s (%s)", st, Format(en, 3), Format(eo, 3),
+				cells = append(cells, fmt.Sprintf("%s steps %s vs %s (%s)", st, lab.Format(en, 3), lab.Format(eo, 3),
 					relWord(en, eo, "better", "not distinguishable", "worse")))
 			}
 			line := fmt.Sprintf("%s, %s (%s; exact samples %s): network vs exact oracle: %s", tbName, g.name, metric,
-				Format(floor, 3), strings.Join(cells, "; "))
+				lab.Format(floor, 3), strings.Join(cells, "; "))
 			if me != nil {
 				var kls []string
 				for _, row := range me.Select("testbed="+tbName, "kernel="+g.kernel) {

@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"context"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"strings"
 	"testing"
@@ -85,7 +86,7 @@ func TestClaimGradedRuns(t *testing.T) {
 	cfg.Params["samples"] = 40
 	cfg.Params["kjv-samples"] = 10
 	cfg.Params["max-steps"] = 4
-	res, err := Run(context.Background(), gradedGeneration, cfg, nil)
+	res, err := lab.Run(context.Background(), gradedGeneration, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

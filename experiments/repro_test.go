@@ -3,6 +3,7 @@ package experiments
 import (
 	"bytes"
 	"context"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"testing"
 )
 
@@ -20,16 +21,16 @@ func TestRecordsBitReproducible(t *testing.T) {
 		cfg.Seeds, cfg.Workers = 1, workers
 		cfg.Params["samples"] = 40
 		cfg.Params["max-factor"] = 2
-		r, err := Run(context.Background(), qualityVsNFE, cfg, nil)
+		r, err := lab.Run(context.Background(), qualityVsNFE, cfg, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		r.Elapsed = 0 // the wall time, the one field that may differ
-		files, err := Files(r)
+		files, err := lab.Files(r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[i] = files[RecordsFile]
+		out[i] = files[lab.RecordsFile]
 	}
 	if len(out[0]) == 0 || !bytes.Equal(out[0], out[1]) {
 		t.Fatalf("records.json differs between two runs (%d and %d bytes):\n%s", len(out[0]), len(out[1]), firstDiff(out[0], out[1]))

@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"github.com/softdiff/softdiff/experiments/lab"
 	"strings"
 	"testing"
 
@@ -29,7 +30,7 @@ func TestSamplerRegistry(t *testing.T) {
 	if _, err := samplersNamed("MDLM", "SL-unifrom"); err == nil || !strings.Contains(err.Error(), "SL-unifrom") {
 		t.Fatalf("misspelt name: err %v", err)
 	}
-	for _, e := range All() {
+	for _, e := range lab.All() {
 		if _, err := e.Units(e.Config(true)); err != nil {
 			t.Fatalf("%s: %v", e.Name, err)
 		}

@@ -3,6 +3,8 @@ package experiments
 import (
 	"context"
 	"fmt"
+	"github.com/softdiff/softdiff/degrade"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"sync"
 
@@ -84,7 +86,7 @@ func getTestbed(name string) (*testbed, error) {
 	return tb, nil
 }
 
-// Oracle kinds: the exact testbed, or the testbed behind Degraded.
+// Oracle kinds: the exact testbed, or the testbed behind degrade.Oracle.
 const (
 	oracleExact    = "exact"
 	oracleDegraded = "degraded"
@@ -92,7 +94,7 @@ const (
 
 // modelKinds are the models the comparing experiments run every testbed
 // under, in table order: the exact oracle and the degraded oracle
-// (DefaultDegrade). A model with error scores its joint final decodes with
+// (degrade.Default). A model with error scores its joint final decodes with
 // its own pseudo-likelihood (scorerFor); a comparing experiment adds its
 // rows for further models by extending this list.
 func modelKinds() []string { return []string{oracleExact, oracleDegraded} }
@@ -147,7 +149,7 @@ func (tb *testbed) denoiser(kind string) (decode.Denoiser, error) {
 	case oracleExact:
 		return tb.m, nil
 	case oracleDegraded:
-		return NewDegraded(tb.m, tb.unigram, tb.m.Vocab().Mask(), DefaultDegrade)
+		return degrade.New(tb.m, tb.unigram, tb.m.Vocab().Mask(), degrade.Default)
 	}
 	return nil, fmt.Errorf("unknown oracle kind %q", kind)
 }
@@ -256,18 +258,18 @@ func (tb *testbed) generateSpec(ctx context.Context, den decode.Denoiser, sp sam
 }
 
 // qualityObs returns the standard sample metrics of s.
-func (tb *testbed) qualityObs(s *sampleSet) map[string]Obs {
+func (tb *testbed) qualityObs(s *sampleSet) map[string]lab.Obs {
 	st := s.stats
-	v := map[string]Obs{
-		"invalid":  Count(st.Invalid, st.N),
-		"distinct": Scalar(st.Distinct()),
-		"nfe":      Scalar(s.nfe),
+	v := map[string]lab.Obs{
+		"invalid":  lab.Count(st.Invalid, st.N),
+		"distinct": lab.Scalar(st.Distinct()),
+		"nfe":      lab.Scalar(s.nfe),
 	}
 	if tb.small {
-		v["tv"] = Scalar(st.TV())
+		v["tv"] = lab.Scalar(st.TV())
 	}
 	if nll := st.NLL(); !math.IsNaN(nll) {
-		v["nll-gap"] = Scalar(nll - tb.entropy)
+		v["nll-gap"] = lab.Scalar(nll - tb.entropy)
 	}
 	return v
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -26,13 +27,13 @@ func cmdList(args []string, stdout, stderr io.Writer) error {
 		return usagef("list: at most one experiment name, got %d", len(pos))
 	}
 	if len(pos) == 1 {
-		e, ok := experiments.Lookup(pos[0])
+		e, ok := lab.Lookup(pos[0])
 		if !ok {
 			return usagef("list: unknown experiment %q (see 'softdiff list')", pos[0])
 		}
 		fmt.Fprintf(stdout, "%s — %s\n\n%s\n\nParameters (default, --quick, accepted range):\n", e.Name, e.Title, e.Hypothesis)
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "  seeds\t%d\t%d\t[1, %d] integer\tseeds (--seeds)\n", experiments.DefaultSeeds, experiments.QuickSeeds, experiments.MaxSeeds)
+		fmt.Fprintf(tw, "  seeds\t%d\t%d\t[1, %d] integer\tseeds (--seeds)\n", lab.DefaultSeeds, lab.QuickSeeds, lab.MaxSeeds)
 		for _, p := range e.Params {
 			kind := ""
 			if p.Int {
@@ -48,7 +49,7 @@ func cmdList(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	for _, e := range experiments.All() {
+	for _, e := range lab.All() {
 		fmt.Fprintf(tw, "%s\t%s\n", e.Name, e.Title)
 	}
 	fmt.Fprintln(tw, "\nsamplers (quality-vs-nfe runs all; add one with experiments.RegisterSampler):")
@@ -74,8 +75,8 @@ interrupted (Ctrl-C: exit status 130) before any experiment has finished, a
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", runSynopsis, stderr)
 	quick := fs.Bool("quick", false, "reduced sizes (all experiments in about 5 minutes on 2 cores)")
-	seeds := fs.Int("seeds", 0, fmt.Sprintf("number of seeds, 1 to %d (default %d, or %d with --quick)", experiments.MaxSeeds, experiments.DefaultSeeds, experiments.QuickSeeds))
-	seed := fs.Uint64("seed", experiments.DefaultSeed, "base seed of all random streams")
+	seeds := fs.Int("seeds", 0, fmt.Sprintf("number of seeds, 1 to %d (default %d, or %d with --quick)", lab.MaxSeeds, lab.DefaultSeeds, lab.QuickSeeds))
+	seed := fs.Uint64("seed", lab.DefaultSeed, "base seed of all random streams")
 	out := fs.String("out", "", "directory for CSV, JSON, SVG and Markdown outputs")
 	workers := fs.Int("workers", 0, "parallel workers (0: GOMAXPROCS); results do not depend on it")
 	shard := fs.String("shard", "", "run only part i/n of each grid (0 <= i < n)")
@@ -88,31 +89,31 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if len(pos) != 1 {
 		return usagef("run: want one experiment name or 'all', got %d arguments (see 'softdiff list')", len(pos))
 	}
-	var exps []*experiments.Experiment
+	var exps []*lab.Experiment
 	if pos[0] == "all" {
-		exps = experiments.All()
+		exps = lab.All()
 	} else {
-		e, ok := experiments.Lookup(pos[0])
+		e, ok := lab.Lookup(pos[0])
 		if !ok {
 			return usagef("run: unknown experiment %q (see 'softdiff list')", pos[0])
 		}
-		exps = []*experiments.Experiment{e}
+		exps = []*lab.Experiment{e}
 	}
 	seedsSet := false
 	fs.Visit(func(f *flag.Flag) { seedsSet = seedsSet || f.Name == "seeds" })
-	if seedsSet && (*seeds < 1 || *seeds > experiments.MaxSeeds) {
-		return usagef("run: --seeds %d: need 1 to %d", *seeds, experiments.MaxSeeds)
+	if seedsSet && (*seeds < 1 || *seeds > lab.MaxSeeds) {
+		return usagef("run: --seeds %d: need 1 to %d", *seeds, lab.MaxSeeds)
 	}
 	if *workers < 0 {
 		return usagef("run: --workers %d: need 0 (all cores) or more", *workers)
 	}
-	sh := experiments.Shard{I: 0, N: 1}
+	sh := lab.Shard{I: 0, N: 1}
 	if *shard != "" {
-		if sh, err = experiments.ParseShard(*shard); err != nil {
+		if sh, err = lab.ParseShard(*shard); err != nil {
 			return usagef("run: --shard: %v", err)
 		}
 	}
-	cfgs := make([]experiments.Config, len(exps))
+	cfgs := make([]lab.Config, len(exps))
 	used := make([]bool, len(sets))
 	for i, e := range exps {
 		c := e.Config(*quick)
@@ -137,7 +138,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	for j, s := range sets {
 		if !used[j] {
 			if s.exp != "" {
-				if _, ok := experiments.Lookup(s.exp); !ok {
+				if _, ok := lab.Lookup(s.exp); !ok {
 					return usagef("run: --set %s.%s: unknown experiment %q", s.exp, s.name, s.exp)
 				}
 			}
@@ -165,7 +166,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	for i, e := range exps {
-		res, err := experiments.Run(ctx, e, cfgs[i], newProgress(stderr, log))
+		res, err := lab.Run(ctx, e, cfgs[i], newProgress(stderr, log))
 		if err != nil {
 			if ctx.Err() != nil {
 				msg := "interrupted during " + e.Name
@@ -180,7 +181,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		if *out != "" {
-			if err := experiments.WriteResult(*out, res); err != nil {
+			if err := lab.WriteResult(*out, res); err != nil {
 				return fmt.Errorf("write %s results: %w", e.Name, err)
 			}
 			finished++
@@ -192,7 +193,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-func hasParam(e *experiments.Experiment, name string) bool {
+func hasParam(e *lab.Experiment, name string) bool {
 	for _, p := range e.Params {
 		if p.Name == name {
 			return true
@@ -246,28 +247,28 @@ func removeCreated(created []string) {
 
 // writeIndex rewrites dir/README.md: the report of every result in dir.
 func writeIndex(dir string) error {
-	rs, err := experiments.ReadDir(dir)
+	rs, err := lab.ReadDir(dir)
 	if err != nil {
 		return err
 	}
 	var b strings.Builder
-	err = experiments.WriteReport(&b, rs, experiments.ReportOptions{
-		PlotPrefix: func(r *experiments.Result) string { return r.Experiment + "/" },
+	err = lab.WriteReport(&b, rs, lab.ReportOptions{
+		PlotPrefix: func(r *lab.Result) string { return r.Experiment + "/" },
 		Command:    "softdiff report " + dir,
 		Dir:        dir,
 	})
 	if err != nil {
 		return err
 	}
-	return experiments.WriteFileAtomic(filepath.Join(dir, "README.md"), []byte(b.String()))
+	return lab.WriteFileAtomic(filepath.Join(dir, "README.md"), []byte(b.String()))
 }
 
-func printResult(w io.Writer, r *experiments.Result) error {
+func printResult(w io.Writer, r *lab.Result) error {
 	fmt.Fprintf(w, "== %s — %s", r.Experiment, r.Title)
 	if !r.Complete() {
 		fmt.Fprintf(w, " (shard %s)", r.Config.Shard)
 	}
-	fmt.Fprintf(w, "\n   %s\n\n", experiments.Command(r))
+	fmt.Fprintf(w, "\n   %s\n\n", lab.Command(r))
 	for _, t := range r.Tables {
 		if err := t.WriteText(w); err != nil {
 			return err
@@ -306,11 +307,11 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 	if *assets != "" && *out == "" {
 		return usagef("report: --assets needs --out (links are relative to the report file)")
 	}
-	rs, err := experiments.ReadDir(pos[0])
+	rs, err := lab.ReadDir(pos[0])
 	if err != nil {
 		return err
 	}
-	prefix := func(r *experiments.Result) string { return filepath.ToSlash(filepath.Join(pos[0], r.Experiment)) + "/" }
+	prefix := func(r *lab.Result) string { return filepath.ToSlash(filepath.Join(pos[0], r.Experiment)) + "/" }
 	if *out != "" {
 		base := filepath.Dir(*out)
 		src := pos[0]
@@ -322,7 +323,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 				}
 			}
 		}
-		prefix = func(r *experiments.Result) string {
+		prefix = func(r *lab.Result) string {
 			rel, err := filepath.Rel(base, filepath.Join(src, r.Experiment))
 			if err != nil {
 				rel = filepath.Join(src, r.Experiment)
@@ -330,7 +331,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 			return filepath.ToSlash(rel) + "/"
 		}
 	}
-	ro := experiments.ReportOptions{PlotPrefix: prefix, Dir: pos[0], Command: "softdiff " + strings.Join(append([]string{"report"}, args...), " ")}
+	ro := lab.ReportOptions{PlotPrefix: prefix, Dir: pos[0], Command: "softdiff " + strings.Join(append([]string{"report"}, args...), " ")}
 	if *preface != "" {
 		data, err := os.ReadFile(*preface)
 		if err != nil {
@@ -339,14 +340,14 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 		ro.Preface = string(data)
 	}
 	var b strings.Builder
-	if err := experiments.WriteReport(&b, rs, ro); err != nil {
+	if err := lab.WriteReport(&b, rs, ro); err != nil {
 		return err
 	}
 	if *out == "" {
 		_, err := io.WriteString(stdout, b.String())
 		return err
 	}
-	return experiments.WriteFileAtomic(*out, []byte(b.String()))
+	return lab.WriteFileAtomic(*out, []byte(b.String()))
 }
 
 func copySVGs(from, to string) error {
@@ -365,7 +366,7 @@ func copySVGs(from, to string) error {
 		if err != nil {
 			return err
 		}
-		if err := experiments.WriteFileAtomic(filepath.Join(to, e.Name()), data); err != nil {
+		if err := lab.WriteFileAtomic(filepath.Join(to, e.Name()), data); err != nil {
 			return err
 		}
 	}
@@ -394,10 +395,10 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	if len(pos) == 0 {
 		return usagef("merge: no input directories")
 	}
-	groups := map[string][]*experiments.Result{}
+	groups := map[string][]*lab.Result{}
 	var names []string
 	for _, dir := range pos {
-		rs, err := experiments.ReadDir(dir)
+		rs, err := lab.ReadDir(dir)
 		if err != nil {
 			return err
 		}
@@ -410,9 +411,9 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	}
 	// Merge and check everything before writing anything, so a failed
 	// merge leaves --out as it was.
-	merged := make([]*experiments.Result, len(names))
+	merged := make([]*lab.Result, len(names))
 	for i, n := range names {
-		m, err := experiments.Merge(groups[n]...)
+		m, err := lab.Merge(groups[n]...)
 		if err != nil {
 			return err
 		}
@@ -430,7 +431,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 		if err := printResult(stdout, m); err != nil {
 			return err
 		}
-		if err := experiments.WriteResult(*out, m); err != nil {
+		if err := lab.WriteResult(*out, m); err != nil {
 			if !written {
 				removeCreated(created)
 			}

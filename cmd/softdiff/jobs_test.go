@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/softdiff/softdiff/experiments"
+	_ "github.com/softdiff/softdiff/experiments"
 )
 
 // k8sJob is the part of a Kubernetes batch/v1 Job that a sharded sweep
@@ -166,11 +167,11 @@ func TestJobManifests(t *testing.T) {
 		if len(args) < 2 || args[0] != "run" {
 			t.Fatalf("pod %d runs softdiff %q, want softdiff run NAME|all ...", k, args)
 		}
-		if _, ok := experiments.Lookup(args[1]); args[1] != "all" && !ok {
+		if _, ok := lab.Lookup(args[1]); args[1] != "all" && !ok {
 			t.Errorf("pod %d runs unknown experiment %q", k, args[1])
 		}
 		shard, out := flagValue(args, "--shard"), flagValue(args, "--out")
-		sh, err := experiments.ParseShard(shard)
+		sh, err := lab.ParseShard(shard)
 		if err != nil || sh.I != k || sh.N != n {
 			t.Errorf("pod %d: --shard %q, want %d/%d (index/completions)", k, shard, k, n)
 		}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -19,16 +20,16 @@ import (
 
 // testDice is a fast experiment used by the CLI tests: a fair die's rate of
 // sixes, whose pooled interval must cover 1/6.
-var testDice = &experiments.Experiment{
+var testDice = &lab.Experiment{
 	Name: "test-dice", Title: "dice (CLI test fixture)", Hypothesis: "A fair die shows six at rate 1/6.",
-	Params: []experiments.Param{{Name: "rolls", Default: 600, Quick: 300, Int: true, Min: 1, Max: 1e6}},
-	Tables: []experiments.TableSpec{{Name: "sixes", Title: "Sixes", Labels: []string{"die"},
-		Metrics: []experiments.MetricSpec{{Name: "six", Kind: experiments.Rate}},
-		Plots:   []experiments.PlotSpec{{X: "die", Y: "six"}}}},
-	Units: func(cfg experiments.Config) ([]experiments.Unit, error) {
-		var us []experiments.Unit
+	Params: []lab.Param{{Name: "rolls", Default: 600, Quick: 300, Int: true, Min: 1, Max: 1e6}},
+	Tables: []lab.TableSpec{{Name: "sixes", Title: "Sixes", Labels: []string{"die"},
+		Metrics: []lab.MetricSpec{{Name: "six", Kind: lab.Rate}},
+		Plots:   []lab.PlotSpec{{X: "die", Y: "six"}}}},
+	Units: func(cfg lab.Config) ([]lab.Unit, error) {
+		var us []lab.Unit
 		for d := 1; d <= 3; d++ {
-			us = append(us, experiments.Unit{Key: string(rune('0' + d)), Run: func(ctx context.Context, seed uint64) ([]experiments.Row, error) {
+			us = append(us, lab.Unit{Key: string(rune('0' + d)), Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 				rng := soft.BlockRand(seed, 0)
 				n := cfg.Int("rolls")
 				var k int64
@@ -37,13 +38,13 @@ var testDice = &experiments.Experiment{
 						k++
 					}
 				}
-				return []experiments.Row{{Table: "sixes", Labels: []string{string(rune('0' + d))},
-					Values: map[string]experiments.Obs{"six": experiments.Count(k, int64(n))}}}, nil
+				return []lab.Row{{Table: "sixes", Labels: []string{string(rune('0' + d))},
+					Values: map[string]lab.Obs{"six": lab.Count(k, int64(n))}}}, nil
 			}})
 		}
 		return us, nil
 	},
-	Verdict: func(r *experiments.Result) []string {
+	Verdict: func(r *lab.Result) []string {
 		e, _ := r.Table("sixes").Get("six", "die=1")
 		return []string{"die 1 covers 1/6: " + map[bool]string{true: "yes", false: "no"}[e.Contains(1.0/6)]}
 	},
@@ -53,11 +54,11 @@ var testDice = &experiments.Experiment{
 var blockStarted = make(chan struct{}, 16)
 
 // testBlock waits until its context is cancelled: an interrupted run.
-var testBlock = &experiments.Experiment{
+var testBlock = &lab.Experiment{
 	Name: "test-block", Title: "blocks until interrupted (CLI test fixture)", Hypothesis: "none",
-	Tables: []experiments.TableSpec{{Name: "t", Title: "t", Metrics: []experiments.MetricSpec{{Name: "x"}}}},
-	Units: func(cfg experiments.Config) ([]experiments.Unit, error) {
-		return []experiments.Unit{{Key: "u", Run: func(ctx context.Context, seed uint64) ([]experiments.Row, error) {
+	Tables: []lab.TableSpec{{Name: "t", Title: "t", Metrics: []lab.MetricSpec{{Name: "x"}}}},
+	Units: func(cfg lab.Config) ([]lab.Unit, error) {
+		return []lab.Unit{{Key: "u", Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 			blockStarted <- struct{}{}
 			<-ctx.Done()
 			return nil, ctx.Err()
@@ -66,8 +67,8 @@ var testBlock = &experiments.Experiment{
 }
 
 func init() {
-	experiments.Register(testDice)
-	experiments.Register(testBlock)
+	lab.Register(testDice)
+	lab.Register(testBlock)
 }
 
 func runCLI(ctx context.Context, args ...string) (string, string, error) {
@@ -393,7 +394,7 @@ func TestParameterRanges(t *testing.T) {
 		}
 	}
 	// Every registered parameter documents its range in 'list NAME'.
-	for _, e := range experiments.All() {
+	for _, e := range lab.All() {
 		out, _, err := runCLI(context.Background(), "list", e.Name)
 		if err != nil {
 			t.Fatal(err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"io"
 	"log/slog"
 	"os"
@@ -10,11 +11,11 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/softdiff/softdiff/experiments"
+	_ "github.com/softdiff/softdiff/experiments"
 )
 
 // newProgress returns a progress bar on a terminal and slog lines otherwise.
-func newProgress(stderr io.Writer, log *slog.Logger) experiments.Progress {
+func newProgress(stderr io.Writer, log *slog.Logger) lab.Progress {
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		return &barProgress{w: stderr}
 	}
@@ -42,7 +43,7 @@ func (p *barProgress) Begin(name string, total int) {
 	)
 }
 
-func (p *barProgress) Update(s experiments.ProgressState) {
+func (p *barProgress) Update(s lab.ProgressState) {
 	if s.Remaining >= 0 && s.Done < s.Total {
 		p.bar.Describe(fmt.Sprintf("%s (about %s left)", p.name, roundETA(s.Remaining)))
 	}
@@ -75,7 +76,7 @@ func (p *logProgress) Begin(name string, total int) {
 	p.log.Info("experiment start", "name", name, "items", total)
 }
 
-func (p *logProgress) Update(s experiments.ProgressState) {
+func (p *logProgress) Update(s lab.ProgressState) {
 	p.done = s.Done
 	frac := 10 * p.done / max(1, p.total)
 	if frac > p.lastFrac || time.Since(p.last) > 10*time.Second {

@@ -3,6 +3,7 @@ package l2r_test
 import (
 	"context"
 	"fmt"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"strings"
 	"testing"
@@ -96,7 +97,7 @@ func TestBatchAndExperiments(t *testing.T) {
 	if !found {
 		t.Fatal("L2R is not among the registered samplers")
 	}
-	e, ok := experiments.Lookup("quality-vs-nfe")
+	e, ok := lab.Lookup("quality-vs-nfe")
 	if !ok {
 		t.Fatal("no quality-vs-nfe experiment")
 	}

@@ -24,11 +24,13 @@ var allowed = map[string][]string{
 	"decode/draw":       {"soft"},
 	"decode":            {"soft", "kernels", "hybrid", "decode/draw"},
 	"examples/l2r":      {"soft", "decode"},
-	"experiments":       {"soft", "data", "kernels", "oracle", "hybrid", "decode", "decode/draw", "nn"},
+	"degrade":           {"soft", "decode"},
+	"experiments/lab":   {},
+	"experiments":       {"soft", "data", "kernels", "oracle", "hybrid", "decode", "decode/draw", "nn", "degrade", "experiments/lab"},
 	"data/models":       {},
 	"nn":                {"soft", "internal/simdgemm", "data/models"},
 	"remote":            {"soft"},
-	"cmd/softdiff":      {"soft", "decode", "oracle", "nn", "remote", "experiments"},
+	"cmd/softdiff":      {"soft", "decode", "oracle", "nn", "remote", "experiments", "experiments/lab"},
 }
 
 func TestImportDirection(t *testing.T) {

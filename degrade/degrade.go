@@ -1,4 +1,4 @@
-package experiments
+package degrade
 
 import (
 	"errors"
@@ -12,10 +12,10 @@ import (
 	"github.com/softdiff/softdiff/soft"
 )
 
-// DegradeOptions sets the error of a Degraded denoiser. The zero value is no
-// error at all (Degraded then returns its inner denoiser's beliefs exactly);
-// DefaultDegrade is the setting the experiments use.
-type DegradeOptions struct {
+// Options sets the error of an Oracle. The zero value is no
+// error at all (Oracle then returns its inner denoiser's beliefs exactly);
+// Default is the setting the experiments use.
+type Options struct {
 	// Collapse is the largest weight w_max ∈ [0, 1] of the unigram
 	// distribution in a position's context belief, reached where no
 	// evidence is in range.
@@ -38,16 +38,16 @@ type DegradeOptions struct {
 	Soften float64
 }
 
-// DefaultDegrade is the degraded oracle of the experiments: with no evidence
+// Default is the degraded oracle of the experiments: with no evidence
 // in range half of a position's context belief collapses to the unigram
 // distribution; next to a committed token the weight is
 // w_max·(1 − e^{−1/2}) ≈ 0.20; no noise.
-var DefaultDegrade = DegradeOptions{Collapse: 0.5, Range: 2}
+var Default = Options{Collapse: 0.5, Range: 2}
 
-// NoisyDegrade adds log-normal noise of σ = 0.5 to DefaultDegrade.
-var NoisyDegrade = DegradeOptions{Collapse: 0.5, Range: 2, Noise: 0.5, Seed: 1}
+// Noisy adds log-normal noise of σ = 0.5 to Default.
+var Noisy = Options{Collapse: 0.5, Range: 2, Noise: 0.5, Seed: 1}
 
-// Degraded wraps an exact denoiser with a controlled model error, a model of
+// Oracle wraps an exact denoiser with a controlled model error, a model of
 // frequency collapse: the part of a position's belief that comes from its
 // context is tempered towards the unigram distribution u of the data, more
 // strongly the less evidence lies near it. Every quantity is a continuous
@@ -64,12 +64,12 @@ var NoisyDegrade = DegradeOptions{Collapse: 0.5, Range: 2, Noise: 0.5, Seed: 1}
 //
 //	c_i = max_{j ≠ i} s_j·e^{−|i−j|/ℓ}   (0 with no evidence),
 //
-// and the collapse weight is w_i = w_max·(1 − c_i) (DegradeOptions: w_max
+// and the collapse weight is w_i = w_max·(1 − c_i) (Options: w_max
 // Collapse, ℓ Range). With one-hot rows only this is w_max·(1 − e^{−d/ℓ})
 // at distance d to the nearest committed token.
 //
 // The exact belief factorises as b_i(v) ∝ ℓ_i(v)·r_i(v), the position's own
-// evidence times what its context says; Degraded reads the context part off
+// evidence times what its context says; Oracle reads the context part off
 // the belief, r̂_i(v) ∝ b_i(v)/ℓ_i(v) on the tokens with ℓ_i(v) > 0 (0
 // elsewhere), tempers only it and puts the own evidence back:
 //
@@ -81,17 +81,17 @@ var NoisyDegrade = DegradeOptions{Collapse: 0.5, Range: 2, Noise: 0.5, Seed: 1}
 // noise of level σ perturbs q_i before the own evidence is applied.
 //
 // The arithmetic mixture puts mass on tokens the exact posterior rules out,
-// so a sampler driven by Degraded makes the errors a real network makes; when
+// so a sampler driven by Oracle makes the errors a real network makes; when
 // such a commit makes the evidence impossible under the exact model, the
-// evidence is softened (DegradeOptions.Soften) so beliefs stay defined.
+// evidence is softened (Options.Soften) so beliefs stay defined.
 // Every output is checked to be a distribution.
 //
-// Degraded is safe for concurrent use and counts its calls (NFE).
-type Degraded struct {
+// Oracle is safe for concurrent use and counts its calls (NFE).
+type Oracle struct {
 	inner decode.Denoiser
 	uni   []float32
 	mask  int32
-	o     DegradeOptions
+	o     Options
 	nfe   atomic.Int64
 	pool  sync.Pool
 }
@@ -105,10 +105,10 @@ type degScratch struct {
 	rng *rand.Rand
 }
 
-// NewDegraded wraps inner. unigram is the data's token distribution over the
+// New wraps inner. unigram is the data's token distribution over the
 // vocabulary's K states (no MASK mass, summing to 1); mask is the MASK id
 // (soft.NoToken if none).
-func NewDegraded(inner decode.Denoiser, unigram []float64, mask int32, o DegradeOptions) (*Degraded, error) {
+func New(inner decode.Denoiser, unigram []float64, mask int32, o Options) (*Oracle, error) {
 	if inner == nil {
 		return nil, errors.New("degraded oracle: nil inner denoiser")
 	}
@@ -147,18 +147,28 @@ func NewDegraded(inner decode.Denoiser, unigram []float64, mask int32, o Degrade
 	if math.Abs(sum-1) > 1e-6 {
 		return nil, fmt.Errorf("degraded oracle: unigram sums to %v, not 1", sum)
 	}
-	return &Degraded{inner: inner, uni: u, mask: mask, o: o}, nil
+	return &Oracle{inner: inner, uni: u, mask: mask, o: o}, nil
 }
 
 // NFE returns the number of Denoise calls so far.
-func (d *Degraded) NFE() int64 { return d.nfe.Load() }
+func (d *Oracle) NFE() int64 { return d.nfe.Load() }
 
 // Options returns the options in use (defaults filled in).
-func (d *Degraded) Options() DegradeOptions { return d.o }
+func (d *Oracle) Options() Options { return d.o }
+
+// Unigram returns a copy of the unigram distribution the oracle collapses
+// towards (as stored: float32 probabilities, widened), one entry per state.
+func (d *Oracle) Unigram() []float64 {
+	out := make([]float64, len(d.uni))
+	for i, x := range d.uni {
+		out[i] = float64(x)
+	}
+	return out
+}
 
 // lik returns the likelihood ℓ(v) = π(v) + π(MASK) of token v under an
 // evidence row (π(v) when there is no MASK state; 0 for MASK itself).
-func (d *Degraded) lik(row []float32, v int) float64 {
+func (d *Oracle) lik(row []float32, v int) float64 {
 	if int32(v) == d.mask {
 		return 0
 	}
@@ -173,7 +183,7 @@ func (d *Degraded) lik(row []float32, v int) float64 {
 // the largest possible information (log K' nats, K' the non-MASK tokens)
 // that its normalised likelihood ℓ̂ carries; 0 for a MASK row or a row of
 // no likelihood, 1 for a committed token.
-func (d *Degraded) Strength(row []float32) float64 {
+func (d *Oracle) Strength(row []float32) float64 {
 	kt := len(row)
 	if d.mask != soft.NoToken {
 		kt--
@@ -200,7 +210,7 @@ func (d *Degraded) Strength(row []float32) float64 {
 // weights writes the collapse weight w_i = w_max·(1 − c_i) of every
 // position of evidence into w (len(w) = evidence.L; the caller's buffer, so
 // a wrong length panics). s is scratch of the same length.
-func (d *Degraded) weights(w, s []float64, evidence *soft.Dense) {
+func (d *Oracle) weights(w, s []float64, evidence *soft.Dense) {
 	L := evidence.L
 	for j := 0; j < L; j++ {
 		s[j] = d.Strength(evidence.Row(j))
@@ -220,14 +230,14 @@ func (d *Degraded) weights(w, s []float64, evidence *soft.Dense) {
 }
 
 // Weights returns the collapse weight w_i of every position under evidence.
-func (d *Degraded) Weights(evidence *soft.Dense) []float64 {
+func (d *Oracle) Weights(evidence *soft.Dense) []float64 {
 	w, s := make([]float64, evidence.L), make([]float64, evidence.L)
 	d.weights(w, s, evidence)
 	return w
 }
 
 // Denoise writes the degraded beliefs for evidence into dst.
-func (d *Degraded) Denoise(dst, evidence *soft.Dense, t float64) error {
+func (d *Oracle) Denoise(dst, evidence *soft.Dense, t float64) error {
 	d.nfe.Add(1)
 	if evidence.K != len(d.uni) || dst.L != evidence.L || dst.K != evidence.K {
 		return fmt.Errorf("degraded oracle: shapes: evidence %d×%d, dst %d×%d, vocabulary %d", evidence.L, evidence.K, dst.L, dst.K, len(d.uni))
@@ -329,7 +339,7 @@ func (d *Degraded) Denoise(dst, evidence *soft.Dense, t float64) error {
 
 // hash digests (Seed, t, evidence) with FNV-1a over their 32-bit words,
 // without allocating.
-func (d *Degraded) hash(ev *soft.Dense, t float64) uint64 {
+func (d *Oracle) hash(ev *soft.Dense, t float64) uint64 {
 	const prime = 1099511628211
 	h := uint64(14695981039346656037)
 	mix := func(x uint32) {

@@ -1,4 +1,4 @@
-package experiments
+package lab
 
 import (
 	"context"
@@ -132,10 +132,12 @@ func (e *etaEstimator) remaining(elapsed time.Duration) time.Duration {
 func ItemSeed(base uint64, key string, s int) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(key))
-	return splitmix(splitmix(base^h.Sum64()) + uint64(s)*0x9e3779b97f4a7c15)
+	return Mix(Mix(base^h.Sum64()) + uint64(s)*0x9e3779b97f4a7c15)
 }
 
-func splitmix(x uint64) uint64 {
+// Mix is one SplitMix64 step: a well-mixed 64-bit function of x, used to
+// derive the seed of a sub-stream (a setting, a data draw) from an item seed.
+func Mix(x uint64) uint64 {
 	x += 0x9e3779b97f4a7c15
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
 	x = (x ^ (x >> 27)) * 0x94d049bb133111eb

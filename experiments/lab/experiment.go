@@ -1,4 +1,4 @@
-package experiments
+package lab
 
 import (
 	"context"
@@ -34,6 +34,10 @@ type Experiment struct {
 	// Deterministic marks an experiment whose units compute exact quantities
 	// with no randomness: only seed 0 is run, whatever Config.Seeds says.
 	Deterministic bool
+	// Rank orders listings (All, 'softdiff list', 'run all'): ranked
+	// experiments (Rank > 0) first, lowest first, then the unranked ones
+	// (the zero value) by name.
+	Rank int
 }
 
 // Param is one configurable setting of an experiment. Its accepted range
@@ -207,7 +211,7 @@ func (e *Experiment) param(name string) *Param {
 func (c Config) Float(name string) float64 {
 	v, ok := c.Params[name]
 	if !ok {
-		panic("experiments: parameter " + name + " not in config")
+		panic("lab: parameter " + name + " not in config")
 	}
 	return v
 }
@@ -222,48 +226,40 @@ var registry = map[string]*Experiment{}
 // its Default and Quick values: programming errors in the experiment.
 func Register(e *Experiment) {
 	if e.Name == "" || e.Units == nil {
-		panic("experiments: Register needs a name and Units")
+		panic("lab: Register needs a name and Units")
 	}
 	if _, dup := registry[e.Name]; dup {
-		panic("experiments: duplicate experiment " + e.Name)
+		panic("lab: duplicate experiment " + e.Name)
 	}
 	for _, t := range e.Tables {
 		if t.Name == "" {
-			panic("experiments: table without a name in " + e.Name)
+			panic("lab: table without a name in " + e.Name)
 		}
 	}
 	for _, p := range e.Params {
 		inRange := func(v float64) bool { return v >= p.Min && v <= p.Max && (!p.Int || v == math.Trunc(v)) }
 		if !(p.Min < p.Max) || math.IsInf(p.Min, 0) || math.IsInf(p.Max, 0) || !inRange(p.Default) || !inRange(p.Quick) {
-			panic(fmt.Sprintf("experiments: %s: parameter %s needs a finite range Min < Max holding Default and Quick, got [%v, %v] with %v, %v",
+			panic(fmt.Sprintf("lab: %s: parameter %s needs a finite range Min < Max holding Default and Quick, got [%v, %v] with %v, %v",
 				e.Name, p.Name, p.Min, p.Max, p.Default, p.Quick))
 		}
 	}
 	registry[e.Name] = e
 }
 
-// order fixes the listing order of the six experiments of docs/experiments.md;
-// others follow alphabetically.
-var order = []string{"marginal-trap", "frequency-collapse", "duplication", "quality-vs-nfe", "kernel-smoothness", "joint-decode"}
-
-// All returns the registered experiments in their canonical order.
+// All returns the registered experiments in listing order (Experiment.Rank,
+// then name).
 func All() []*Experiment {
-	rank := map[string]int{}
-	for i, n := range order {
-		rank[n] = i
-	}
 	out := make([]*Experiment, 0, len(registry))
 	for _, e := range registry {
 		out = append(out, e)
 	}
 	sort.Slice(out, func(i, j int) bool {
-		ri, iok := rank[out[i].Name]
-		rj, jok := rank[out[j].Name]
+		ri, rj := out[i].Rank, out[j].Rank
 		switch {
-		case iok && jok:
+		case ri > 0 && rj > 0 && ri != rj:
 			return ri < rj
-		case iok != jok:
-			return iok
+		case (ri > 0) != (rj > 0):
+			return ri > 0
 		}
 		return out[i].Name < out[j].Name
 	})

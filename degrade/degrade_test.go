@@ -1,4 +1,4 @@
-package experiments
+package degrade
 
 import (
 	"fmt"
@@ -53,7 +53,7 @@ func twoSentence() (*enumDenoiser, []float64) {
 
 func TestDegradedZeroIsExact(t *testing.T) {
 	inner, u := twoSentence()
-	d, err := NewDegraded(inner, u, 0, DegradeOptions{})
+	d, err := New(inner, u, 0, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,11 +74,11 @@ func TestDegradedZeroIsExact(t *testing.T) {
 	}
 }
 
-// The collapse weight and the tempered beliefs of DefaultDegrade (w_max =
+// The collapse weight and the tempered beliefs of Default (w_max =
 // 1/2, ℓ = 2), derived by hand for the two-sentence corpus.
 func TestDegradedTempering(t *testing.T) {
 	inner, u := twoSentence()
-	d, err := NewDegraded(inner, u, 0, DefaultDegrade)
+	d, err := New(inner, u, 0, Default)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestDegradedTempering(t *testing.T) {
 // context it supplies is its information share.
 func TestDegradedOwnEvidenceKept(t *testing.T) {
 	inner, u := twoSentence()
-	d, _ := NewDegraded(inner, u, 0, DefaultDegrade)
+	d, _ := New(inner, u, 0, Default)
 	// Row 0: He 0.6, MASK 0.4, so ℓ_0 = 1 on He and 0.4 on the other five
 	// tokens. Exact: "He likes apple" has weight ½·1, "I play tennis" ½·0.4,
 	// so b_0 = (He 5/7, I 2/7). The context part r̂_0 ∝ b_0/ℓ_0 = (5/7, 5/7)
@@ -180,7 +180,7 @@ func TestDegradedOwnEvidenceKept(t *testing.T) {
 
 func TestDegradedContradictoryEvidence(t *testing.T) {
 	inner, u := twoSentence()
-	d, _ := NewDegraded(inner, u, 0, DefaultDegrade)
+	d, _ := New(inner, u, 0, Default)
 	// "He play" is impossible under the corpus; the exact oracle refuses it.
 	ev := soft.AllMask(3, 7, 0)
 	ev.Row(0)[0], ev.Row(0)[1] = 0, 1
@@ -202,8 +202,8 @@ func TestDegradedContradictoryEvidence(t *testing.T) {
 
 func TestDegradedNoise(t *testing.T) {
 	inner, u := twoSentence()
-	d, _ := NewDegraded(inner, u, 0, NoisyDegrade)
-	clean, _ := NewDegraded(inner, u, 0, DefaultDegrade)
+	d, _ := New(inner, u, 0, Noisy)
+	clean, _ := New(inner, u, 0, Default)
 	ev := soft.AllMask(3, 7, 0)
 	a, b, c := soft.NewDense(3, 7), soft.NewDense(3, 7), soft.NewDense(3, 7)
 	if err := d.Denoise(a, ev, 0.5); err != nil {
@@ -232,24 +232,24 @@ func TestDegradedNoise(t *testing.T) {
 
 func TestDegradedOptionsChecked(t *testing.T) {
 	inner, u := twoSentence()
-	for _, o := range []DegradeOptions{{Collapse: 1.5}, {Collapse: math.NaN()}, {Range: -1}, {Noise: -1}, {Soften: 2}} {
-		if _, err := NewDegraded(inner, u, 0, o); err == nil {
+	for _, o := range []Options{{Collapse: 1.5}, {Collapse: math.NaN()}, {Range: -1}, {Noise: -1}, {Soften: 2}} {
+		if _, err := New(inner, u, 0, o); err == nil {
 			t.Errorf("options %+v accepted", o)
 		}
 	}
 	bad := append([]float64(nil), u...)
 	bad[0] = 0.1
-	if _, err := NewDegraded(inner, bad, 0, DefaultDegrade); err == nil || !strings.Contains(err.Error(), "MASK") {
+	if _, err := New(inner, bad, 0, Default); err == nil || !strings.Contains(err.Error(), "MASK") {
 		t.Errorf("unigram with MASK mass accepted: %v", err)
 	}
-	if _, err := NewDegraded(inner, u[:6], 0, DefaultDegrade); err == nil {
+	if _, err := New(inner, u[:6], 0, Default); err == nil {
 		t.Error("unigram not summing to 1 accepted")
 	}
 }
 
 func BenchmarkDegradedDenoise(b *testing.B) {
 	inner, u := twoSentence()
-	d, _ := NewDegraded(inner, u, 0, NoisyDegrade)
+	d, _ := New(inner, u, 0, Noisy)
 	ev := soft.AllMask(3, 7, 0)
 	dst := soft.NewDense(3, 7)
 	b.ReportAllocs()
