@@ -316,6 +316,12 @@ class AdapterTest(unittest.TestCase):
             zz = net.out(torch.matmul(w.float(), net.emb.weight)).double() + logl
         zz[..., mask] = float("-inf")
         self.assertLess(float((torch.softmax(z, -1) - torch.softmax(zz, -1)).abs().max()), 1e-6)
+        # the same rows as sparse evidence through the raw logits and topk_posterior (the server's top-k path)
+        sp = EV.Sparse(torch.tensor([[[2, -1], [mask, 3], [5, -1]]], dtype=torch.int32),
+                       torch.tensor([[[1, 0], [1, 0.5], [1, 0]]]), torch.zeros(1, 3), K, mask, F64)
+        zr, _ = ad.raw_logits(sp)
+        i, p, r, _ = S.topk_posterior(zr, mask, 3, F64, sp.skip_parts())
+        check_topk(self, torch.softmax(zz, -1).numpy(), i.numpy(), p.numpy(), r.numpy(), 3, 1e-6)
         # Dream's shift: output i − 1 predicts position i
         ad.shift, ad.likelihood = True, False
         z, _ = ad.logits(EV.Dense(ev[:, :1].expand(1, 3, K).contiguous(), mask, F64))
