@@ -13,7 +13,14 @@ building the answer's body (JSON head + binary tensors, as send_result
 does). "before" is the compute of commit e02aa3d (float32 posterior logits
 with the skip, torch.logsumexp, torch.topk, one host copy per output),
 kept here verbatim; "after" is server.compute. The two answers are
-checked to agree (same ids, probabilities to 1e-6) before timing.
+checked to agree before timing (probabilities and residuals to --tol;
+the same ids for a float32 model, where ties are rare).
+
+On the GPU, the isolated figure for the H200 (the shape of bench_gpu.sh
+but one layer):
+
+  python3 serve/bench_nonforward.py --device cuda --dtype bfloat16 --vocab 126464 --len 256 \
+      --hidden 2048 --layers 1 --batches 1,8,64 --top-k 64
 """
 
 import argparse
@@ -92,12 +99,14 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"))
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--tol", type=float, default=1e-5, help="agreement of the two answers' probabilities")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
     dev = torch.device(a.device)
     K, mask = a.vocab, a.vocab - 1
-    spec = dict(vocab=K, mask=mask, length=a.len, hidden=a.hidden, layers=a.layers, heads=2, intermediate=2 * a.hidden)
+    spec = dict(vocab=K, mask=mask, length=a.len, hidden=a.hidden, layers=a.layers,
+                heads=max(2, a.hidden // 128), intermediate=4 * a.hidden)
     model = A.SoftdiffAdapter.random(spec, dev, getattr(torch, a.dtype), 0)
     names = list(S.TOPK)
     print("K = %d, L = %d, top-k %d, d = %d, %d layer(s), %s %s, %d torch threads; ms, median of %d"
@@ -111,13 +120,15 @@ def main():
         ins = (ids, np.ones((B, a.len, 1), np.float32), np.zeros((B, a.len), np.float32))
         r0, _ = compute_before(model, ins, None, names, a.top_k)
         r1, _ = S.compute(model, ins, None, names, a.top_k)
-        for b in range(B):
-            for i in range(a.len):
-                x, y = r0["topk_ids"][b, i], r1["topk_ids"][b, i]
-                assert sorted(x[x >= 0]) == sorted(y[y >= 0]), (b, i)
+        x, y = np.sort(r0["topk_ids"], -1), np.sort(r1["topk_ids"], -1)
+        other = int((x != y).any(-1).sum())  # rows whose k-th place is a tie (bfloat16 logits) may list other ids
         p0 = np.sort(r0["topk_probs"], -1)
         p1 = np.sort(r1["topk_probs"], -1)
-        assert float(np.abs(p0 - p1).max()) < 1e-6 and float(np.abs(r0["topk_residual"] - r1["topk_residual"]).max()) < 1e-6
+        dp = float(np.abs(p0 - p1).max())
+        dr = float(np.abs(r0["topk_residual"] - r1["topk_residual"]).max())
+        if not (dp < a.tol and dr < a.tol) or (a.dtype == "float32" and other):
+            raise SystemExit("B = %d: before and after disagree: probabilities by %g, residuals by %g, %d rows list other ids"
+                             % (B, dp, dr, other))
         for label, fn in (("before", compute_before), ("after", S.compute)):
             nf, fw, bd = [], [], []
             for _ in range(a.reps):
