@@ -106,7 +106,7 @@ def main():
     dev = torch.device(a.device)
     K, mask = a.vocab, a.vocab - 1
     spec = dict(vocab=K, mask=mask, length=a.len, hidden=a.hidden, layers=a.layers,
-                heads=max(2, a.hidden // 128), intermediate=4 * a.hidden)
+                heads=max(2, a.hidden // 128), intermediate=2 * a.hidden)
     model = A.SoftdiffAdapter.random(spec, dev, getattr(torch, a.dtype), 0)
     names = list(S.TOPK)
     print("K = %d, L = %d, top-k %d, d = %d, %d layer(s), %s %s, %d torch threads; ms, median of %d"
