@@ -82,7 +82,7 @@ var qualityVsNFE = &Experiment{
 		{Name: "tv-margin", Doc: "a setting reaches quality only if its TV is within this margin of exact sampling's TV at the same sample size", Default: 0.03, Quick: 0.05, Min: 0, Max: 1},
 		{Name: "nll-margin", Doc: "… and its NLL gap is within ± this margin (nats) of 0", Default: 0.05, Quick: 0.1, Min: 0, Max: 10},
 		{Name: "invalid-margin", Doc: "… and its invalid rate is at most this", Default: 0.01, Quick: 0.01, Min: 0, Max: 1},
-		{Name: "learned-samples", Doc: "sequences per seed and setting on the agreement PCFG of the learned models, every model there", Default: 100, Quick: 4, Int: true, Min: 1, Max: 100000},
+		{Name: "learned-samples", Doc: "sequences per seed and setting on the agreement PCFG of the learned models, every model there", Default: 30, Quick: 4, Int: true, Min: 1, Max: 100000},
 	},
 	Tables: []TableSpec{
 		{
