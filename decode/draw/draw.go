@@ -121,7 +121,15 @@ func Sort(idx []int, key []float64) {
 // soft.Sharpen, several times cheaper than math.Pow per entry). Entries
 // below the smallest normal float32 become zero. dst and p have equal
 // length (it may be p itself).
+//
+// In the GOEXPERIMENT=simd build on an AVX2+FMA CPU a vector kernel
+// (sharpenVec: polynomial logarithm, float32 exponential) serves it, within
+// 1e-5 relative of this path for entries above 1e-30.
 func Sharpen(dst, p []float32, T float64) {
+	if haveFMA && len(p) >= 8 {
+		sharpenVec(dst, p, p[soft.Argmax(p)], T)
+		return
+	}
 	lmax := log32(p[soft.Argmax(p)])
 	inv := 1 / T
 	var z float64

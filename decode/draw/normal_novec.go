@@ -13,3 +13,5 @@ func normalsVec(c1, c2 []float32, lo, hi []uint32) { panic("draw: no vector kern
 func addScaled2Vec(dst, a, b []float32, u, w float32) { panic("draw: no vector kernel") }
 
 func entropyVec(p []float32) float64 { panic("draw: no vector kernel") }
+
+func sharpenVec(dst, p []float32, mx float32, T float64) { panic("draw: no vector kernel") }
