@@ -123,9 +123,10 @@ func (c *vlog) log(x archsimd.Float32x8) archsimd.Float32x8 {
 // Sharpen's by the float32 rounding of z (relative error about
 // |z|·1.2e-7 in e^z) and the two logarithms' errors: within 1e-5 relative
 // for entries above 1e-30 (TestSharpenVectorMatches).
-func sharpenVec(dst, p []float32, mx float32, T float64) {
+func sharpenVec(dst, p []float32, T float64) {
 	n := len(p) &^ 7
 	dst = dst[:len(p)]
+	mx := maxVec(p)
 	c := newVlog()
 	bc := archsimd.BroadcastFloat32x8
 	lo, magic, log2e, nLn2 := bc(expCutoff), bc(expMagic), bc(expLog2e), bc(-math.Ln2)
@@ -176,4 +177,196 @@ func sharpenVec(dst, p []float32, mx float32, T float64) {
 	for j := n; j < len(p); j++ {
 		dst[j] *= float32(1 / z)
 	}
+}
+
+// nucleusVec narrows Nucleus's selection: one vector pass finds the maximum
+// M, a second the total mass and the masses of the entries ≥ M·2^−6k,
+// k = 1..4 (float32 partial sums over 16 terms per lane folded into
+// float64, relative error below 1e-6). The largest such threshold t whose
+// mass certainly exceeds topP bounds θ from below (θ < t would give
+// mass(q > θ) ≥ mass(q ≥ t) > topP), so only the entries ≥ t, compacted
+// into scratch, go to the quickselect, with the same budget. ok is false
+// when the total is not clearly above topP or no threshold qualifies: the
+// caller then runs the full selection. The partition sums run over fewer
+// entries than the full selection's, so θ can differ from it only where a
+// mass comparison is within float64 rounding.
+func nucleusVec(q []float32, topP float64, scratch []float32) (theta float32, budget float64, ok bool) {
+	n := len(q) &^ 7
+	mx := maxVec(q)
+	if !(mx > 0) {
+		return 0, 0, false
+	}
+	bc := archsimd.BroadcastFloat32x8
+	t1, t2, t3, t4 := mx*0x1p-6, mx*0x1p-12, mx*0x1p-18, mx*0x1p-24
+	v1, v2, v3, v4 := bc(t1), bc(t2), bc(t3), bc(t4)
+	var zero archsimd.Float32x8
+	var tot [5]archsimd.Float64x4
+	i := 0
+	for i < n {
+		s0, s1, s2, s3, s4 := zero, zero, zero, zero, zero
+		end := min(n, i+8*entropyChunk)
+		for ; i < end; i += 8 {
+			x := archsimd.LoadFloat32x8Slice(q[i : i+8])
+			s0 = s0.Add(x)
+			s1 = s1.Add(x.Masked(x.GreaterEqual(v1)))
+			s2 = s2.Add(x.Masked(x.GreaterEqual(v2)))
+			s3 = s3.Add(x.Masked(x.GreaterEqual(v3)))
+			s4 = s4.Add(x.Masked(x.GreaterEqual(v4)))
+		}
+		for k, s := range [5]archsimd.Float32x8{s0, s1, s2, s3, s4} {
+			tot[k] = tot[k].Add(s.GetLo().ConvertToFloat64()).Add(s.GetHi().ConvertToFloat64())
+		}
+	}
+	var m [5]float64
+	for k := range tot {
+		var t [4]float64
+		tot[k].Store(&t)
+		m[k] = (t[0] + t[1]) + (t[2] + t[3])
+	}
+	archsimd.ClearAVXUpperBits()
+	ts := [5]float32{0, t1, t2, t3, t4}
+	for _, x := range q[n:] {
+		for k, t := range ts {
+			if x >= t {
+				m[k] += float64(x)
+			}
+		}
+	}
+	const slack = 1 - 2e-6 // covers the float32 partial sums' relative error
+	if !(m[0]*slack > topP) {
+		return 0, 0, false
+	}
+	k := 1
+	for k < 5 && !(m[k]*slack > topP) {
+		k++
+	}
+	if k == 5 {
+		return 0, 0, false
+	}
+	// θ ∈ [ts[k], hi): split the band into 8 geometric sub-bands and find
+	// the one holding θ in a second vector pass.
+	hi := float32(math.Inf(1))
+	if k > 1 {
+		hi = ts[k-1]
+	}
+	lo := subBand(q, ts[k], topP)
+	if lo > ts[k] {
+		// the sub-band's upper edge: the next threshold, or hi
+		up := min(lo*subRatio, hi)
+		if th, b, ok := nucleusBand(q, lo, up, topP, scratch); ok {
+			return th, b, true
+		}
+	}
+	w := scratch[:len(q)]
+	c := 0
+	t := ts[k]
+	for _, x := range q {
+		w[c] = x
+		if x >= t {
+			c++
+		}
+	}
+	theta, budget = nucleusSelect(w[:c], topP)
+	return theta, budget, true
+}
+
+// subRatio is the ratio of consecutive sub-band edges: 2^(6/8).
+const subRatio = 1.6817928305074290
+
+// subBand returns the largest edge t·subRatio^j, j = 0..7, whose mass
+// (entries ≥ it, float32 partial sums folded into float64) certainly
+// exceeds topP (the mass of t itself is known to).
+func subBand(q []float32, t float32, topP float64) float32 {
+	n := len(q) &^ 7
+	var e [8]float32
+	e[0] = t
+	for j := 1; j < 8; j++ {
+		e[j] = e[j-1] * subRatio
+	}
+	bc := archsimd.BroadcastFloat32x8
+	v1, v2, v3, v4, v5, v6, v7 := bc(e[1]), bc(e[2]), bc(e[3]), bc(e[4]), bc(e[5]), bc(e[6]), bc(e[7])
+	var zero archsimd.Float32x8
+	var tot [8]archsimd.Float64x4
+	i := 0
+	for i < n {
+		s1, s2, s3, s4, s5, s6, s7 := zero, zero, zero, zero, zero, zero, zero
+		end := min(n, i+8*entropyChunk)
+		for ; i < end; i += 8 {
+			x := archsimd.LoadFloat32x8Slice(q[i : i+8])
+			s1 = s1.Add(x.Masked(x.GreaterEqual(v1)))
+			s2 = s2.Add(x.Masked(x.GreaterEqual(v2)))
+			s3 = s3.Add(x.Masked(x.GreaterEqual(v3)))
+			s4 = s4.Add(x.Masked(x.GreaterEqual(v4)))
+			s5 = s5.Add(x.Masked(x.GreaterEqual(v5)))
+			s6 = s6.Add(x.Masked(x.GreaterEqual(v6)))
+			s7 = s7.Add(x.Masked(x.GreaterEqual(v7)))
+		}
+		for k, s := range [7]archsimd.Float32x8{s1, s2, s3, s4, s5, s6, s7} {
+			tot[k+1] = tot[k+1].Add(s.GetLo().ConvertToFloat64()).Add(s.GetHi().ConvertToFloat64())
+		}
+	}
+	var m [8]float64
+	for k := 1; k < 8; k++ {
+		var t [4]float64
+		tot[k].Store(&t)
+		m[k] = (t[0] + t[1]) + (t[2] + t[3])
+	}
+	archsimd.ClearAVXUpperBits()
+	for _, x := range q[n:] {
+		for k := 1; k < 8; k++ {
+			if x >= e[k] {
+				m[k] += float64(x)
+			}
+		}
+	}
+	const slack = 1 - 2e-6
+	best := t
+	for k := 1; k < 8; k++ {
+		if m[k]*slack > topP {
+			best = e[k]
+		}
+	}
+	return best
+}
+
+// nucleusBand runs the selection on the entries in [lo, up) with the
+// budget left after the entries ≥ up (summed exactly in float64 here); ok
+// is false unless that mass is ≤ topP (so θ < up) and the mass ≥ lo exceeds
+// topP (so θ ≥ lo).
+func nucleusBand(q []float32, lo, up float32, topP float64, scratch []float32) (float32, float64, bool) {
+	w := scratch[:len(q)]
+	c := 0
+	var above, band float64
+	for _, x := range q {
+		if x >= up {
+			above += float64(x)
+		} else if x >= lo {
+			w[c] = x
+			c++
+			band += float64(x)
+		}
+	}
+	if !(above <= topP) || !(above+band > topP) {
+		return 0, 0, false
+	}
+	theta, budget := nucleusSelect(w[:c], topP-above)
+	return theta, budget, true
+}
+
+// maxVec returns the largest entry of p (non-negative, finite entries), or
+// 0 for an empty p.
+func maxVec(p []float32) float32 {
+	n := len(p) &^ 7
+	vmx := archsimd.BroadcastFloat32x8(0)
+	for i := 0; i < n; i += 8 {
+		vmx = vmx.Max(archsimd.LoadFloat32x8Slice(p[i : i+8]))
+	}
+	var a [8]float32
+	vmx.Store(&a)
+	archsimd.ClearAVXUpperBits()
+	mx := max(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7])
+	for _, x := range p[n:] {
+		mx = max(mx, x)
+	}
+	return mx
 }

@@ -3,6 +3,7 @@ package draw
 import (
 	"math"
 	"math/rand/v2"
+	"sort"
 	"testing"
 
 	"github.com/softdiff/softdiff/soft"
@@ -213,5 +214,87 @@ func BenchmarkSharpen(b *testing.B) {
 	}
 	for b.Loop() {
 		Sharpen(dst, p, 0.2)
+	}
+}
+
+// nucleusRef is Nucleus's rule by a full sort: tokens in decreasing value
+// (ties to the smaller index), each kept while the float64 mass before it
+// is ≤ topP.
+func nucleusRef(q []float32, topP float64) []float32 {
+	idx := make([]int, len(q))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return q[idx[a]] > q[idx[b]] })
+	out := make([]float32, len(q))
+	var c float64
+	for _, i := range idx {
+		if c > topP {
+			break
+		}
+		out[i] = q[i]
+		c += float64(q[i])
+	}
+	return out
+}
+
+// TestNucleusMatchesSort: Nucleus (with the vector pre-pass in the simd
+// build) keeps exactly the tokens of the sort-based rule, on rows whose
+// nucleus is small, large or the whole row, with ties and zeros.
+func TestNucleusMatchesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, n := range []int{64, 70, 1000, 4096} {
+		q, scratch := make([]float32, n), make([]float32, n)
+		for trial := range 60 {
+			var z float64
+			for v := range q {
+				switch trial % 4 {
+				case 0: // ties: few distinct values
+					q[v] = float32(rng.IntN(4))
+				case 1: // peaked
+					q[v] = float32(math.Exp(rng.NormFloat64() * 8))
+				default:
+					q[v] = float32(rng.ExpFloat64())
+				}
+				if rng.IntN(6) == 0 {
+					q[v] = 0
+				}
+				z += float64(q[v])
+			}
+			q[0] = 1
+			z++
+			for v := range q {
+				q[v] = float32(float64(q[v]) / z)
+			}
+			topP := []float64{0.5, 0.9, 0.95, 0.999, 1.5}[trial%5]
+			want := nucleusRef(q, topP)
+			got := append([]float32(nil), q...)
+			changed := Nucleus(got, topP, scratch)
+			wantChanged := false
+			for v := range q {
+				if math.Float32bits(got[v]) != math.Float32bits(want[v]) {
+					t.Fatalf("n=%d trial %d topP %v: entry %d = %v, want %v", n, trial, topP, v, got[v], want[v])
+				}
+				if want[v] != q[v] {
+					wantChanged = true
+				}
+			}
+			if changed != wantChanged {
+				t.Fatalf("n=%d trial %d: changed %v, want %v", n, trial, changed, wantChanged)
+			}
+		}
+	}
+}
+
+func BenchmarkNucleus(b *testing.B) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	p, q, scratch := make([]float32, 1000), make([]float32, 1000), make([]float32, 1000)
+	for v := range p {
+		p[v] = float32(rng.ExpFloat64() / 1000)
+	}
+	Sharpen(p, p, 0.2)
+	for b.Loop() {
+		copy(q, p)
+		Nucleus(q, 0.95, scratch)
 	}
 }

@@ -14,4 +14,8 @@ func addScaled2Vec(dst, a, b []float32, u, w float32) { panic("draw: no vector k
 
 func entropyVec(p []float32) float64 { panic("draw: no vector kernel") }
 
-func sharpenVec(dst, p []float32, mx float32, T float64) { panic("draw: no vector kernel") }
+func sharpenVec(dst, p []float32, T float64) { panic("draw: no vector kernel") }
+
+func nucleusVec(q []float32, topP float64, scratch []float32) (float32, float64, bool) {
+	panic("draw: no vector kernel")
+}
