@@ -212,8 +212,35 @@ func BenchmarkSharpen(b *testing.B) {
 	for v := range p {
 		p[v] = float32(rng.ExpFloat64() / 1000)
 	}
-	for b.Loop() {
-		Sharpen(dst, p, 0.2)
+	b.Run("Sharpen", func(b *testing.B) {
+		for b.Loop() {
+			Sharpen(dst, p, 0.2)
+		}
+	})
+	b.Run("table", func(b *testing.B) {
+		for b.Loop() {
+			sharpenGo(dst, p, 0.2)
+		}
+	})
+}
+
+// sharpenGo is Sharpen's table path (the default build's code).
+func sharpenGo(dst, p []float32, T float64) {
+	lmax := log32(p[soft.Argmax(p)])
+	inv := 1 / T
+	var z float64
+	for v, x := range p {
+		if x < 0x1p-126 {
+			dst[v] = 0
+			continue
+		}
+		e := math.Exp((log32(x) - lmax) * inv)
+		dst[v] = float32(e)
+		z += e
+	}
+	s := float32(1 / z)
+	for v := range dst {
+		dst[v] *= s
 	}
 }
 
@@ -293,8 +320,38 @@ func BenchmarkNucleus(b *testing.B) {
 		p[v] = float32(rng.ExpFloat64() / 1000)
 	}
 	Sharpen(p, p, 0.2)
-	for b.Loop() {
-		copy(q, p)
-		Nucleus(q, 0.95, scratch)
+	b.Run("Nucleus", func(b *testing.B) {
+		for b.Loop() {
+			copy(q, p)
+			Nucleus(q, 0.95, scratch)
+		}
+	})
+	b.Run("quickselect", func(b *testing.B) {
+		for b.Loop() {
+			copy(q, p)
+			copy(scratch, q)
+			th, bud := nucleusSelect(scratch, 0.95)
+			nucleusCut(q, th, bud)
+		}
+	})
+}
+
+// TestSharpenGoIsDefault: in the default build Sharpen is sharpenGo bit for
+// bit (so the benchmark's reference is the default build's code).
+func TestSharpenGoIsDefault(t *testing.T) {
+	if haveFMA {
+		t.Skip("vector build")
+	}
+	rng := rand.New(rand.NewPCG(6, 6))
+	p, a, b := make([]float32, 1000), make([]float32, 1000), make([]float32, 1000)
+	for v := range p {
+		p[v] = float32(rng.ExpFloat64() / 1000)
+	}
+	Sharpen(a, p, 0.3)
+	sharpenGo(b, p, 0.3)
+	for v := range a {
+		if math.Float32bits(a[v]) != math.Float32bits(b[v]) {
+			t.Fatalf("entry %d: %v, %v", v, a[v], b[v])
+		}
 	}
 }
