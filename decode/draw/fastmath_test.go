@@ -355,3 +355,116 @@ func TestSharpenGoIsDefault(t *testing.T) {
 		}
 	}
 }
+
+// nucleusOld is Nucleus as it was before the vector pre-pass (commit
+// e02aa3d), verbatim: the reference for TestNucleusDefaultUnchanged.
+func nucleusOld(q []float32, topP float64, scratch []float32) bool {
+	var total float64
+	for _, x := range q {
+		total += float64(x)
+	}
+	if total <= topP {
+		return false
+	}
+	w := scratch[:len(q)]
+	copy(w, q)
+	budget := topP // mass still allowed before θ
+	var theta float32
+	for len(w) > 0 {
+		// median of three as pivot
+		a, b, c := w[0], w[len(w)/2], w[len(w)-1]
+		piv := max(min(a, b), min(max(a, b), c))
+		// three-way partition: [> piv | == piv | < piv]
+		lt, i, gt := 0, 0, len(w)
+		for i < gt {
+			switch x := w[i]; {
+			case x > piv:
+				w[lt], w[i] = w[i], w[lt]
+				lt++
+				i++
+			case x < piv:
+				gt--
+				w[gt], w[i] = w[i], w[gt]
+			default:
+				i++
+			}
+		}
+		var above, eq float64
+		for _, x := range w[:lt] {
+			above += float64(x)
+		}
+		eq = float64(piv) * float64(gt-lt)
+		switch {
+		case above > budget:
+			w = w[:lt]
+		case above+eq > budget:
+			theta = piv
+			budget -= above
+			w = nil
+		default:
+			budget -= above + eq
+			w = w[gt:]
+		}
+	}
+	// keep q > θ, and the first r entries equal to θ with r·θ > budget
+	// minimal (r ≥ 1)
+	r := int(budget/float64(theta)) + 1
+	changed := false
+	for v, x := range q {
+		switch {
+		case x > theta:
+		case x == theta && r > 0:
+			r--
+		default:
+			if x != 0 {
+				changed = true
+			}
+			q[v] = 0
+		}
+	}
+	return changed
+}
+
+// TestNucleusDefaultUnchanged: in the default build Nucleus gives the same
+// bits and the same report as the code before the change, on random rows
+// (flat, peaked, tied, with zeros) and several topP.
+func TestNucleusDefaultUnchanged(t *testing.T) {
+	if haveFMA {
+		t.Skip("vector build: the pre-pass may differ within rounding")
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, n := range []int{5, 64, 1000} {
+		q, s1, s2 := make([]float32, n), make([]float32, n), make([]float32, n)
+		for trial := range 200 {
+			var z float64
+			for v := range q {
+				switch trial % 3 {
+				case 0:
+					q[v] = float32(rng.IntN(3))
+				case 1:
+					q[v] = float32(math.Exp(rng.NormFloat64() * 6))
+				default:
+					q[v] = float32(rng.Float64())
+				}
+				z += float64(q[v])
+			}
+			if z == 0 {
+				q[0], z = 1, 1
+			}
+			for v := range q {
+				q[v] = float32(float64(q[v]) / z)
+			}
+			topP := rng.Float64()
+			a, b := append([]float32(nil), q...), append([]float32(nil), q...)
+			ca, cb := Nucleus(a, topP, s1), nucleusOld(b, topP, s2)
+			if ca != cb {
+				t.Fatalf("n=%d trial %d: changed %v, before %v", n, trial, ca, cb)
+			}
+			for v := range a {
+				if math.Float32bits(a[v]) != math.Float32bits(b[v]) {
+					t.Fatalf("n=%d trial %d entry %d: %v, before %v", n, trial, v, a[v], b[v])
+				}
+			}
+		}
+	}
+}
