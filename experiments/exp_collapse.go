@@ -18,6 +18,11 @@ func init() { lab.Register(frequencyCollapse) }
 
 var collapseTestbeds = []string{"kjv-hmm-16", "agreement-hmm-12"}
 
+// collapseNetTB is the testbed of the learned models in frequency-collapse:
+// the KJV HMM the shipped networks were trained on, run with every model
+// (exact, degraded, the three networks) at learned-samples sequences.
+const collapseNetTB = "kjv-hmm-32"
+
 // maxDist is the last distance bucket of the belief table (it holds d ≥ maxDist).
 const maxDist = 8
 
@@ -46,6 +51,8 @@ func infoKernelFor(den decode.Denoiser, v *soft.Vocab, frequentFirst bool) (*ker
 		m.Unigram(uni)
 	case *degrade.Oracle:
 		uni = m.Unigram()
+	case *cachedNet: // a learned model: the frequencies of its training data
+		uni = m.uni
 	default:
 		return nil, fmt.Errorf("information-aware kernel: no unigram distribution for %T", den)
 	}
@@ -98,6 +105,8 @@ var frequencyCollapse = &lab.Experiment{
 		{Name: "contexts", Doc: "masked data sequences per seed for the belief statistics", Default: 300, Quick: 100, Int: true, Min: 1, Max: 100000},
 		{Name: "mask-rate", Doc: "probability that a position is masked in those sequences", Default: 0.85, Quick: 0.85, Min: 0, Max: 1},
 		{Name: "samples", Doc: "generated sequences per seed and setting", Default: 300, Quick: 100, Int: true, Min: 10, Max: 100000},
+		{Name: "learned-samples", Doc: "generated sequences per seed and setting on the KJV HMM (L = 32) of the learned models, every model there (a quick run: steps = L/4 only for the networks)", Default: 6, Quick: 3, Int: true, Min: 1, Max: 100000},
+		{Name: "learned-contexts", Doc: "masked data sequences per seed for the belief statistics on the KJV HMM (L = 32)", Default: 100, Quick: 12, Int: true, Min: 1, Max: 100000},
 	},
 	Tables: []lab.TableSpec{
 		{
@@ -124,7 +133,10 @@ var frequencyCollapse = &lab.Experiment{
 				{Name: "nll-gap", Kind: lab.Mean, Doc: "mean −log p(x) minus H(p) (Monte-Carlo H for these testbeds)"},
 				{Name: "nfe", Kind: lab.Mean, Digits: 1},
 			},
-			Note: "`exact-sample` rows are exact samples of the same size: the plug-in KL's noise floor and the data's own top-10 share.",
+			Note: "`exact-sample` rows are exact samples of the same size: the plug-in KL's noise floor and the data's own top-10 share. " +
+				"On kjv-hmm-32 the shipped networks (masked, soft, mixed) are models beside the exact and degraded oracles, every model there with " +
+				"`learned-samples` sequences on the same streams (the network's rows at steps = L/4 only in a quick run); `(out of dist.)` marks a " +
+				"network fed evidence its objective never produces. The information-aware kernels use the data's unigram under every model.",
 		},
 	},
 	Units: func(cfg lab.Config) ([]lab.Unit, error) {
@@ -165,6 +177,7 @@ var frequencyCollapse = &lab.Experiment{
 				}
 			}
 		}
+		us = append(us, collapseNetUnits(cfg)...)
 		return us, nil
 	},
 	Verdict: collapseVerdict,
@@ -224,6 +237,50 @@ func collapseObs(tb *testbed, s *sampleSet) map[string]lab.Obs {
 	return o
 }
 
+// collapseNetUnits are the units of frequency-collapse on collapseNetTB:
+// exact samples, then beliefs and generation under every model.
+func collapseNetUnits(cfg lab.Config) []lab.Unit {
+	tbName := collapseNetTB
+	n := cfg.Int("learned-samples")
+	us := []lab.Unit{{Key: tbName + "/exact-sample", Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
+		tb, err := getTestbed(tbName)
+		if err != nil {
+			return nil, err
+		}
+		set, err := tb.exactSamples(ctx, n, seed, true)
+		if err != nil {
+			return nil, err
+		}
+		return []lab.Row{{Table: "generation", Labels: []string{tbName, "—", "exact-sample", "—"}, Values: collapseObs(tb, set)}}, nil
+	}}}
+	for _, ok := range withLearned(tbName, modelKinds()...) {
+		us = append(us, lab.Unit{Key: tbName + "/" + ok + "/beliefs", Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
+			return beliefRun(ctx, cfg, tbName, ok, seed)
+		}})
+		for _, sp := range collapseSamplers() {
+			us = append(us, lab.Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
+				tb, den, err := openTestbed(tbName, ok)
+				if err != nil {
+					return nil, err
+				}
+				L := tb.m.Len()
+				var rows []lab.Row
+				for si, st := range sp.settings(learnedSteps(cfg, ok, []int{L / 4, L})) {
+					set, err := tb.generateSpec(ctx, den, sp, st, n, lab.Mix(seed+uint64(si)), true)
+					if err != nil {
+						return nil, fmt.Errorf("%s with %s: %w", sp.name, ok, err)
+					}
+					rows = append(rows, lab.Row{Table: "generation", Labels: []string{tbName, modelLabel(ok, sp.family), sp.name, strconv.Itoa(st.steps)}, Values: collapseObs(tb, set)})
+				}
+				return rows, nil
+			}})
+		}
+	}
+	return us
+}
+
+// beliefRun measures beliefs against distance under model ok; on
+// collapseNetTB with learned-contexts contexts.
 func beliefRun(ctx context.Context, cfg lab.Config, tbName, ok string, seed uint64) ([]lab.Row, error) {
 	tb, den, err := openTestbed(tbName, ok)
 	if err != nil {
@@ -242,7 +299,11 @@ func beliefRun(ctx context.Context, cfg lab.Config, tbName, ok string, seed uint
 	vis := make([]bool, L)
 	bel := soft.NewDense(L, K)
 	rate := cfg.Float("mask-rate")
-	for j := 0; j < cfg.Int("contexts"); j++ {
+	contexts := cfg.Int("contexts")
+	if tbName == collapseNetTB {
+		contexts = cfg.Int("learned-contexts")
+	}
+	for j := 0; j < contexts; j++ {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -290,7 +351,7 @@ func beliefRun(ctx context.Context, cfg lab.Config, tbName, ok string, seed uint
 		if a.n == 0 {
 			continue
 		}
-		rows = append(rows, lab.Row{Table: "beliefs", Labels: []string{tbName, ok, strconv.Itoa(d)}, Values: map[string]lab.Obs{
+		rows = append(rows, lab.Row{Table: "beliefs", Labels: []string{tbName, modelLabel(ok, famHard), strconv.Itoa(d)}, Values: map[string]lab.Obs{
 			"entropy": lab.Scalar(a.h / a.n), "argmax-rank": lab.Scalar(a.r / a.n), "kl-unigram": lab.Scalar(a.kl / a.n), "positions": lab.Scalar(a.n),
 		}})
 	}
@@ -359,6 +420,42 @@ func collapseVerdict(r *lab.Result) []string {
 			}
 			vs = append(vs, share+".")
 		}
+	}
+	return append(vs, collapseNetVerdict(g)...)
+}
+
+// collapseNetVerdict compares, on collapseNetTB at L/4 steps, each
+// model's unigram KL and top-10 share with the exact oracle's under the
+// same sampler and stream.
+func collapseNetVerdict(g *lab.Table) []string {
+	tbm, err := getTestbed(collapseNetTB)
+	if err != nil {
+		return nil
+	}
+	steps := strconv.Itoa(tbm.m.Len() / 4)
+	floor, ok := g.Get("unigram-kl", "testbed="+collapseNetTB, "sampler=exact-sample")
+	data, _ := g.Get("top10-share", "testbed="+collapseNetTB, "sampler=exact-sample")
+	if !ok {
+		return nil
+	}
+	var vs []string
+	for _, sp := range collapseSamplers() {
+		base, found := g.Get("unigram-kl", "testbed="+collapseNetTB, "oracle="+oracleExact, "sampler="+sp.name, "steps="+steps)
+		if !found {
+			continue
+		}
+		bt, _ := g.Get("top10-share", "testbed="+collapseNetTB, "oracle="+oracleExact, "sampler="+sp.name, "steps="+steps)
+		line := fmt.Sprintf("%s, %s at %s steps: unigram KL / top-10 share with the exact oracle %s / %s (exact-sample floor %s / data %s)",
+			collapseNetTB, sp.name, steps, lab.Format(base, 3), lab.Format(bt, 3), lab.Format(floor, 3), lab.Format(data, 3))
+		for _, row := range g.Select("testbed="+collapseNetTB, "sampler="+sp.name, "steps="+steps) {
+			m := g.Label(row, "oracle")
+			if m == oracleExact {
+				continue
+			}
+			e, t10 := g.Cell(row, "unigram-kl"), g.Cell(row, "top10-share")
+			line += fmt.Sprintf("; %s %s (%s) / %s (%s)", m, lab.Format(e, 3), relWord(e, base, "lower", "≈", "higher"), lab.Format(t10, 3), relWord(t10, bt, "lower", "≈", "higher"))
+		}
+		vs = append(vs, line+".")
 	}
 	return vs
 }

@@ -15,6 +15,11 @@ func init() { lab.Register(duplication) }
 
 var dupTestbeds = []string{"kjv-hmm-16", "agreement-hmm-12"}
 
+// dupNetTB is the testbed of the learned models in duplication: the KJV HMM
+// the shipped networks were trained on, run with every model (exact,
+// degraded, the three networks) at learned-samples sequences.
+const dupNetTB = "kjv-hmm-32"
+
 func dupSamplers() ([]samplerSpec, error) {
 	hard, err := samplersNamed("MDLM", "LLaDA-random", "LLaDA-lowconf", "Dream-entropy")
 	if err != nil {
@@ -38,6 +43,7 @@ var duplication = &lab.Experiment{
 		"at fewer NFE.",
 	Params: []lab.Param{
 		{Name: "samples", Doc: "generated sequences per seed and setting", Default: 400, Quick: 150, Int: true, Min: 10, Max: 100000},
+		{Name: "learned-samples", Doc: "generated sequences per seed and setting on the KJV HMM (L = 32) of the learned models, every model there (a quick run: steps = L/4 only for the networks)", Default: 6, Quick: 3, Int: true, Min: 1, Max: 100000},
 	},
 	Tables: []lab.TableSpec{{
 		Name: "repeats", Title: "Adjacent-repeat rate",
@@ -47,7 +53,10 @@ var duplication = &lab.Experiment{
 			{Name: "ratio-to-data", Kind: lab.Mean, Digits: 2, Doc: "repeat rate / the data's repeat rate at the same seed"},
 			{Name: "nfe", Kind: lab.Mean, Digits: 1},
 		},
-		Note: "`data` rows are exact samples of the same size (the data's own rate). Settings: steps = L/4 and L for step-count samplers.",
+		Note: "`data` rows are exact samples of the same size (the data's own rate). Settings: steps = L/4 and L for step-count samplers. " +
+			"On kjv-hmm-32 the shipped networks (masked, soft, mixed) are models beside the exact and degraded oracles, every model there with " +
+			"`learned-samples` sequences on the same streams (the networks' step-count rows at L/4 only in a quick run); `(out of dist.)` marks a " +
+			"network fed evidence its objective never produces.",
 		Plots: []lab.PlotSpec{
 			{Name: "repeats-kjv", Title: "KJV HMM (L = 16): adjacent repeats / data's rate", X: "nfe", Y: "ratio-to-data", Series: []string{"sampler"}, Facet: []string{"oracle"}, Group: "family", Filter: map[string]string{"testbed": "kjv-hmm-16"}, LogX: true, XLabel: "NFE", YLabel: "repeat rate / data's repeat rate",
 				Ref: map[string]string{"testbed": "kjv-hmm-16", "sampler": "data"}, RefLabel: "the data's rate (ratio 1)", Clip: [2]float64{0, math.Inf(1)}},
@@ -60,7 +69,12 @@ var duplication = &lab.Experiment{
 		if err != nil {
 			return nil, err
 		}
-		for _, tbName := range dupTestbeds {
+		for _, tbName := range append(append([]string(nil), dupTestbeds...), dupNetTB) {
+			n := n
+			models := modelKinds()
+			if tbName == dupNetTB {
+				n, models = cfg.Int("learned-samples"), withLearned(tbName, modelKinds()...)
+			}
 			us = append(us, lab.Unit{Key: tbName + "/data", Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 				tb, err := getTestbed(tbName)
 				if err != nil {
@@ -73,7 +87,7 @@ var duplication = &lab.Experiment{
 				return []lab.Row{{Table: "repeats", Labels: []string{tbName, "—", "data", "reference", "—"}, Values: map[string]lab.Obs{
 					"repeat-rate": lab.Count(set.stats.Repeats, set.stats.Pairs), "ratio-to-data": lab.Scalar(1), "nfe": lab.Scalar(0)}}}, nil
 			}})
-			for _, ok := range []string{oracleExact, oracleDegraded} {
+			for _, ok := range models {
 				for _, sp := range sps {
 					us = append(us, lab.Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 						tb, den, err := openTestbed(tbName, ok)
@@ -88,17 +102,17 @@ var duplication = &lab.Experiment{
 						dataRate := float64(ref.stats.Repeats) / float64(ref.stats.Pairs)
 						L := tb.m.Len()
 						var rows []lab.Row
-						for si, st := range sp.settings([]int{L / 4, L}) {
+						for si, st := range sp.settings(learnedSteps(cfg, ok, []int{L / 4, L})) {
 							set, err := tb.generateSpec(ctx, den, sp, st, n, lab.Mix(seed+uint64(si)), false)
 							if err != nil {
-								return nil, err
+								return nil, fmt.Errorf("%s with %s: %w", sp.name, ok, err)
 							}
 							rate := float64(set.stats.Repeats) / float64(set.stats.Pairs)
 							v := map[string]lab.Obs{"repeat-rate": lab.Count(set.stats.Repeats, set.stats.Pairs), "nfe": lab.Scalar(set.nfe)}
 							if dataRate > 0 {
 								v["ratio-to-data"] = lab.Scalar(rate / dataRate)
 							}
-							rows = append(rows, lab.Row{Table: "repeats", Labels: []string{tbName, ok, sp.name, sp.family, st.label}, Values: v})
+							rows = append(rows, lab.Row{Table: "repeats", Labels: []string{tbName, modelLabel(ok, sp.family), sp.name, sp.family, st.label}, Values: v})
 						}
 						return rows, nil
 					}})
@@ -121,7 +135,7 @@ func dupVerdict(r *lab.Result) []string {
 		return nil
 	}
 	var vs []string
-	for _, tb := range dupTestbeds {
+	for _, tb := range append(append([]string(nil), dupTestbeds...), dupNetTB) {
 		data, ok := t.Get("repeat-rate", "testbed="+tb, "sampler=data")
 		if !ok {
 			continue
@@ -131,15 +145,25 @@ func dupVerdict(r *lab.Result) []string {
 			continue
 		}
 		L := tbm.m.Len()
-		for _, o := range []string{oracleExact, oracleDegraded} {
+		models := modelKinds()
+		if tb == dupNetTB {
+			models = withLearned(tb, modelKinds()...)
+		}
+		for _, o := range models {
 			var above, same, below []string
-			for _, row := range t.Select("testbed="+tb, "oracle="+o) {
+			for _, row := range t.Select("testbed=" + tb) {
+				if m := t.Label(row, "oracle"); m != o && m != o+" (out of dist.)" {
+					continue
+				}
 				set := t.Label(row, "setting")
 				if set != "steps="+strconv.Itoa(L/4) && set != "τ=0.9" {
 					continue
 				}
 				e := t.Cell(row, "repeat-rate")
 				name := fmt.Sprintf("%s %s", t.Label(row, "sampler"), lab.Format(e, 4))
+				if t.Label(row, "oracle") != o {
+					name += " (out of dist.)"
+				}
 				switch relation(e, data) {
 				case 1:
 					above = append(above, name)

@@ -20,6 +20,20 @@ var jointTestbeds = []string{"two-sentence", "agreement", "sticky3", "kjv-hmm"}
 
 var jointDecoders = []string{"sample", "argmax", "beam", "MAP", "IR"}
 
+// jointNetTB is the testbed of the learned models in joint-decode: the
+// agreement PCFG the shipped networks (masked, mixed) were trained on, run
+// with every model (exact, degraded, the networks) at learned-samples
+// decodes.
+const jointNetTB = "agreement-pcfg"
+
+// jointModels are the models of joint-decode on a testbed.
+func jointModels(tbName string) []string {
+	if tbName == jointNetTB {
+		return withLearned(tbName, modelKinds()...)
+	}
+	return modelKinds()
+}
+
 var jointDecode = &lab.Experiment{
 	Name:  "joint-decode",
 	Rank:  6,
@@ -34,6 +48,7 @@ var jointDecode = &lab.Experiment{
 		{Name: "k", Doc: "candidates per position in the lattice (beam, MAP)", Default: 4, Quick: 4, Int: true, Min: 1, Max: 64},
 		{Name: "width", Doc: "beam width B", Default: 4, Quick: 4, Int: true, Min: 1, Max: 256},
 		{Name: "particles", Doc: "importance-resampling candidates N", Default: 8, Quick: 8, Int: true, Min: 1, Max: 4096},
+		{Name: "learned-samples", Doc: "decodes per seed and setting on the agreement PCFG of the learned models, every model there", Default: 50, Quick: 4, Int: true, Min: 1, Max: 100000},
 	},
 	Tables: []lab.TableSpec{{
 		Name:   "joint",
@@ -54,7 +69,11 @@ var jointDecode = &lab.Experiment{
 			"The joint scorer is the model's own: the exact log p under the exact oracle, the pseudo-log-likelihood of the degraded " +
 			"denoiser (decode.NewPLL) under the degraded oracle. Rows marked `(oracle scorer, upper bound)` score with the exact log p " +
 			"under the degraded oracle: an ideal external scorer, which also corrects model error. Under the degraded oracle MAP runs only " +
-			"with the oracle scorer: the exact maximiser of the pseudo-likelihood would cost k^L·L denoiser calls per decode.",
+			"with the oracle scorer: the exact maximiser of the pseudo-likelihood would cost k^L·L denoiser calls per decode. " +
+			"On agreement-pcfg the shipped networks (masked, mixed; no soft network) are models beside the oracles, every model there with " +
+			"`learned-samples` decodes on the same streams. A network's `IR` scores with its own pseudo-likelihood; under a network beam, " +
+			"like MAP, runs only with the oracle scorer (its pseudo-likelihood would cost up to width·k·L network calls per position). " +
+			"The masked network is `(out of dist.)` here: SL-uniform feeds it soft evidence.",
 		Plots: []lab.PlotSpec{
 			{Name: "joint-invalid", Title: "invalid rate by decoder (agreement corpus)", X: "nfe", Y: "invalid", Series: []string{"decoder"}, Facet: []string{"oracle"}, Categorical: true, Filter: map[string]string{"testbed": "agreement"}, XLabel: "NFE before the final decode (1 or L)", YLabel: "invalid rate"},
 			{Name: "joint-nll", Title: "NLL by decoder (KJV HMM, L = 6)", X: "nfe", Y: "nll", Series: []string{"decoder"}, Facet: []string{"oracle"}, Categorical: true, Filter: map[string]string{"testbed": "kjv-hmm"}, XLabel: "NFE before the final decode (1 or L)", YLabel: "mean −log p(x)", Clip: [2]float64{0, math.Inf(1)}},
@@ -62,8 +81,8 @@ var jointDecode = &lab.Experiment{
 	}},
 	Units: func(cfg lab.Config) ([]lab.Unit, error) {
 		var us []lab.Unit
-		for _, tbName := range jointTestbeds {
-			for _, ok := range modelKinds() {
+		for _, tbName := range append(append([]string(nil), jointTestbeds...), jointNetTB) {
+			for _, ok := range jointModels(tbName) {
 				for _, nfeL := range []bool{false, true} {
 					key := tbName + "/" + ok + "/nfe=1"
 					if nfeL {
@@ -117,12 +136,16 @@ func jointRun(ctx context.Context, cfg lab.Config, tbName, ok string, nfeL bool,
 		nfe = L
 	}
 	n, k := cfg.Int("samples"), cfg.Int("k")
+	if tbName == jointNetTB {
+		n = cfg.Int("learned-samples")
+	}
 	names := append([]string(nil), jointDecoders...)
 	if ok != oracleExact {
 		// MAP under the pseudo-likelihood scorer would cost k^L·L denoiser
 		// calls per decode (4⁶·6 on the KJV HMM): under a model with error it
-		// runs only with the oracle scorer, as an upper bound.
-		names = slices.DeleteFunc(names, func(d string) bool { return d == "MAP" })
+		// runs only with the oracle scorer, as an upper bound; under a
+		// network so does beam.
+		names = slices.DeleteFunc(names, func(d string) bool { return d == "MAP" || (d == "beam" && isNetKind(ok)) })
 	}
 	stats := map[string]*SampleStats{}
 	evals := map[string]float64{}
@@ -154,6 +177,9 @@ func jointRun(ctx context.Context, cfg lab.Config, tbName, ok string, nfeL bool,
 		}
 		if ok != oracleExact && !oracleScorer {
 			fds = slices.Delete(fds, 1, 2) // no MAP under the pseudo-likelihood (see names)
+			if isNetKind(ok) {
+				fds = fds[1:] // nor beam under a network's
+			}
 		}
 		for _, d := range fds {
 			decoders = append(decoders, jd{d.Name() + suffix, d, sc})
@@ -218,7 +244,7 @@ func jointRun(ctx context.Context, cfg lab.Config, tbName, ok string, nfeL bool,
 		if nll := st.NLL(); !math.IsNaN(nll) {
 			v["nll"] = lab.Scalar(nll)
 		}
-		rows = append(rows, lab.Row{Table: "joint", Labels: []string{tbName, ok, strconv.Itoa(nfe), d}, Values: v})
+		rows = append(rows, lab.Row{Table: "joint", Labels: []string{tbName, modelLabel(ok, famSoft), strconv.Itoa(nfe), d}, Values: v})
 	}
 	return rows, nil
 }
@@ -261,8 +287,9 @@ func jointVerdict(r *lab.Result) []string {
 		return nil
 	}
 	var vs []string
-	for _, tb := range jointTestbeds {
-		for _, ok := range modelKinds() {
+	for _, tb := range append(append([]string(nil), jointTestbeds...), jointNetTB) {
+		for _, ok := range jointModels(tb) {
+			ok = modelLabel(ok, famSoft)
 			for _, row := range t.Select("testbed="+tb, "oracle="+ok, "decoder=sample") {
 				nfe := t.Label(row, "nfe")
 				sel := []string{"testbed=" + tb, "oracle=" + ok, "nfe=" + nfe}

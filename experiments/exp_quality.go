@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -12,12 +13,34 @@ func init() { lab.Register(qualityVsNFE) }
 
 var qualityTestbeds = []string{"sticky3", "agreement"}
 
+// qualityNetTB is the testbed of the learned models in quality-vs-nfe: the
+// agreement PCFG the shipped networks (masked, mixed) were trained on, run
+// with every model (exact, degraded, the networks) at learned-samples
+// sequences on qualityNetGrid, and with joint final decodes of two samplers
+// only (qualityNetJoint): a network's pseudo-likelihood costs L calls per
+// candidate.
+const qualityNetTB = "agreement-pcfg"
+
+var qualityNetJoint = []string{"LLaDA-random", "SL-uniform"}
+
+// qualityNetGrid is the step grid on qualityNetTB: 1, L/2, L and 2L; in a
+// quick run 1 and L.
+func qualityNetGrid(cfg lab.Config, L int) []int {
+	if cfg.Quick {
+		return []int{1, L}
+	}
+	return []int{1, max(2, L/2), L, 2 * L}
+}
+
 // qualitySamplers are the samplers of quality-vs-NFE under a model of the
 // given kind: every registered sampler, then the joint final decode of some
 // of them scored by the model's own scorer, and under a model with error
 // the same joint decodes scored by the exact joint (upper bound).
-func qualitySamplers(kind string) ([]samplerSpec, error) {
-	joint, err := samplersNamed("LLaDA-random", "LLaDA-lowconf", "SL-uniform", "SL-geometric", "Hybrid-commit", "Hybrid-gibbs")
+func qualitySamplers(kind string, jointNames ...string) ([]samplerSpec, error) {
+	if len(jointNames) == 0 {
+		jointNames = []string{"LLaDA-random", "LLaDA-lowconf", "SL-uniform", "SL-geometric", "Hybrid-commit", "Hybrid-gibbs"}
+	}
+	joint, err := samplersNamed(jointNames...)
 	if err != nil {
 		return nil, err
 	}
@@ -61,6 +84,7 @@ var qualityVsNFE = &lab.Experiment{
 		{Name: "tv-margin", Doc: "a setting reaches quality only if its TV is within this margin of exact sampling's TV at the same sample size", Default: 0.03, Quick: 0.05, Min: 0, Max: 1},
 		{Name: "nll-margin", Doc: "… and its NLL gap is within ± this margin (nats) of 0", Default: 0.05, Quick: 0.1, Min: 0, Max: 10},
 		{Name: "invalid-margin", Doc: "… and its invalid rate is at most this", Default: 0.01, Quick: 0.01, Min: 0, Max: 1},
+		{Name: "learned-samples", Doc: "sequences per seed and setting on the agreement PCFG of the learned models, every model there", Default: 30, Quick: 4, Int: true, Min: 1, Max: 100000},
 	},
 	Tables: []lab.TableSpec{
 		{
@@ -76,7 +100,12 @@ var qualityVsNFE = &lab.Experiment{
 			},
 			Plots: qualityPlots(),
 			Note: "`exact-sample` draws from the true distribution: its TV is the noise floor of the sample size, its NLL gap ≈ 0. " +
-				"A negative NLL gap means samples more probable than typical (mode seeking, low diversity).",
+				"A negative NLL gap means samples more probable than typical (mode seeking, low diversity). " +
+				"On agreement-pcfg the shipped networks (masked, mixed; no soft network) are models beside the exact and degraded oracles, every " +
+				"model there with `learned-samples` sequences on the same streams at steps 1, L/2, L, 2L (a quick run: 1 and L), joint final " +
+				"decodes for LLaDA-random and SL-uniform only; its support is not enumerated (no TV, no NFE-to-reach row: validity and NLL gap). " +
+				"`(out of dist.)` marks a network fed evidence its objective never produces; a network's `+ IR` rows score with its own " +
+				"pseudo-likelihood, the `(oracle scorer, upper bound)` rows with the exact log p.",
 		},
 		{
 			Name:   "nfe-to-reach",
@@ -112,9 +141,13 @@ func qualityPlots() []lab.PlotSpec {
 func qualityUnits(cfg lab.Config) ([]lab.Unit, error) {
 	var us []lab.Unit
 	n := cfg.Int("samples")
-	for _, tbName := range qualityTestbeds {
-		for _, ok := range modelKinds() {
-			sps, err := qualitySamplers(ok)
+	for _, tbName := range append(append([]string(nil), qualityTestbeds...), qualityNetTB) {
+		models, jointNames, n := modelKinds(), []string(nil), n
+		if tbName == qualityNetTB {
+			models, jointNames, n = withLearned(tbName, modelKinds()...), qualityNetJoint, cfg.Int("learned-samples")
+		}
+		for _, ok := range models {
+			sps, err := qualitySamplers(ok, jointNames...)
 			if err != nil {
 				return nil, err
 			}
@@ -148,6 +181,9 @@ func qualityRun(ctx context.Context, cfg lab.Config, tbName, ok string, sp sampl
 	}
 	n := cfg.Int("samples")
 	steps := stepGrid(tb.m.Len(), cfg.Int("max-factor"))
+	if tbName == qualityNetTB {
+		n, steps = cfg.Int("learned-samples"), qualityNetGrid(cfg, tb.m.Len())
+	}
 	// The exact sampler at the same sample size sets the target.
 	ref, err := tb.exactSamples(ctx, n, lab.Mix(seed^0xe8ac7), false)
 	if err != nil {
@@ -159,9 +195,9 @@ func qualityRun(ctx context.Context, cfg lab.Config, tbName, ok string, sp sampl
 	for si, st := range sp.settings(steps) {
 		set, err := tb.generateSpec(ctx, den, sp, st, n, lab.Mix(seed+uint64(si)), false)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s with %s: %w", sp.name, ok, err)
 		}
-		rows = append(rows, lab.Row{Table: "quality", Labels: []string{tbName, ok, sp.name, sp.family, st.label}, Values: tb.qualityObs(set)})
+		rows = append(rows, lab.Row{Table: "quality", Labels: []string{tbName, modelLabel(ok, sp.family), sp.name, sp.family, st.label}, Values: tb.qualityObs(set)})
 		if tb.small && reaches(set, tb.entropy, target, cfg) && set.nfe < best {
 			best = set.nfe
 		}
@@ -172,7 +208,7 @@ func qualityRun(ctx context.Context, cfg lab.Config, tbName, ok string, sp sampl
 			v["reached"] = lab.Count(1, 1)
 			v["nfe"] = lab.Scalar(best)
 		}
-		rows = append(rows, lab.Row{Table: "nfe-to-reach", Labels: []string{tbName, ok, sp.name, sp.family}, Values: v})
+		rows = append(rows, lab.Row{Table: "nfe-to-reach", Labels: []string{tbName, modelLabel(ok, sp.family), sp.name, sp.family}, Values: v})
 	}
 	return rows, nil
 }
@@ -251,6 +287,38 @@ func qualityVerdict(r *lab.Result) []string {
 			if len(missed) > 0 {
 				vs = append(vs, fmt.Sprintf("%s, %s oracle: never reached the target: %s.", tb, ok, strings.Join(missed, ", ")))
 			}
+		}
+	}
+	return append(vs, qualityNetVerdict(q)...)
+}
+
+// qualityNetVerdict states, on qualityNetTB under each model, the invalid
+// rate and NLL gap of some samplers at L steps.
+func qualityNetVerdict(q *lab.Table) []string {
+	tbm, err := getTestbed(qualityNetTB)
+	if err != nil {
+		return nil
+	}
+	set := "setting=steps=" + strconv.Itoa(tbm.m.Len())
+	var vs []string
+	for _, ok := range withLearned(qualityNetTB, modelKinds()...) {
+		var parts []string
+		for _, name := range []string{"LLaDA-random", "MDLM", "LLaDA-lowconf", "SL-uniform", "SL-geometric", "Hybrid-gibbs", "LLaDA-random + IR", "SL-uniform + IR",
+			"LLaDA-random + IR" + oracleScorerLabel, "SL-uniform + IR" + oracleScorerLabel} {
+			for _, row := range q.Select("testbed="+qualityNetTB, "sampler="+name, set) {
+				m := q.Label(row, "oracle")
+				if m != ok && m != ok+" (out of dist.)" {
+					continue
+				}
+				p := fmt.Sprintf("%s invalid %s, NLL gap %s", name, lab.Format(q.Cell(row, "invalid"), 3), lab.Format(q.Cell(row, "nll-gap"), 3))
+				if m != ok {
+					p += " (out of dist.)"
+				}
+				parts = append(parts, p)
+			}
+		}
+		if len(parts) > 0 {
+			vs = append(vs, fmt.Sprintf("%s, %s, %s: %s.", qualityNetTB, ok, strings.TrimPrefix(set, "setting="), strings.Join(parts, "; ")))
 		}
 	}
 	return vs

@@ -28,7 +28,7 @@ var marginalTrap = &lab.Experiment{
 	Params: []lab.Param{
 		{Name: "samples", Doc: "sequences per seed and setting", Default: 2000, Quick: 400, Int: true, Min: 10, Max: 100000},
 		{Name: "max-steps", Doc: "every step-count sampler runs at 1…L steps and at the powers of 2 up to this", Default: 32, Quick: 16, Int: true, Min: 1, Max: 1024},
-		{Name: "learned-samples", Doc: "sequences per seed and setting with a learned model (agreement PCFG networks)", Default: 120, Quick: 30, Int: true, Min: 10, Max: 100000},
+		{Name: "learned-samples", Doc: "sequences per seed and setting with a learned model (agreement PCFG networks)", Default: 120, Quick: 12, Int: true, Min: 10, Max: 100000},
 	},
 	Tables: []lab.TableSpec{{
 		Name:   "invalid",

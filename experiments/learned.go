@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"fmt"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"strings"
 
 	"github.com/softdiff/softdiff/decode"
@@ -77,7 +78,8 @@ func modelLabel(kind, family string) string {
 	if !isNetKind(kind) {
 		return kind
 	}
-	if !inDistribution(netObjective(kind), samplerProcess(strings.TrimSuffix(family, "+joint"))) {
+	base := strings.TrimSuffix(strings.TrimSuffix(family, "-oracle"), "+joint")
+	if !inDistribution(netObjective(kind), samplerProcess(base)) {
 		return kind + " (out of dist.)"
 	}
 	return kind
@@ -97,7 +99,9 @@ func netDenoiser(tbName, kind string) (*testbed, decode.Denoiser, error) {
 	if tb.name != tbName {
 		return nil, nil, fmt.Errorf("model %s is trained on %s, not %s", name, tb.name, tbName)
 	}
-	return tb, newCachedNet(m, tb.m.Vocab().Mask()), nil
+	c := newCachedNet(m, tb.m.Vocab().Mask())
+	c.uni = tb.unigram
+	return tb, c, nil
 }
 
 // cachedNet answers with a network and memoises its beliefs for hard
@@ -108,6 +112,7 @@ func netDenoiser(tbName, kind string) (*testbed, decode.Denoiser, error) {
 // depend on the cache. Not safe for concurrent use.
 type cachedNet struct {
 	net   *nn.Model
+	uni   []float64 // the training data's unigram distribution (the testbed's), for kernels built from it
 	mask  int32
 	cache map[string][]float32
 	key   []byte
@@ -164,3 +169,13 @@ func (c *cachedNet) Denoise(dst, ev *soft.Dense, t float64) error {
 
 // exactScratch is an L×K state of tb for the exact posterior.
 func exactScratch(tb *testbed) *soft.Dense { return soft.NewDense(tb.m.Len(), tb.m.Vocab().Size()) }
+
+// learnedSteps returns the step counts a network runs at among steps: all
+// of them in a full run, only the first in a quick one (networks cost
+// milliseconds a call where the oracles cost microseconds).
+func learnedSteps(cfg lab.Config, kind string, steps []int) []int {
+	if cfg.Quick && isNetKind(kind) && len(steps) > 1 {
+		return steps[:1]
+	}
+	return steps
+}

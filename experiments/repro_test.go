@@ -10,7 +10,9 @@ import (
 // TestRecordsBitReproducible runs quality-vs-nfe (whose TV sums over a map
 // of sequences) twice at a tiny size, with one worker and with four, and
 // requires records.json to be equal byte for byte: every sum in a fixed
-// order, randomness only from the unit's seed.
+// order, randomness only from the unit's seed; its agreement-PCFG rows run
+// the learned denoisers (a cachedNet per unit) and their pseudo-likelihood
+// scorers.
 func TestRecordsBitReproducible(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs an experiment twice")
@@ -21,6 +23,7 @@ func TestRecordsBitReproducible(t *testing.T) {
 		cfg.Seeds, cfg.Workers = 1, workers
 		cfg.Params["samples"] = 40
 		cfg.Params["max-factor"] = 2
+		cfg.Params["learned-samples"] = 2 // the network rows (agreement PCFG) too, small
 		r, err := lab.Run(context.Background(), qualityVsNFE, cfg, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -9,7 +9,14 @@ where inputs is an evidence.Dense or evidence.Sparse batch and z the
 float32 logits [B, L, K] whose softmax over the tokens is the posterior
 marginal given the evidence (−inf in the MASK column). forward_ms is the
 time of the network's forward pass alone (input embedding to output head,
-synchronised on a GPU).
+synchronised on a GPU). For the top-k outputs the server calls instead
+
+  raw_logits(inputs) -> (z, forward_ms)
+
+the network's own logits [B, L, K] in its dtype (bfloat16 on a GPU, say),
+a fresh tensor the caller may overwrite, without the evidence skip and
+without the MASK column set: it adds the skip (when the adapter's skip is
+True) and the MASK column itself, to the few logits it keeps.
 
   * SoftdiffAdapter: a softdiff denoiser (train/model.py), loaded from a
     checkpoint directory (config.json + model.safetensors) or built with
@@ -105,20 +112,30 @@ class SoftdiffAdapter:
     def num_params(self):
         return sum(p.numel() for p in self.net.parameters())
 
+    def raw_logits(self, inp):
+        return self._forward(inp, False)
+
     def logits(self, inp):
+        z, fwd = self._forward(inp, True)
+        if self.skip:
+            z = inp.add_skip(z)
+        z[..., self.mask] = float("-inf")
+        return z, fwd
+
+    def _forward(self, inp, f32):
+        """The network's logits (float32 if f32, else its dtype) and the
+        forward's milliseconds (the float32 conversion included)."""
         net = self.net
         E = net.embed_tokens.weight
         _sync(self.device)
         t0 = time.perf_counter()
         h = inp.embed(E, self.S_tok) if isinstance(inp, EV.Sparse) else inp.embed(E)
         h = (h.float() + net.positions(inp.L).float()).to(E.dtype)
-        z = context_from_hidden(net, h).float()
+        z = context_from_hidden(net, h)
+        if f32:
+            z = z.float()
         _sync(self.device)
-        fwd = (time.perf_counter() - t0) * 1e3
-        if self.skip:
-            z = inp.add_skip(z)
-        z[..., self.mask] = float("-inf")
-        return z, fwd
+        return z, (time.perf_counter() - t0) * 1e3
 
 
 class HFAdapter:
@@ -142,6 +159,7 @@ class HFAdapter:
         self.max_len = int(getattr(cfg, "max_sequence_length", 0) or getattr(cfg, "max_position_embeddings", 0) or 4096)
         self.shift = shift
         self.likelihood = likelihood
+        self.skip = likelihood
         self.pdt = prep_dtype(device)
         emb = self.net.get_input_embeddings() if hasattr(self.net, "get_input_embeddings") else None
         self.E = emb.weight if emb is not None else None
@@ -152,7 +170,23 @@ class HFAdapter:
             with torch.no_grad():
                 self.S_tok = EV.token_sum(self.E[:self.K], self.mask, self.pdt)
 
+    def raw_logits(self, inp):
+        z, fwd = self._forward(inp)
+        return z.contiguous(), fwd
+
     def logits(self, inp):
+        z, fwd = self._forward(inp)
+        z = z.float()
+        if self.likelihood:
+            z = inp.add_skip(z.contiguous())
+        else:
+            z = z.clone()
+        z[..., self.mask] = float("-inf")
+        return z, fwd
+
+    def _forward(self, inp):
+        """The network's logits [B, L, K] in its dtype (a view of its
+        output, shifted for Dream) and the forward's milliseconds."""
         ids = inp.hard_ids()
         _sync(self.device)
         t0 = time.perf_counter()
@@ -164,17 +198,12 @@ class HFAdapter:
             E = self.E[:self.K]
             h = inp.embed(E, self.S_tok) if isinstance(inp, EV.Sparse) else inp.embed(E)
             out = self.net(inputs_embeds=h)
-        z = (out.logits if hasattr(out, "logits") else out[0]).float()
+        z = out.logits if hasattr(out, "logits") else out[0]
         _sync(self.device)
         fwd = (time.perf_counter() - t0) * 1e3
-        if z.shape[-1] < self.K or z.shape[:2] != (inp.B, inp.L):
+        if z.dim() != 3 or z.shape[-1] < self.K or z.shape[:2] != (inp.B, inp.L):
             raise RuntimeError("model returned logits of shape %s for %d×%d×%d" % (list(z.shape), inp.B, inp.L, self.K))
         z = z[..., :self.K]
         if self.shift:  # Dream predicts position i at output i − 1
             z = torch.cat([z[:, :1], z[:, :-1]], dim=1)
-        if self.likelihood:
-            z = inp.add_skip(z.contiguous())
-        else:
-            z = z.clone()
-        z[..., self.mask] = float("-inf")
         return z, fwd

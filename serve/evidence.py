@@ -29,11 +29,16 @@ class EvidenceError(ValueError):
     """Evidence that is not a batch of likelihood rows."""
 
 
-def _first(bad, what):
-    """Raise EvidenceError for the first True of bad [B, L]."""
-    if bool(bad.any()):
-        b, i = [int(x) for x in bad.nonzero()[0]]
-        raise EvidenceError("sequence %d, position %d: %s" % (b, i, what))
+def _first(*checks):
+    """Raise EvidenceError for the first check (bad [B, L], what) that has a
+    True, at its first True. One device synchronisation for all of them
+    when every row is good."""
+    if not bool(torch.stack([bad.any() for bad, _ in checks]).any()):
+        return
+    for bad, what in checks:
+        if bool(bad.any()):
+            b, i = [int(x) for x in bad.nonzero()[0]]
+            raise EvidenceError("sequence %d, position %d: %s" % (b, i, what))
 
 
 class Dense:
@@ -44,9 +49,9 @@ class Dense:
             raise EvidenceError("evidence has %d dimensions, want 3 [B, L, K]" % ev.dim())
         self.B, self.L, self.K = ev.shape
         self.mask = mask
-        _first(~torch.isfinite(ev).all(-1), "evidence entry is NaN or infinite")
-        _first((ev < 0).any(-1), "evidence entry is negative")
-        _first(~(ev > 0).any(-1), "no token has positive likelihood (the row is all zero)")
+        _first((~torch.isfinite(ev).all(-1), "evidence entry is NaN or infinite"),
+               ((ev < 0).any(-1), "evidence entry is negative"),
+               (~(ev > 0).any(-1), "no token has positive likelihood (the row is all zero)"))
         ev = ev.to(dtype)
         m = ev[..., mask]
         et = ev.clone()
@@ -92,16 +97,16 @@ class Sparse:
         self.K, self.mask = K, mask
         ids = ids.long()
         used = ids >= 0
-        _first(((ids < -1) | (ids >= K)).any(-1), "evidence id outside [-1, %d)" % K)
-        _first(~torch.isfinite(vals).all(-1) | ~torch.isfinite(resid), "evidence value is NaN or infinite")
-        _first((vals < 0).any(-1) | (resid < 0), "evidence value is negative")
-        _first(((~used) & (vals != 0)).any(-1), "unused slot (id -1) with a nonzero value")
         srt = torch.sort(ids, -1).values
-        _first(((srt[..., 1:] == srt[..., :-1]) & (srt[..., 1:] >= 0)).any(-1), "evidence id listed twice")
         n_used = used.sum(-1)
         n_un = K - n_used
-        _first((n_un == 0) & (resid > 0), "positive residual with every state listed")
-        _first(~((vals > 0).any(-1) | (resid > 0)), "no token has positive likelihood (the row is all zero)")
+        _first((((ids < -1) | (ids >= K)).any(-1), "evidence id outside [-1, %d)" % K),
+               (~torch.isfinite(vals).all(-1) | ~torch.isfinite(resid), "evidence value is NaN or infinite"),
+               ((vals < 0).any(-1) | (resid < 0), "evidence value is negative"),
+               (((~used) & (vals != 0)).any(-1), "unused slot (id -1) with a nonzero value"),
+               (((srt[..., 1:] == srt[..., :-1]) & (srt[..., 1:] >= 0)).any(-1), "evidence id listed twice"),
+               ((n_un == 0) & (resid > 0), "positive residual with every state listed"),
+               (~((vals > 0).any(-1) | (resid > 0)), "no token has positive likelihood (the row is all zero)"))
 
         vals, resid = vals.to(dtype), resid.to(dtype)
         r_u = torch.where(n_un > 0, resid / n_un.clamp(min=1).to(dtype), torch.zeros_like(resid))
@@ -152,6 +157,16 @@ class Sparse:
         # the caller overwrites; the listed tokens' ids are distinct.
         zd.scatter_(-1, idx, val)
         return zd.float()
+
+    def skip_parts(self):
+        """The evidence skip in parts, for adding it to a few logits only:
+        (idx [B, L, k] int64, tok [B, L, k] bool, logl_idx [B, L, k],
+        logl_u [B, L]). Slot j of a listed token has tok true, idx = its id
+        and logl_idx = its log ℓ̂; the other slots have tok false and idx =
+        MASK (logl_idx is meaningless there). Every token not listed has
+        log ℓ̂ = logl_u."""
+        idx = torch.where(self.tok, self.ids, torch.full_like(self.ids, self.mask))
+        return idx, self.tok, self.logl_listed, self.logl_u
 
     def hard_ids(self):
         """Token ids [B, L] (MASK for rows without information) if every row

@@ -217,7 +217,12 @@ class Job:
 
 
 def compute(model, ins, tok, names, top_k):
-    """Run the model on one batch; return ({name: np.ndarray}, forward_ms)."""
+    """Run the model on one batch; return ({name: np.ndarray}, forward_ms).
+
+    A request for the top-k outputs alone, with sparse evidence or a model
+    without evidence skip, takes the fast path: topk_posterior on the
+    network's own logits, one copy of the results to the host. Every other
+    request materialises the float32 posterior logits."""
     dev = model.device
     if len(ins) == 1:
         inp = EV.Dense(torch.from_numpy(ins[0]).to(dev), model.mask, model.pdt)
@@ -225,14 +230,20 @@ def compute(model, ins, tok, names, top_k):
         ids, vals, res = (torch.from_numpy(a).to(dev) for a in ins)
         inp = EV.Sparse(ids, vals, res, model.K, model.mask, model.pdt)
     with torch.no_grad():
+        skip = getattr(model, "skip", True)
+        if (top_k and len(names) == len(TOPK) and hasattr(model, "raw_logits")
+                and (not skip or isinstance(inp, EV.Sparse))):
+            zr, fwd = model.raw_logits(inp)
+            parts = inp.skip_parts() if skip else None
+            i, p, r, lse = topk_posterior(zr, model.mask, top_k, model.pdt, parts)
+            check_normaliser(lse)
+            hi, hp, hr = to_host((i, p, r))
+            return {"topk_ids": hi, "topk_probs": hp, "topk_residual": hr}, fwd
         z, fwd = model.logits(inp)
         # log Σ exp z is finite exactly when the row has no NaN, no +inf and
         # some finite logit: one pass checks the model's output.
         lse = torch.logsumexp(z, -1)
-        bad_row = ~torch.isfinite(lse)
-        if bool(bad_row.any()):
-            b, i = [int(x) for x in bad_row.nonzero()[0]]
-            raise ModelError("sequence %d, position %d: the model's logits are NaN, +inf or all -inf" % (b, i))
+        check_normaliser(lse)
         out = {}
         for n in names:
             if n == "beliefs":
@@ -243,17 +254,100 @@ def compute(model, ins, tok, names, top_k):
                 t = torch.from_numpy(tok).to(dev).long()
                 out[n] = z.gather(-1, t[..., None])[..., 0] - lse
         if top_k:
-            v, i = torch.topk(z, top_k, dim=-1)
-            p = torch.exp(v - lse[..., None])
-            pos = p > 0
-            out["topk_ids"] = torch.where(pos, i, torch.full_like(i, -1)).int()
-            out["topk_probs"] = torch.where(pos, p, torch.zeros_like(p))
-            out["topk_residual"] = (1 - out["topk_probs"].double().sum(-1)).clamp(min=0).float()
+            # on a copy when z is itself an output (topk_posterior overwrites it)
+            zt = z.clone() if "logits" in names else z
+            out["topk_ids"], out["topk_probs"], out["topk_residual"], _ = topk_posterior(zt, model.mask, top_k, model.pdt)
         res = {}
         for n in names:
             a = out[n].cpu().numpy()
             res[n] = a.astype(DTYPES[OUTPUTS[n][0]], copy=False)
     return res, fwd
+
+
+def check_normaliser(lse):
+    """Raise ModelError at the first row whose log-normaliser lse [B, L] is
+    not finite: NaN, +inf or only −inf among the row's logits."""
+    bad_row = ~torch.isfinite(lse)
+    if bool(bad_row.any()):
+        b, i = [int(x) for x in bad_row.nonzero()[0]]
+        raise ModelError("sequence %d, position %d: the model's logits are NaN, +inf or all -inf" % (b, i))
+
+
+def topk_posterior(z, mask, k, pdt, skip=None):
+    """The k most probable tokens of each row of softmax(z + s) over the
+    tokens (MASK excluded), without materialising the posterior.
+
+    z [B, L, K] is the network's logits in any float dtype and is
+    overwritten; s is 0 (skip None) or a sparse batch's evidence skip given
+    by its parts (Sparse.skip_parts: idx, tok, logl_idx, logl_u; s =
+    logl_idx at the listed tokens, logl_u elsewhere). The listed tokens' logits are
+    gathered and their entries of z, and MASK's, set to −inf; then one
+    top-k over z (the unlisted tokens, in z's dtype: bfloat16 halves the
+    bytes read and ranks as float32 would), the normaliser
+    log Σ exp = max + log Σ exp(z − max) with the top-k's first value as the
+    max (float32 terms, one temporary [B, L, K]; row_sum), and the unlisted top k
+    merged with the listed tokens in pdt. Returns ids int32 [B, L, k] (−1
+    where the probability is 0), probs float32 [B, L, k] (non-increasing),
+    residual float32 [B, L] (1 − Σ probs, the sum in float64, at least 0)
+    and the log-normaliser lse [B, L] in pdt, not finite where the row's
+    logits are NaN, +inf or all −inf (the caller's check)."""
+    neg = float("-inf")
+    if skip is not None:
+        idx, tok, logl_idx, logl_u = skip
+        listed = z.gather(-1, idx).to(pdt) + logl_idx
+        listed = torch.where(tok, listed, torch.full_like(listed, neg))
+        z.scatter_(-1, idx, neg)
+    z[..., mask] = neg
+    v, i = torch.topk(z, k, dim=-1)
+    m = v[..., 0].float()
+    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+    # z − m in float32 (in place when z is float32), its exp, the row sums
+    e = z.sub_(m[..., None]) if z.dtype == torch.float32 else torch.sub(z, m[..., None])
+    s = row_sum(e.exp_())
+    lse = m.to(pdt) + torch.log(s.to(pdt))
+    v = v.to(pdt)
+    if skip is not None:
+        lse = torch.logaddexp(lse + logl_u, torch.logsumexp(listed, -1))
+        cand = torch.cat([v + logl_u[..., None], listed], -1)
+        v, j = torch.topk(cand, k, dim=-1)
+        i = torch.cat([i, idx], -1).gather(-1, j)
+    p = torch.exp(v - lse[..., None])
+    pos = p > 0
+    ids = torch.where(pos, i, torch.full_like(i, -1)).int()
+    probs = torch.where(pos, p, torch.zeros_like(p)).float()
+    res = (1 - probs.double().sum(-1)).clamp(min=0).float()
+    return ids, probs, res, lse
+
+
+def row_sum(e, c=256):
+    """Σ over the last axis of float32 e [..., K], returned in float64:
+    float32 partial sums of c consecutive terms (one pass over e), then
+    float64 over the K/c partial sums and the tail, in index order."""
+    K = e.shape[-1]
+    n = K - K % c
+    tot = e[..., :n].reshape(e.shape[:-1] + (n // c, c)).sum(-1).double().sum(-1)
+    if n < K:
+        tot = tot + e[..., n:].double().sum(-1)
+    return tot
+
+
+def to_host(ts):
+    """NumPy copies of 4-byte tensors ts on the host: on a GPU one
+    device-to-host copy of all of them (packed as int32 bits) into pinned
+    memory from PyTorch's caching host allocator; on the CPU the tensors
+    themselves."""
+    if ts[0].device.type == "cpu":
+        return tuple(t.contiguous().numpy() for t in ts)
+    flat = torch.cat([t.reshape(-1).view(torch.int32) for t in ts])
+    host = torch.empty(flat.shape, dtype=torch.int32, pin_memory=True)
+    host.copy_(flat, non_blocking=True)
+    torch.cuda.current_stream(flat.device).synchronize()
+    out, off, a = [], 0, host.numpy()
+    for t in ts:
+        n = t.numel()
+        out.append(a[off:off + n].view(DTYPES["FP32"] if t.dtype == torch.float32 else DTYPES["INT32"]).reshape(t.shape))
+        off += n
+    return tuple(out)
 
 
 class ModelError(Exception):

@@ -136,6 +136,104 @@ class EvidenceTest(unittest.TestCase):
         bad_sparse(ids, torch.zeros(1, 2, 2), res, "position 0: no token has positive likelihood")
 
 
+def check_topk(tc, p, ids, probs, res, k, tol):
+    """ids, probs, res [B, L, k] against the float64 posterior p [B, L, K]:
+    the k most probable tokens (those of positive probability), their
+    probabilities non-increasing, −1 and 0 in the other slots, the residual
+    1 − Σ. Differences are checked with assertLess, which NaN fails."""
+    B, L, _ = p.shape
+    for b in range(B):
+        for i in range(L):
+            row = p[b, i]
+            order = np.argsort(-row, kind="stable")[:k]
+            listed = [int(v) for v in order if row[v] > 0]
+            got = [int(x) for x in ids[b, i] if x >= 0]
+            tc.assertEqual(sorted(got), sorted(listed), (b, i))
+            tc.assertTrue(np.all(probs[b, i][ids[b, i] < 0] == 0))
+            tc.assertTrue(np.all(np.diff(probs[b, i]) <= 0))
+            err = np.abs(probs[b, i][ids[b, i] >= 0] - row[got]).max() if got else 0.0
+            tc.assertLess(err, tol)
+            tc.assertLess(abs(float(res[b, i]) - (1 - row[listed].sum())), tol)
+
+
+def np_posterior(z, logl, mask):
+    """log p (float64, NumPy): z + log ℓ̂ with MASK at −inf, minus its
+    log-normaliser (max + log Σ exp(· − max)); and the normaliser."""
+    a = z.astype(np.float64) + logl
+    a[..., mask] = -np.inf
+    mx = a.max(-1, keepdims=True)
+    lse = mx[..., 0] + np.log(np.exp(a - mx).sum(-1))
+    return a - lse[..., None], lse
+
+
+class TopKTest(unittest.TestCase):
+    def dense_logl(self, dense, mask):
+        """log ℓ̂ of dense evidence rows, by the formula of evidence.py's
+        docstring (ℓ(v) = e(v) + e(MASK), over Z = Σ_v ℓ(v)), in NumPy."""
+        lik = dense + dense[..., mask:mask + 1]
+        lik[..., mask] = 0
+        with np.errstate(divide="ignore"):
+            return np.log(lik) - np.log(lik.sum(-1, keepdims=True))
+
+    def test_sparse_skip(self):
+        g = np.random.default_rng(3)
+        B, L, K, mask, k = 3, 7, 50, 4, 6
+        ids, vals, res, dense = random_sparse(g, B, L, K, 4, mask)
+        ids[1, 2], vals[1, 2], res[1, 2] = [9, -1, -1, -1], [2.5, 0, 0, 0], 0  # hard: token 9
+        dense[1, 2] = 0
+        dense[1, 2, 9] = 2.5
+        sp = EV.Sparse(torch.from_numpy(ids), torch.from_numpy(vals), torch.from_numpy(res), K, mask, F64)
+        for dt in (torch.float32, torch.bfloat16):
+            z = (torch.randn(B, L, K, generator=torch.Generator().manual_seed(4)) * 3).to(dt)
+            zn = z.double().numpy()
+            lp, lse_ref = np_posterior(zn, self.dense_logl(dense, mask), mask)
+            i, p, r, lse = S.topk_posterior(z.clone(), mask, k, F64, sp.skip_parts())
+            self.assertLess(float(np.abs(lse.numpy() - lse_ref).max()), 1e-6)  # float32 terms z − max
+            check_topk(self, np.exp(lp), i.numpy(), p.numpy(), r.numpy(), k, 1e-7)
+            self.assertEqual(i[1, 2].tolist(), [9] + [-1] * (k - 1))
+            self.assertEqual(i.dtype, torch.int32)
+            self.assertEqual(p.dtype, torch.float32)
+
+    def test_no_skip_float32_normaliser(self):
+        """pdt float32 (as on a GPU): the normaliser of 20000 logits to
+        float32 accuracy; −inf logits get probability 0 and id −1."""
+        g = torch.Generator().manual_seed(6)
+        B, L, K, mask, k = 2, 3, 20000, 19999, 8
+        z = torch.randn(B, L, K, generator=g) * 4
+        z[0, 1, :K - 3] = float("-inf")  # two tokens left (MASK is the last state)
+        lp, lse_ref = np_posterior(z.numpy(), 0.0, mask)
+        i, p, r, lse = S.topk_posterior(z.clone(), mask, k, torch.float32)
+        self.assertLess(float(np.abs(lse.double().numpy() - lse_ref).max()), 1e-5)
+        check_topk(self, np.exp(lp), i.numpy(), p.numpy(), r.numpy(), k, 1e-6)
+        self.assertEqual(sorted(i[0, 1].tolist()), [-1] * (k - 2) + [K - 3, K - 2])
+
+    def test_bad_logits(self):
+        K, mask = 12, 0
+        ids = torch.tensor([[[3, -1], [5, 6]]], dtype=torch.int32)
+        vals = torch.tensor([[[1, 0], [1, 2]]], dtype=torch.float32)
+        res = torch.tensor([[1.0, 0.5]])
+        sp = EV.Sparse(ids, vals, res, K, mask, F64)
+        for pos, val in ((7, float("nan")), (7, float("inf")), (5, float("nan")), (mask, None)):
+            z = torch.zeros(1, 2, K)
+            if val is None:
+                z[0, 1] = float("-inf")  # every logit −inf
+            else:
+                z[0, 1, pos] = val
+            _, _, _, lse = S.topk_posterior(z, mask, 3, F64, sp.skip_parts())
+            self.assertTrue(bool(torch.isfinite(lse[0, 0])))
+            with self.assertRaisesRegex(S.ModelError, "sequence 0, position 1: the model's logits"):
+                S.check_normaliser(lse)
+        z = torch.zeros(1, 2, K)
+        z[0, 0, mask] = float("nan")  # the MASK column is ignored
+        S.check_normaliser(S.topk_posterior(z, mask, 3, F64, sp.skip_parts())[3])
+
+    def test_row_sum(self):
+        e = torch.rand(2, 1000, generator=torch.Generator().manual_seed(7))
+        want = e.double().numpy().sum(-1)
+        for c in (1, 7, 256, 1000, 4096):
+            self.assertLess(float(np.abs(S.row_sum(e, c).numpy() / want - 1).max()), 1e-6)  # float32 partial sums
+
+
 class AdapterTest(unittest.TestCase):
     def test_checkpoint_parity(self):
         """The adapter's logits are the training framework's (the parity
@@ -218,6 +316,12 @@ class AdapterTest(unittest.TestCase):
             zz = net.out(torch.matmul(w.float(), net.emb.weight)).double() + logl
         zz[..., mask] = float("-inf")
         self.assertLess(float((torch.softmax(z, -1) - torch.softmax(zz, -1)).abs().max()), 1e-6)
+        # the same rows as sparse evidence through the raw logits and topk_posterior (the server's top-k path)
+        sp = EV.Sparse(torch.tensor([[[2, -1], [mask, 3], [5, -1]]], dtype=torch.int32),
+                       torch.tensor([[[1, 0], [1, 0.5], [1, 0]]]), torch.zeros(1, 3), K, mask, F64)
+        zr, _ = ad.raw_logits(sp)
+        i, p, r, _ = S.topk_posterior(zr, mask, 3, F64, sp.skip_parts())
+        check_topk(self, torch.softmax(zz, -1).numpy(), i.numpy(), p.numpy(), r.numpy(), 3, 1e-6)
         # Dream's shift: output i − 1 predicts position i
         ad.shift, ad.likelihood = True, False
         z, _ = ad.logits(EV.Dense(ev[:, :1].expand(1, 3, K).contiguous(), mask, F64))
@@ -262,11 +366,17 @@ class NaNModel:
     K, mask, max_len, platform = 5, 0, 4, "test"
     device, pdt = torch.device("cpu"), F64
 
-    def logits(self, inp):
+    skip = False
+
+    def raw_logits(self, inp):
         z = torch.zeros(inp.B, inp.L, self.K)
         z[0, 1, 3] = float("nan")
-        z[..., self.mask] = float("-inf")
         return z, 0.0
+
+    def logits(self, inp):
+        z, fwd = self.raw_logits(inp)
+        z[..., self.mask] = float("-inf")
+        return z, fwd
 
 
 class ProtocolTest(unittest.TestCase):
@@ -342,6 +452,30 @@ class ProtocolTest(unittest.TestCase):
                 self.assertTrue(np.all(probs[b, i][ids[b, i] < 0] == 0))
         self.assertEqual(head["parameters"]["softdiff_batch"], B)
 
+    def test_topk_fast_path(self):
+        """Top-k alone with sparse evidence (hard, MASK and soft rows) takes
+        topk_posterior on the raw logits; its answer against the float64
+        softmax of train/model.py's logits of the same rows read densely."""
+        g = np.random.default_rng(5)
+        B, L, K, mask = 3, 6, 40, 7
+        ids, vals, res, dense = random_sparse(g, B, L, K, 3, mask)
+        ids[0, :, :] = -1
+        vals[0, :, :] = 0
+        res[0, :] = 0
+        ids[0, :, 0] = [5, mask, 12, mask, 30, 1]  # hard rows: committed tokens and MASK
+        vals[0, :, 0] = 1
+        dense[0] = 0
+        dense[0, np.arange(L), ids[0, :, 0]] = 1
+        body, hl = binary_request([("evidence_ids", "INT32", ids), ("evidence_values", "FP32", vals),
+                                   ("evidence_residual", "FP32", res), ("t", "FP32", np.full(B, 0.5))], S.TOPK, {"top_k": 5})
+        st, ans, ahl = self.post("/v2/models/tiny/infer", body, hl)
+        self.assertEqual(st, 200, ans)
+        _, out = parse_answer(ans, int(ahl))
+        p, _ = self.reference(dense.astype(np.float32))
+        check_topk(self, p, out["topk_ids"], out["topk_probs"], out["topk_residual"], 5, 1e-5)
+        self.assertEqual(out["topk_ids"][0, 0].tolist(), [5, -1, -1, -1, -1])  # a committed token: one-hot
+        self.assertEqual(float(out["topk_probs"][0, 0, 0]), 1.0)
+
     def test_sparse_and_json(self):
         ev = np.zeros((2, 5, 40), dtype=np.float32)
         ev[:, :, 7] = 1
@@ -393,6 +527,11 @@ class ProtocolTest(unittest.TestCase):
         ev5 = np.zeros((2, 3, 5), dtype=np.float32)
         ev5[..., 0] = 1
         body, hl = binary_request([("evidence", "FP32", ev5), ("t", "FP32", np.full(2, 0.5))], ["beliefs"])
+        st, ans, _ = self.post("/v2/models/nan/infer", body, hl)
+        self.assertEqual(st, 500)
+        self.assertIn("sequence 0, position 1: the model's logits are NaN", json.loads(ans)["error"])
+        # the top-k fast path (raw logits) checks the normaliser too
+        body, hl = binary_request([("evidence", "FP32", ev5), ("t", "FP32", np.full(2, 0.5))], S.TOPK, {"top_k": 2})
         st, ans, _ = self.post("/v2/models/nan/infer", body, hl)
         self.assertEqual(st, 500)
         self.assertIn("sequence 0, position 1: the model's logits are NaN", json.loads(ans)["error"])

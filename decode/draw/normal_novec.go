@@ -5,6 +5,17 @@ package draw
 // haveVec is false: this build has no vector kernels.
 const haveVec = false
 
+// haveFMA is false: no vector entropy kernel either.
+const haveFMA = false
+
 func normalsVec(c1, c2 []float32, lo, hi []uint32) { panic("draw: no vector kernel") }
 
 func addScaled2Vec(dst, a, b []float32, u, w float32) { panic("draw: no vector kernel") }
+
+func entropyVec(p []float32) float64 { panic("draw: no vector kernel") }
+
+func sharpenVec(dst, p []float32, T float64) { panic("draw: no vector kernel") }
+
+func nucleusVec(q []float32, topP float64, scratch []float32) (float32, float64, bool) {
+	panic("draw: no vector kernel")
+}
