@@ -51,6 +51,9 @@ func TestClaimSensitivityTrapAgreementStable(t *testing.T) {
 		t.Fatalf("comparison 1 is %s", c.name)
 	}
 	for _, st := range sensSettings(cfg) {
+		if st.param == sensReference {
+			continue // the exact oracle: not a setting of the degraded one
+		}
 		v := sensJudge(tab, c, "invalid", st.label)
 		if v.word != "hard better" {
 			t.Errorf("%s: %s (soft %s %v [%v, %v], hard %s %v [%v, %v]), want hard better", st.label, v.word,
@@ -61,7 +64,7 @@ func TestClaimSensitivityTrapAgreementStable(t *testing.T) {
 	for _, s := range r.Verdicts {
 		if strings.HasPrefix(s, "Stable across settings? trap-agreement") {
 			found = true
-			if !strings.Contains(s, "yes (hard better at every setting)") {
+			if !strings.Contains(s, "yes (hard better at every setting of the degraded oracle)") {
 				t.Errorf("stability verdict %q", s)
 			}
 		}
@@ -71,13 +74,14 @@ func TestClaimSensitivityTrapAgreementStable(t *testing.T) {
 	}
 }
 
-// The sweep is the default and each parameter moved down and up, with the
-// noise seed set exactly where there is noise.
+// The sweep is the default, the exact oracle (reference), and each
+// parameter moved down and up, with the noise seed set exactly where there
+// is noise.
 func TestSensSettings(t *testing.T) {
 	cfg := degradedSensitivity.Config(false)
 	ss := sensSettings(cfg)
 	want := []DegradeOptions{
-		{Collapse: 0.5, Range: 2},
+		{Collapse: 0.5, Range: 2}, {},
 		{Collapse: 0.25, Range: 2}, {Collapse: 0.9, Range: 2},
 		{Collapse: 0.5, Range: 1}, {Collapse: 0.5, Range: 4},
 		{Collapse: 0.5, Range: 2, Noise: 0.5, Seed: 1}, {Collapse: 0.5, Range: 2, Noise: 1, Seed: 1},
@@ -86,6 +90,9 @@ func TestSensSettings(t *testing.T) {
 		t.Fatalf("%d settings, want %d", len(ss), len(want))
 	}
 	for i, s := range ss {
+		if (i == 1) != (s.param == sensReference) {
+			t.Errorf("setting %d (%s): parameter %s", i, s.label, s.param)
+		}
 		if s.o != want[i] {
 			t.Errorf("setting %d (%s): %+v, want %+v", i, s.label, s.o, want[i])
 		}
