@@ -3,6 +3,8 @@ package experiments
 import (
 	"context"
 	"fmt"
+	"github.com/softdiff/softdiff/degrade"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"strconv"
 	"strings"
@@ -10,18 +12,18 @@ import (
 	"github.com/softdiff/softdiff/decode"
 )
 
-func init() { Register(degradedSensitivity) }
+func init() { lab.Register(degradedSensitivity) }
 
 // sensSetting is one setting of the degraded oracle in the sensitivity
-// sweep: the parameter it moves away from DefaultDegrade ("—" for the
+// sweep: the parameter it moves away from degrade.Default ("—" for the
 // default itself) and the options.
 type sensSetting struct {
 	label, param string
-	o            DegradeOptions
+	o            degrade.Options
 }
 
 // The reference setting of the sweep: the exact oracle itself (no
-// Degraded wrapper, so a run the oracle ends early is completed as in the
+// degrade.Oracle wrapper, so a run the oracle ends early is completed as in the
 // other experiments). Its verdict is shown but not part of the stability
 // judgement, which is over the settings of the degraded oracle.
 const (
@@ -29,29 +31,29 @@ const (
 	sensReference  = "reference"
 )
 
-// sensSettings is the one-at-a-time sweep around DefaultDegrade: the
+// sensSettings is the one-at-a-time sweep around degrade.Default: the
 // default, the exact oracle for reference, then each of w_max, ℓ and σ
 // moved down and up (σ's default is 0, so it moves up twice), the values
 // read from cfg.
-func sensSettings(cfg Config) []sensSetting {
-	d := DefaultDegrade
-	with := func(f func(o *DegradeOptions)) DegradeOptions {
+func sensSettings(cfg lab.Config) []sensSetting {
+	d := degrade.Default
+	with := func(f func(o *degrade.Options)) degrade.Options {
 		o := d
 		f(&o)
 		if o.Noise > 0 {
-			o.Seed = NoisyDegrade.Seed
+			o.Seed = degrade.Noisy.Seed
 		}
 		return o
 	}
 	out := []sensSetting{{label: "default", param: "—", o: d}, {label: sensExactLabel, param: sensReference}}
 	for _, x := range []float64{cfg.Float("collapse-low"), cfg.Float("collapse-high")} {
-		out = append(out, sensSetting{label: "w_max=" + ftoa(x), param: "collapse", o: with(func(o *DegradeOptions) { o.Collapse = x })})
+		out = append(out, sensSetting{label: "w_max=" + ftoa(x), param: "collapse", o: with(func(o *degrade.Options) { o.Collapse = x })})
 	}
 	for _, x := range []float64{cfg.Float("range-short"), cfg.Float("range-long")} {
-		out = append(out, sensSetting{label: "ℓ=" + ftoa(x), param: "range", o: with(func(o *DegradeOptions) { o.Range = x })})
+		out = append(out, sensSetting{label: "ℓ=" + ftoa(x), param: "range", o: with(func(o *degrade.Options) { o.Range = x })})
 	}
 	for _, x := range []float64{cfg.Float("noise-mid"), cfg.Float("noise-high")} {
-		out = append(out, sensSetting{label: "σ=" + ftoa(x), param: "noise", o: with(func(o *DegradeOptions) { o.Noise = x })})
+		out = append(out, sensSetting{label: "σ=" + ftoa(x), param: "noise", o: with(func(o *degrade.Options) { o.Noise = x })})
 	}
 	return out
 }
@@ -89,35 +91,35 @@ var sensComparisons = []sensComparison{
 		metrics: []string{"unigram-kl"}, samples: "collapse-samples"},
 }
 
-var degradedSensitivity = &Experiment{
+var degradedSensitivity = &lab.Experiment{
 	Name:  "degraded-sensitivity",
 	Title: "do the hard-vs-soft verdicts under the degraded oracle survive a change of its parameters?",
 	Hypothesis: "The verdicts that marginal-trap, quality-vs-nfe and frequency-collapse draw under the degraded " +
 		"oracle compare hard and soft samplers under one arbitrary setting (w_max = 0.5, ℓ = 2, σ = 0). A verdict " +
 		"that is a property of the samplers should hold at every reasonable setting; one that flips when w_max, ℓ " +
 		"or σ moves is a property of the setting and is reported as such.",
-	Params: []Param{
+	Params: []lab.Param{
 		{Name: "samples", Doc: "sequences per seed, setting and sampler on the small testbeds (marginal trap, quality)", Default: 2000, Quick: 400, Int: true, Min: 10, Max: 100000},
 		{Name: "collapse-samples", Doc: "sequences per seed, setting and sampler on kjv-hmm-16 (frequency collapse)", Default: 300, Quick: 40, Int: true, Min: 10, Max: 100000},
 		{Name: "collapse-low", Doc: "w_max below the default 0.5", Default: 0.25, Quick: 0.25, Min: 0, Max: 1},
 		{Name: "collapse-high", Doc: "w_max above the default 0.5", Default: 0.9, Quick: 0.9, Min: 0, Max: 1},
 		{Name: "range-short", Doc: "ℓ below the default 2 (positions)", Default: 1, Quick: 1, Min: 0.1, Max: 100},
 		{Name: "range-long", Doc: "ℓ above the default 2 (positions)", Default: 4, Quick: 4, Min: 0.1, Max: 100},
-		{Name: "noise-mid", Doc: "log-normal noise σ above the default 0 (NoisyDegrade's level)", Default: 0.5, Quick: 0.5, Min: 0, Max: 5},
+		{Name: "noise-mid", Doc: "log-normal noise σ above the default 0 (degrade.Noisy's level)", Default: 0.5, Quick: 0.5, Min: 0, Max: 5},
 		{Name: "noise-high", Doc: "a larger noise σ", Default: 1, Quick: 1, Min: 0, Max: 5},
 	},
-	Tables: []TableSpec{{
+	Tables: []lab.TableSpec{{
 		Name:   "sensitivity",
 		Title:  "Hard and soft samplers under each setting of the degraded oracle",
 		Labels: []string{"comparison", "testbed", "setting", "parameter", "sampler", "family", "steps"},
-		Metrics: []MetricSpec{
-			{Name: "invalid", Kind: Rate, Doc: "fraction of sequences of probability zero"},
-			{Name: "tv", Kind: Mean, Doc: "total variation between the empirical and the true distribution (small testbeds)"},
-			{Name: "nll-gap", Kind: Mean, Doc: "mean −log p(x) over valid samples minus the entropy H(p)"},
-			{Name: "unigram-kl", Kind: Mean, Doc: "KL(generated unigram ‖ data unigram), plug-in (kjv-hmm-16)"},
-			{Name: "nfe", Kind: Mean, Digits: 2, Doc: "mean denoiser calls per sequence"},
+		Metrics: []lab.MetricSpec{
+			{Name: "invalid", Kind: lab.Rate, Doc: "fraction of sequences of probability zero"},
+			{Name: "tv", Kind: lab.Mean, Doc: "total variation between the empirical and the true distribution (small testbeds)"},
+			{Name: "nll-gap", Kind: lab.Mean, Doc: "mean −log p(x) over valid samples minus the entropy H(p)"},
+			{Name: "unigram-kl", Kind: lab.Mean, Doc: "KL(generated unigram ‖ data unigram), plug-in (kjv-hmm-16)"},
+			{Name: "nfe", Kind: lab.Mean, Digits: 2, Doc: "mean denoiser calls per sequence"},
 		},
-		Note: "One-at-a-time sweep around DefaultDegrade (w_max = 0.5, ℓ = 2, σ = 0); σ > 0 uses NoisyDegrade's noise seed; `exact oracle` is the reference without model error. " +
+		Note: "One-at-a-time sweep around degrade.Default (w_max = 0.5, ℓ = 2, σ = 0); σ > 0 uses degrade.Noisy's noise seed; `exact oracle` is the reference without model error. " +
 			"Comparisons: `trap-*` the marginal trap's invalid rate at 2 steps, `quality-*` quality-vs-nfe's TV and NLL gap at L steps, " +
 			"`collapse-kjv` frequency-collapse's unigram KL at L steps. Soft samplers use exactly `steps` NFE, hard ones at most that (MDLM's cache).",
 	}},
@@ -125,8 +127,8 @@ var degradedSensitivity = &Experiment{
 	Verdict: sensVerdict,
 }
 
-func sensUnits(cfg Config) ([]Unit, error) {
-	var us []Unit
+func sensUnits(cfg lab.Config) ([]lab.Unit, error) {
+	var us []lab.Unit
 	for _, c := range sensComparisons {
 		sps, err := samplersNamed(append(append([]string(nil), c.hard...), c.soft...)...)
 		if err != nil {
@@ -134,33 +136,33 @@ func sensUnits(cfg Config) ([]Unit, error) {
 		}
 		for _, st := range sensSettings(cfg) {
 			for _, sp := range sps {
-				us = append(us, Unit{Key: c.name + "/" + st.label + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]Row, error) {
+				us = append(us, lab.Unit{Key: c.name + "/" + st.label + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 					tb, err := getTestbed(c.testbed)
 					if err != nil {
 						return nil, err
 					}
 					var den decode.Denoiser = tb.m
 					if st.param != sensReference {
-						if den, err = NewDegraded(tb.m, tb.unigram, tb.m.Vocab().Mask(), st.o); err != nil {
+						if den, err = degrade.New(tb.m, tb.unigram, tb.m.Vocab().Mask(), st.o); err != nil {
 							return nil, err
 						}
 					}
 					steps := c.steps(tb.m.Len())
 					keep := c.from == "frequency-collapse"
-					set, err := tb.generateSpec(ctx, den, sp, setting{label: "steps=" + itoa(steps), alg: sp.alg, steps: steps}, cfg.Int(c.samples), splitmix(seed), keep)
+					set, err := tb.generateSpec(ctx, den, sp, setting{label: "steps=" + itoa(steps), alg: sp.alg, steps: steps}, cfg.Int(c.samples), lab.Mix(seed), keep)
 					if err != nil {
 						return nil, err
 					}
-					var v map[string]Obs
+					var v map[string]lab.Obs
 					if keep {
 						v = collapseObs(tb, set)
 						delete(v, "top10-share")
-						v["invalid"] = Count(set.stats.Invalid, set.stats.N)
+						v["invalid"] = lab.Count(set.stats.Invalid, set.stats.N)
 					} else {
 						v = tb.qualityObs(set)
 						delete(v, "distinct")
 					}
-					return []Row{{Table: "sensitivity", Labels: []string{c.name, c.testbed, st.label, st.param, sp.name, sp.family, strconv.Itoa(steps)}, Values: v}}, nil
+					return []lab.Row{{Table: "sensitivity", Labels: []string{c.name, c.testbed, st.label, st.param, sp.name, sp.family, strconv.Itoa(steps)}, Values: v}}, nil
 				}})
 			}
 		}
@@ -170,7 +172,7 @@ func sensUnits(cfg Config) ([]Unit, error) {
 
 // absEstimate is the estimate of |x| from that of x: the interval folded at
 // 0 (a mean whose interval holds 0 gets [0, max(−Lo, Hi)]).
-func absEstimate(e Estimate) Estimate {
+func absEstimate(e lab.Estimate) lab.Estimate {
 	switch {
 	case !e.Valid():
 		return e
@@ -188,16 +190,16 @@ func absEstimate(e Estimate) Estimate {
 type sensVerdictOf struct {
 	word               string // "soft better", "hard better", "no difference" or "" (no data)
 	hardName, softName string
-	hard, soft         Estimate
+	hard, soft         lab.Estimate
 }
 
 // sensJudge finds the best hard and the best soft sampler (lowest point
 // value of the metric, |gap| for nll-gap) of comparison c at setting st and
 // says which is better by non-overlapping 95% intervals.
-func sensJudge(t *Table, c sensComparison, metric, st string) sensVerdictOf {
-	best := func(names []string) (string, Estimate) {
+func sensJudge(t *lab.Table, c sensComparison, metric, st string) sensVerdictOf {
+	best := func(names []string) (string, lab.Estimate) {
 		var bn string
-		var be Estimate
+		var be lab.Estimate
 		for _, n := range names {
 			e, ok := t.Get(metric, "comparison="+c.name, "setting="+st, "sampler="+n)
 			if !ok || !e.Valid() {
@@ -222,7 +224,7 @@ func sensJudge(t *Table, c sensComparison, metric, st string) sensVerdictOf {
 	return v
 }
 
-func sensVerdict(r *Result) []string {
+func sensVerdict(r *lab.Result) []string {
 	t := r.Table("sensitivity")
 	if t == nil {
 		return nil
@@ -244,7 +246,7 @@ func sensVerdict(r *Result) []string {
 				if v.word == "" {
 					continue
 				}
-				parts = append(parts, fmt.Sprintf("%s: %s (best soft %s %s, best hard %s %s)", st.label, v.word, v.softName, Format(v.soft, 3), v.hardName, Format(v.hard, 3)))
+				parts = append(parts, fmt.Sprintf("%s: %s (best soft %s %s, best hard %s %s)", st.label, v.word, v.softName, lab.Format(v.soft, 3), v.hardName, lab.Format(v.hard, 3)))
 				if i == 0 {
 					def = v.word
 				} else if st.param != sensReference && v.word != def {

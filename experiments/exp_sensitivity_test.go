@@ -3,6 +3,8 @@ package experiments
 import (
 	"bytes"
 	"context"
+	"github.com/softdiff/softdiff/degrade"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"strings"
 	"testing"
@@ -10,14 +12,14 @@ import (
 
 // sensOnly is degraded-sensitivity restricted to the units whose key starts
 // with prefix (one comparison).
-func sensOnly(prefix string) *Experiment {
+func sensOnly(prefix string) *lab.Experiment {
 	e := *degradedSensitivity
-	e.Units = func(cfg Config) ([]Unit, error) {
+	e.Units = func(cfg lab.Config) ([]lab.Unit, error) {
 		us, err := sensUnits(cfg)
 		if err != nil {
 			return nil, err
 		}
-		var out []Unit
+		var out []lab.Unit
 		for _, u := range us {
 			if strings.HasPrefix(u.Key, prefix) {
 				out = append(out, u)
@@ -41,7 +43,7 @@ func sensOnly(prefix string) *Experiment {
 func TestClaimSensitivityTrapAgreementStable(t *testing.T) {
 	e := sensOnly("trap-agreement/")
 	cfg := e.Config(true)
-	r, err := Run(context.Background(), e, cfg, nil)
+	r, err := lab.Run(context.Background(), e, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +82,7 @@ func TestClaimSensitivityTrapAgreementStable(t *testing.T) {
 func TestSensSettings(t *testing.T) {
 	cfg := degradedSensitivity.Config(false)
 	ss := sensSettings(cfg)
-	want := []DegradeOptions{
+	want := []degrade.Options{
 		{Collapse: 0.5, Range: 2}, {},
 		{Collapse: 0.25, Range: 2}, {Collapse: 0.9, Range: 2},
 		{Collapse: 0.5, Range: 1}, {Collapse: 0.5, Range: 4},
@@ -107,7 +109,7 @@ func TestAbsEstimate(t *testing.T) {
 		{-0.35, -0.5, -0.2, 0.35, 0.2, 0.5},
 		{0.25, 0.1, 0.4, 0.25, 0.1, 0.4},
 	} {
-		g := absEstimate(Estimate{Kind: Mean, Value: tc.v, Lo: tc.lo, Hi: tc.hi, Seeds: 3})
+		g := absEstimate(lab.Estimate{Kind: lab.Mean, Value: tc.v, Lo: tc.lo, Hi: tc.hi, Seeds: 3})
 		if !(math.Abs(g.Value-tc.wv) < 1e-12 && math.Abs(g.Lo-tc.wlo) < 1e-12 && math.Abs(g.Hi-tc.whi) < 1e-12) {
 			t.Errorf("|[%v, %v]| = %v [%v, %v], want %v [%v, %v]", tc.lo, tc.hi, g.Value, g.Lo, g.Hi, tc.wv, tc.wlo, tc.whi)
 		}
@@ -126,16 +128,16 @@ func TestSensitivityRecordsReproducible(t *testing.T) {
 		cfg.Seeds, cfg.Workers = 1, workers
 		cfg.Params["samples"] = 20
 		cfg.Params["collapse-samples"] = 10
-		r, err := Run(context.Background(), degradedSensitivity, cfg, nil)
+		r, err := lab.Run(context.Background(), degradedSensitivity, cfg, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		r.Elapsed = 0
-		files, err := Files(r)
+		files, err := lab.Files(r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[i] = files[RecordsFile]
+		out[i] = files[lab.RecordsFile]
 	}
 	if len(out[0]) == 0 || !bytes.Equal(out[0], out[1]) {
 		t.Fatalf("records.json differs between workers 1 and 4:\n%s", firstDiff(out[0], out[1]))
