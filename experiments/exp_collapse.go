@@ -102,9 +102,9 @@ var frequencyCollapse = &lab.Experiment{
 		"(CART) or information-aware kernels should reduce the damage, and confidence ordering " +
 		"should amplify it.",
 	Params: []lab.Param{
-		{Name: "contexts", Doc: "masked data sequences per seed for the belief statistics", Default: 300, Quick: 100, Int: true, Min: 1, Max: 100000},
+		{Name: "contexts", Doc: "masked data sequences per seed for the belief statistics", Default: 300, Quick: 70, Int: true, Min: 1, Max: 100000},
 		{Name: "mask-rate", Doc: "probability that a position is masked in those sequences", Default: 0.85, Quick: 0.85, Min: 0, Max: 1},
-		{Name: "samples", Doc: "generated sequences per seed and setting", Default: 300, Quick: 100, Int: true, Min: 10, Max: 100000},
+		{Name: "samples", Doc: "generated sequences per seed and setting", Default: 300, Quick: 70, Int: true, Min: 10, Max: 100000},
 		{Name: "learned-samples", Doc: "generated sequences per seed and setting on the KJV HMM (L = 32) of the learned models, every model there (a quick run: steps = L/4 only for the networks)", Default: 6, Quick: 3, Int: true, Min: 1, Max: 100000},
 		{Name: "learned-contexts", Doc: "masked data sequences per seed for the belief statistics on the KJV HMM (L = 32)", Default: 100, Quick: 12, Int: true, Min: 1, Max: 100000},
 	},

@@ -42,7 +42,7 @@ var duplication = &lab.Experiment{
 		"exact oracle reproduces the data's rate, and soft or hybrid states should stay close to it " +
 		"at fewer NFE.",
 	Params: []lab.Param{
-		{Name: "samples", Doc: "generated sequences per seed and setting", Default: 400, Quick: 150, Int: true, Min: 10, Max: 100000},
+		{Name: "samples", Doc: "generated sequences per seed and setting", Default: 400, Quick: 100, Int: true, Min: 10, Max: 100000},
 		{Name: "learned-samples", Doc: "generated sequences per seed and setting on the KJV HMM (L = 32) of the learned models, every model there (a quick run: steps = L/4 only for the networks)", Default: 6, Quick: 3, Int: true, Min: 1, Max: 100000},
 	},
 	Tables: []lab.TableSpec{{

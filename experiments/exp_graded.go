@@ -75,8 +75,8 @@ var gradedGeneration = &lab.Experiment{
 		"tokens to similar tokens first, which could help the reverse process correct itself; with an exact " +
 		"oracle every kernel's reverse chain converges to the data as NFE grows.",
 	Params: []lab.Param{
-		{Name: "samples", Doc: "sequences per seed and setting on the small testbeds", Default: 1000, Quick: 800, Int: true, Min: 10, Max: 100000},
-		{Name: "kjv-samples", Doc: "sequences per seed and setting on the KJV HMM", Default: 120, Quick: 40, Int: true, Min: 10, Max: 100000},
+		{Name: "samples", Doc: "sequences per seed and setting on the small testbeds", Default: 1000, Quick: 500, Int: true, Min: 10, Max: 100000},
+		{Name: "kjv-samples", Doc: "sequences per seed and setting on the KJV HMM", Default: 120, Quick: 24, Int: true, Min: 10, Max: 100000},
 		{Name: "max-steps", Doc: "step counts 2, 4, … up to this", Default: 16, Quick: 8, Int: true, Min: 2, Max: 256},
 		{Name: "error-sequences", Doc: "evidence draws per time bin and seed in the kernel model-error table", Default: 128, Quick: 16, Int: true, Min: 1, Max: 100000},
 		{Name: "neighbours", Doc: "k of the KJV kNN graph (small testbeds: max(2, n/4) for n tokens)", Default: 8, Quick: 8, Int: true, Min: 1, Max: 64},

@@ -85,8 +85,8 @@ var modelError = &lab.Experiment{
 		"level under the training process, unless the sampler feeds evidence the network was not " +
 		"trained on.",
 	Params: []lab.Param{
-		{Name: "sequences", Doc: "evidence draws per bin, model and seed", Default: 96, Quick: 16, Int: true, Min: 1, Max: 100000},
-		{Name: "runs", Doc: "sampler runs per model, sampler and seed (trajectory table)", Default: 24, Quick: 4, Int: true, Min: 1, Max: 100000},
+		{Name: "sequences", Doc: "evidence draws per bin, model and seed", Default: 96, Quick: 12, Int: true, Min: 1, Max: 100000},
+		{Name: "runs", Doc: "sampler runs per model, sampler and seed (trajectory table)", Default: 24, Quick: 3, Int: true, Min: 1, Max: 100000},
 	},
 	Tables: []lab.TableSpec{
 		{

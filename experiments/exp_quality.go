@@ -79,7 +79,7 @@ var qualityVsNFE = &lab.Experiment{
 		"per-position rates are well chosen. Under a degraded (frequency-collapsed) oracle no sampler is " +
 		"exact and the ranking may change.",
 	Params: []lab.Param{
-		{Name: "samples", Doc: "sequences per seed and setting", Default: 3000, Quick: 1000, Int: true, Min: 10, Max: 100000},
+		{Name: "samples", Doc: "sequences per seed and setting", Default: 3000, Quick: 700, Int: true, Min: 10, Max: 100000},
 		{Name: "max-factor", Doc: "every step-count sampler (hard, soft, hybrid) runs at 1…L steps and at 2L, 4L, … up to this multiple of L", Default: 8, Quick: 4, Int: true, Min: 1, Max: 64},
 		{Name: "tv-margin", Doc: "a setting reaches quality only if its TV is within this margin of exact sampling's TV at the same sample size", Default: 0.03, Quick: 0.05, Min: 0, Max: 1},
 		{Name: "nll-margin", Doc: "… and its NLL gap is within ± this margin (nats) of 0", Default: 0.05, Quick: 0.1, Min: 0, Max: 10},
