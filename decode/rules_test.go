@@ -592,3 +592,61 @@ func TestDreamOrigin(t *testing.T) {
 		t.Errorf("origin: step 0 unmask rate %.4f, want 0.4995", f)
 	}
 }
+
+// TestCARTFirstSteps: CART on L = 8 with fixed tokens at 0 and 5 (free
+// positions 1, 2, 3, 4, 6, 7), p = 0.5 (q = 1 − p = 0.5), Steps 3: LLaDA's
+// count ⌊6/3⌋ = 2 per step. Weights w_i = ½p Σ_{unmasked j} q^{|i−j|−1},
+// by hand:
+//
+//	step 0 (unmasked 0, 5): w_1 = w_4 = 0.25·(1 + q³) = 0.28125,
+//	  w_6 = 0.25·(1 + q⁵) = 0.2578, w_2 = w_3 = 0.25·(q + q²) = 0.1875,
+//	  w_7 = 0.25·(q + q⁶) = 0.1289 → commits {1, 4}, a tie broken at
+//	  random (1 first with probability 1/2);
+//	step 1 (unmasked 0, 1, 4, 5): w_2 = w_3 = 0.25·(1 + 2q + q²) = 0.5625,
+//	  w_6 = 0.25·(1 + q + q⁴ + q⁵) = 0.3984, w_7 = 0.25·(q + q² + q⁵ + q⁶)
+//	  = 0.1992 → commits {2, 3};
+//	step 2 commits {6, 7}.
+//
+// At Temperature 0 each committed token is the argmax of its row (token
+// (i mod 3) here). Over 400 runs, position 1 goes first 200 ± 5·10 times.
+// A rule ranking by increasing weight, dropping either pass of the weight
+// sums (w_4 or w_1 would lose its near context) or breaking ties by
+// position fails.
+func TestCARTFirstSteps(t *testing.T) {
+	v := tokVocab(t, 3)
+	rows := make([][]float32, 8)
+	for i := range rows {
+		rows[i] = []float32{0.2, 0.2, 0.2}
+		rows[i][i%3] = 0.6
+	}
+	den := product(rows...)
+	fixed := []int32{0, 3, 3, 3, 3, 0, 3, 3}
+	for i, x := range fixed {
+		if x == 3 {
+			fixed[i] = soft.NoToken
+		}
+	}
+	rng := rand.New(rand.NewPCG(31, 32))
+	const n = 400
+	first1 := 0
+	for range n {
+		res := gen(t, den, v, 8, decode.CART{P: 0.5}, decode.Options{Steps: 3, Rand: rng, Fixed: fixed})
+		for k, want := range [][2]int{{1, 4}, {2, 3}, {6, 7}} {
+			pos, tok := commitsOf(res, k, 3)
+			if len(pos) != 2 || min(pos[0], pos[1]) != want[0] || max(pos[0], pos[1]) != want[1] {
+				t.Fatalf("step %d committed %v, want {%d, %d}", k, pos, want[0], want[1])
+			}
+			for j, p := range pos {
+				if tok[j] != int32(p%3) {
+					t.Fatalf("step %d: position %d got token %d, want the argmax %d", k, p, tok[j], p%3)
+				}
+			}
+			if k == 0 && pos[0] == 1 {
+				first1++
+			}
+		}
+	}
+	if !within(float64(first1)/n, 0.5, binTol(0.5, n)) {
+		t.Fatalf("position 1 first in %d of %d runs, want about half (random tie break)", first1, n)
+	}
+}
