@@ -738,6 +738,7 @@ func TestReMDMLoopRates(t *testing.T) {
 	}
 	for _, ok := range []decode.ReMDM{
 		{Strategy: decode.ReMDMLoop, Eta: 0.11},
+		{Strategy: decode.ReMDMLoop, AlphaOn: 0.5, Eta: 1}, // η = (1 − α_on)/α_on exactly: the loop commits with probability 1
 		{Strategy: decode.ReMDMLoop, TOn: 0.3, TOff: 0.29},
 		{Strategy: decode.ReMDMCap, Eta: 5},
 	} {
