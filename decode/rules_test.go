@@ -729,6 +729,7 @@ func TestReMDMLoopRates(t *testing.T) {
 		{Strategy: decode.ReMDMLoop, AlphaOn: 1},
 		{Strategy: decode.ReMDMLoop, Eta: -0.01},
 		{Strategy: decode.ReMDMCap, AlphaOn: -0.5},
+		{Strategy: decode.ReMDMCap, AlphaOn: 1}, // validated for every strategy (the loop would also fail the η bound)
 		{Strategy: decode.ReMDMStrategy(4)},
 		{Strategy: decode.ReMDMStrategy(-1)},
 	} {
