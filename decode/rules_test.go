@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/softdiff/softdiff/decode"
@@ -736,6 +737,11 @@ func TestReMDMLoopRates(t *testing.T) {
 		if _, err := decode.Generate(context.Background(), den, v, 64, bad, decode.Options{Steps: 5}); err == nil {
 			t.Errorf("%+v: no error", bad)
 		}
+	}
+	// The η bound's error names the bound: (1 − 0.9)/0.9 = 0.1111.
+	_, err := decode.Generate(context.Background(), den, v, 64, decode.ReMDM{Strategy: decode.ReMDMLoop, Eta: 0.12}, decode.Options{Steps: 5})
+	if err == nil || !strings.Contains(err.Error(), "= 0.1111") {
+		t.Errorf("η 0.12 on the loop: error %v, want one naming the bound 0.1111", err)
 	}
 	for _, ok := range []decode.ReMDM{
 		{Strategy: decode.ReMDMLoop, Eta: 0.11},
