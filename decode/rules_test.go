@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/softdiff/softdiff/decode"
@@ -590,5 +591,166 @@ func TestDreamOrigin(t *testing.T) {
 	}
 	if f := float64(c) / float64(n); !within(f, 0.4995, binTol(0.4995, n)) {
 		t.Errorf("origin: step 0 unmask rate %.4f, want 0.4995", f)
+	}
+}
+
+// TestCARTFirstSteps: CART on L = 8 with fixed tokens at 0 and 5 (free
+// positions 1, 2, 3, 4, 6, 7), p = 0.5 (q = 1 − p = 0.5), Steps 3: LLaDA's
+// count ⌊6/3⌋ = 2 per step. Weights w_i = ½p Σ_{unmasked j} q^{|i−j|−1},
+// by hand:
+//
+//	step 0 (unmasked 0, 5): w_1 = w_4 = 0.25·(1 + q³) = 0.28125,
+//	  w_6 = 0.25·(1 + q⁵) = 0.2578, w_2 = w_3 = 0.25·(q + q²) = 0.1875,
+//	  w_7 = 0.25·(q + q⁶) = 0.1289 → commits {1, 4}, a tie broken at
+//	  random (1 first with probability 1/2);
+//	step 1 (unmasked 0, 1, 4, 5): w_2 = w_3 = 0.25·(1 + 2q + q²) = 0.5625,
+//	  w_6 = 0.25·(1 + q + q⁴ + q⁵) = 0.3984, w_7 = 0.25·(q + q² + q⁵ + q⁶)
+//	  = 0.1992 → commits {2, 3};
+//	step 2 commits {6, 7}.
+//
+// At Temperature 0 each committed token is the argmax of its row (token
+// (i mod 3) here). Over 400 runs, position 1 goes first 200 ± 5·10 times.
+// A rule ranking by increasing weight, dropping either pass of the weight
+// sums (w_4 or w_1 would lose its near context) or breaking ties by
+// position fails.
+func TestCARTFirstSteps(t *testing.T) {
+	v := tokVocab(t, 3)
+	rows := make([][]float32, 8)
+	for i := range rows {
+		rows[i] = []float32{0.2, 0.2, 0.2}
+		rows[i][i%3] = 0.6
+	}
+	den := product(rows...)
+	fixed := []int32{0, 3, 3, 3, 3, 0, 3, 3}
+	for i, x := range fixed {
+		if x == 3 {
+			fixed[i] = soft.NoToken
+		}
+	}
+	rng := rand.New(rand.NewPCG(31, 32))
+	const n = 400
+	first1 := 0
+	for range n {
+		res := gen(t, den, v, 8, decode.CART{P: 0.5}, decode.Options{Steps: 3, Rand: rng, Fixed: fixed})
+		for k, want := range [][2]int{{1, 4}, {2, 3}, {6, 7}} {
+			pos, tok := commitsOf(res, k, 3)
+			if len(pos) != 2 || min(pos[0], pos[1]) != want[0] || max(pos[0], pos[1]) != want[1] {
+				t.Fatalf("step %d committed %v, want {%d, %d}", k, pos, want[0], want[1])
+			}
+			for j, p := range pos {
+				if tok[j] != int32(p%3) {
+					t.Fatalf("step %d: position %d got token %d, want the argmax %d", k, p, tok[j], p%3)
+				}
+			}
+			if k == 0 && pos[0] == 1 {
+				first1++
+			}
+		}
+	}
+	if !within(float64(first1)/n, 0.5, binTol(0.5, n)) {
+		t.Fatalf("position 1 first in %d of %d runs, want about half (random tie break)", first1, n)
+	}
+}
+
+// TestReMDMLoopRates: ReMDM-loop with its defaults (η = 0.02, t_on = 0.55,
+// t_off = 0.05, α_on = 0.9) on the explicit grid t = 1, 0.75, 0.55, 0.3,
+// 0.05, 0.025, 0, which puts step starts and ends on t_on and t_off
+// exactly. α is α_on·(1 − t)/(1 − t_on) above t_on, α_on between,
+// 1 − (1 − α_on)t/t_off below t_off: α = 0, 0.5, 0.9, 0.9, 0.9, 0.95 at
+// the six step starts. Per step,
+// by hand (re-mask probability σ of a decoded position, commit probability
+// (α_s − (1 − σ)α_t)/(1 − α_t) of a masked one):
+//
+//	step 0, t 1 → 0.75:    α 0 → 0.5,   σ 0 (t > t_on),  commit 0.5
+//	step 1, t 0.75 → 0.55: α 0.5 → 0.9, σ 0 (t > t_on),  commit 0.4/0.5 = 0.8
+//	step 2, t 0.55 → 0.3:  α 0.9 → 0.9, σ η (t ≤ t_on),  commit 0.018/0.1 = 0.18
+//	step 3, t 0.3 → 0.05:  α 0.9 → 0.9, σ η (s ≥ t_off), commit 0.18
+//	step 4, t 0.05 → 0.025: α 0.9 → 0.95, σ 0 (s < t_off), commit 0.05/0.1 = 0.5
+//	step 5, the last:       σ 0, commit 1
+//
+// Rates over 300 runs of 64 positions, within five standard errors. A
+// wrong default, a loop window that excludes either end (t < t_on, s >
+// t_off), a σ outside the window or α of the wrong phase moves a rate
+// outside its band; the settings the loop cannot honour are errors.
+func TestReMDMLoopRates(t *testing.T) {
+	v := tokVocab(t, 2)
+	rows := make([][]float32, 64)
+	for i := range rows {
+		rows[i] = []float32{0.7, 0.3}
+	}
+	den := product(rows...)
+	mask := v.Mask()
+	grid := decode.TimesGrid{0.75, 0.55, 0.3, 0.05, 0.025, 0}
+	sigma := [6]float64{0, 0, 0.02, 0.02, 0, 0}
+	commit := [6]float64{0.5, 0.8, 0.18, 0.18, 0.5, 1}
+	var decoded, remasked, masked, unmasked [6]int
+	rng := rand.New(rand.NewPCG(41, 42))
+	for range 300 {
+		res := gen(t, den, v, 64, decode.ReMDM{Strategy: decode.ReMDMLoop, Grid: grid}, decode.Options{Steps: 6, Rand: rng})
+		for k := range 6 {
+			for i := range 64 {
+				if k == 0 || res.Trajectory[k-1][i] == mask {
+					masked[k]++
+				} else {
+					decoded[k]++
+				}
+			}
+			for _, ch := range res.Steps[k].Changes {
+				if ch.To == mask {
+					remasked[k]++
+				} else if ch.From == mask {
+					unmasked[k]++
+				}
+			}
+		}
+	}
+	for k := range 6 {
+		if f := float64(remasked[k]) / float64(max(decoded[k], 1)); !(sigma[k] == 0 && remasked[k] == 0) && !within(f, sigma[k], binTol(sigma[k], decoded[k])) {
+			t.Errorf("step %d: re-mask rate %.4f over %d decoded, want σ = %v", k, f, decoded[k], sigma[k])
+		}
+		if f := float64(unmasked[k]) / float64(masked[k]); !(commit[k] == 1 && unmasked[k] == masked[k]) && !within(f, commit[k], binTol(commit[k], masked[k])) {
+			t.Errorf("step %d: commit rate %.4f over %d masked, want %v", k, f, masked[k], commit[k])
+		}
+	}
+	// The last step never re-masks, even with a window reaching s = 0 (a
+	// negative t_off is accepted): every output is fully decoded.
+	for range 50 {
+		res := gen(t, den, v, 64, decode.ReMDM{Strategy: decode.ReMDMLoop, TOff: -0.1, Eta: 0.1}, decode.Options{Steps: 5, Rand: rng})
+		for i, x := range res.Tokens {
+			if x == mask {
+				t.Fatalf("t_off −0.1: position %d left masked", i)
+			}
+		}
+	}
+	// (1 − α_on)/α_on = 0.1111 bounds η; t_off < t_on < 1; 0 < α_on < 1.
+	for _, bad := range []decode.ReMDM{
+		{Strategy: decode.ReMDMLoop, Eta: 0.12},
+		{Strategy: decode.ReMDMLoop, TOn: 0.3, TOff: 0.3},
+		{Strategy: decode.ReMDMLoop, TOn: 1},
+		{Strategy: decode.ReMDMLoop, AlphaOn: 1},
+		{Strategy: decode.ReMDMLoop, Eta: -0.01},
+		{Strategy: decode.ReMDMCap, AlphaOn: -0.5},
+		{Strategy: decode.ReMDMCap, AlphaOn: 1}, // validated for every strategy (the loop would also fail the η bound)
+		{Strategy: decode.ReMDMStrategy(4)},
+		{Strategy: decode.ReMDMStrategy(-1)},
+	} {
+		if _, err := decode.Generate(context.Background(), den, v, 64, bad, decode.Options{Steps: 5}); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+	// The η bound's error names the bound: (1 − 0.9)/0.9 = 0.1111.
+	_, err := decode.Generate(context.Background(), den, v, 64, decode.ReMDM{Strategy: decode.ReMDMLoop, Eta: 0.12}, decode.Options{Steps: 5})
+	if err == nil || !strings.Contains(err.Error(), "= 0.1111") {
+		t.Errorf("η 0.12 on the loop: error %v, want one naming the bound 0.1111", err)
+	}
+	for _, ok := range []decode.ReMDM{
+		{Strategy: decode.ReMDMLoop, Eta: 0.11},
+		{Strategy: decode.ReMDMLoop, AlphaOn: 0.5, Eta: 1}, // η = (1 − α_on)/α_on exactly: the loop commits with probability 1
+		{Strategy: decode.ReMDMLoop, TOn: 0.3, TOff: 0.29},
+		{Strategy: decode.ReMDMCap, Eta: 5},
+	} {
+		if _, err := decode.Generate(context.Background(), den, v, 64, ok, decode.Options{Steps: 5}); err != nil {
+			t.Errorf("%+v: %v", ok, err)
+		}
 	}
 }

@@ -191,7 +191,13 @@ func TestCorpusBrute(t *testing.T) {
 
 // checkAgainstBrute compares Marginals, the log normaliser and Denoise with
 // bruteMarginals, and the contradiction error with Z = 0.
-func checkAgainstBrute(t *rapid.T, m interface {
+// fataler is what checkAgainstBrute needs of *testing.T and *rapid.T.
+type fataler interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+func checkAgainstBrute(t fataler, m interface {
 	oracle.Model
 	Marginals([]float64, *soft.Dense) (float64, error)
 }, p func([]int32) float64, ev *soft.Dense) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -268,27 +269,101 @@ func TestParseGrammarErrors(t *testing.T) {
 	}
 }
 
+// FuzzParseGrammar: any text ParseGrammar accepts and NewPCFG builds at
+// length 3 gives valid no-evidence beliefs; when the grammar is small
+// enough to enumerate (at most 4 terminals, 4 nonterminals), its
+// probabilities, marginals, log Z and Denoise output under random soft
+// evidence (drawn from the fuzzed seed: one-hot, all-MASK, uniform, soft
+// with MASK mass, soft with zeros) match brute-force enumeration with
+// derivProb, which shares no code with the inside tables.
 func FuzzParseGrammar(f *testing.F) {
-	f.Add(oracle.AgreementGrammarText)
-	for _, s := range []string{"S -> S S 0.5\nS -> a 0.5\n", "start S\nS -> a 1", "S -> A B 1", "S -> a NaN", "S -> a 1 # c\n#x\n", "start\n"} {
-		f.Add(s)
+	f.Add(oracle.AgreementGrammarText, uint64(1))
+	for i, s := range []string{"S -> S S 0.5\nS -> a 0.5\n", "start S\nS -> a 1", "S -> A B 1", "S -> a NaN", "S -> a 1 # c\n#x\n", "start\n",
+		"S -> A B 0.6\nS -> b 0.4\nA -> a 0.7\nA -> S A 0.3\nB -> b 0.5\nB -> a 0.5\n"} {
+		f.Add(s, uint64(i))
 	}
-	f.Fuzz(func(t *testing.T, s string) {
+	f.Fuzz(func(t *testing.T, s string, seed uint64) {
 		g, err := oracle.ParseGrammar(strings.NewReader(s), "fuzz")
 		if err != nil {
 			return
 		}
-		p, err := oracle.NewPCFG(g, 3)
+		const L = 3
+		p, err := oracle.NewPCFG(g, L)
 		if err != nil {
 			return
 		}
 		v := p.Vocab()
-		dst := soft.NewDense(3, v.Size())
-		if err := p.Denoise(dst, soft.AllMask(3, v.Size(), v.Mask()), 0); err != nil {
+		dst := soft.NewDense(L, v.Size())
+		if err := p.Denoise(dst, soft.AllMask(L, v.Size(), v.Mask()), 0); err != nil {
 			t.Fatalf("no-evidence Denoise: %v", err)
 		}
 		if err := dst.Validate(); err != nil {
 			t.Fatalf("beliefs invalid: %v", err)
 		}
+		if len(g.Terminals) > 4 || len(g.NonTerminals) > 4 {
+			return
+		}
+		zL := 0.0
+		enumerate(L, dataToks(v), func(x []int32) { zL += derivProb(g, g.Start, x) })
+		if !within(p.LengthProb(), zL, 1e-9*math.Max(1, zL)) {
+			t.Fatalf("Z_L = %v, brute force %v", p.LengthProb(), zL)
+		}
+		prob := func(x []int32) float64 { return derivProb(g, g.Start, x) / zL }
+		enumerate(L, dataToks(v), func(x []int32) {
+			lp, err := p.LogProb(x)
+			if want := prob(x); err != nil || !within(math.Exp(lp), want, 1e-9) {
+				t.Fatalf("p(%v) = %v (%v), brute force %v", x, math.Exp(lp), err, want)
+			}
+		})
+		rng := rand.New(rand.NewPCG(seed, 0xf022))
+		K, mask := v.Size(), v.Mask()
+		for range 4 {
+			ev := soft.NewDense(L, K)
+			for i := range L {
+				row := ev.Row(i)
+				switch rng.IntN(5) {
+				case 0:
+					row[dataToks(v)[rng.IntN(K-1)]] = 1
+				case 1:
+					row[mask] = 1
+				case 2:
+					for j := range row {
+						row[j] = 1 / float32(K)
+					}
+				case 3:
+					for j := range row {
+						row[j] = float32(0.01 + rng.Float64())
+					}
+				default:
+					for j := range row {
+						if rng.IntN(3) > 0 {
+							row[j] = float32(0.01 + rng.Float64())
+						}
+					}
+					if rng.IntN(2) == 0 {
+						row[mask] = 0
+					}
+				}
+				if err := normalise(row); err != nil {
+					row[mask] = 1
+				}
+			}
+			checkAgainstBrute(t, p, prob, ev)
+		}
 	})
+}
+
+// normalise scales row to sum 1; it fails on an all-zero row.
+func normalise(row []float32) error {
+	var z float64
+	for _, x := range row {
+		z += float64(x)
+	}
+	if !(z > 0) {
+		return errors.New("zero row")
+	}
+	for j := range row {
+		row[j] = float32(float64(row[j]) / z)
+	}
+	return nil
 }

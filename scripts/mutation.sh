@@ -4,6 +4,9 @@
 #
 # usage: scripts/mutation.sh [package ...]        (default: decode kernels hybrid oracle soft)
 #        FILES='llada fastdllm' scripts/mutation.sh decode   (only those files of decode)
+#        RUN='TestReMDM|TestManyStep' FILES=remdm scripts/mutation.sh decode
+#            (only the tests matching RUN: faster, and a lower bound on the score)
+#        WORKERS=2 TIMEOUT=3 ...   (gremlins' --workers, --timeout-coefficient)
 #
 # Each package runs in its own gremlins invocation, one worker, the tests
 # in -short mode; results go to $OUT (default /tmp/mutation): <pkg>.log
@@ -18,7 +21,7 @@ if [ ! -x "$GREMLINS" ]; then
 fi
 OUT=${OUT:-/tmp/mutation}
 mkdir -p "$OUT"
-export GOFLAGS="-buildvcs=false -short"
+export GOFLAGS="-buildvcs=false -short${RUN:+ -run=$RUN}"
 pkgs=("$@")
 [ ${#pkgs[@]} -gt 0 ] || pkgs=(decode kernels hybrid oracle soft)
 for p in "${pkgs[@]}"; do
@@ -34,7 +37,7 @@ for p in "${pkgs[@]}"; do
 			[ $keep = 1 ] || ex+=(-E "${f#"$p"/}\$")
 		done
 	fi
-	echo "== $p ${FILES:+(files: $FILES)}"
-	"$GREMLINS" unleash --workers 1 --timeout-coefficient 3 "${ex[@]}" \
+	echo "== $p ${FILES:+(files: $FILES)} ${RUN:+(tests: $RUN)} $(date -u +%FT%TZ)"
+	nice -n 19 "$GREMLINS" unleash --workers "${WORKERS:-1}" --timeout-coefficient "${TIMEOUT:-3}" "${ex[@]}" \
 		-o "$OUT/$p.json" "./$p" 2>&1 | tee "$OUT/$p.log" | tail -6
 done

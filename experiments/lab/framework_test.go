@@ -238,10 +238,18 @@ func TestWriteResultUnwritable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.Chmod(dir, 0o755)
+	r2 := runToy(t, toyCoin.Config(false))
+	var err error
 	if os.Geteuid() == 0 {
-		t.Skip("running as root: permissions are not enforced")
+		// root ignores the directory's permissions: a zero file-size
+		// limit makes the writes fail instead.
+		restore := limitFileSize(t)
+		err = WriteResult(dir, r2)
+		restore()
+	} else {
+		err = WriteResult(dir, r2)
 	}
-	if err := WriteResult(dir, runToy(t, toyCoin.Config(false))); err == nil {
+	if err == nil {
 		t.Fatal("write into a read-only directory succeeded")
 	}
 	back, err := ReadResult(filepath.Join(dir, "test-coin"))
