@@ -1,6 +1,6 @@
 //go:build linux
 
-package experiments
+package lab
 
 import (
 	"syscall"
