@@ -2,11 +2,11 @@ package experiments
 
 import (
 	"context"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"testing"
 
 	"github.com/softdiff/softdiff/decode"
+	"github.com/softdiff/softdiff/experiments/lab"
 )
 
 func mustTestbed(t *testing.T, name string) *testbed {

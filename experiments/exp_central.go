@@ -3,12 +3,13 @@ package experiments
 import (
 	"context"
 	"fmt"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/softdiff/softdiff/experiments/lab"
 )
 
 func init() { lab.Register(learnedCentral) }

@@ -3,13 +3,13 @@ package experiments
 import (
 	"context"
 	"fmt"
-	"github.com/softdiff/softdiff/degrade"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"sort"
 	"strconv"
 
 	"github.com/softdiff/softdiff/decode"
+	"github.com/softdiff/softdiff/degrade"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"github.com/softdiff/softdiff/kernels"
 	"github.com/softdiff/softdiff/soft"
 )

@@ -3,7 +3,6 @@ package experiments
 import (
 	"context"
 	"fmt"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"sort"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/softdiff/softdiff/decode"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"github.com/softdiff/softdiff/kernels"
 	"github.com/softdiff/softdiff/oracle"
 	"github.com/softdiff/softdiff/soft"

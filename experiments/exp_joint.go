@@ -3,7 +3,6 @@ package experiments
 import (
 	"context"
 	"fmt"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/softdiff/softdiff/decode"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"github.com/softdiff/softdiff/soft"
 )
 

@@ -3,10 +3,10 @@ package experiments
 import (
 	"context"
 	"fmt"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"sort"
 
+	"github.com/softdiff/softdiff/experiments/lab"
 	"github.com/softdiff/softdiff/kernels"
 )
 

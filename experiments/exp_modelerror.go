@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/softdiff/softdiff/decode"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"github.com/softdiff/softdiff/nn"
 	"github.com/softdiff/softdiff/oracle"
 	"github.com/softdiff/softdiff/soft"

@@ -3,10 +3,11 @@ package experiments
 import (
 	"context"
 	"fmt"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/softdiff/softdiff/experiments/lab"
 )
 
 func init() { lab.Register(qualityVsNFE) }

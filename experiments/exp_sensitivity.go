@@ -3,13 +3,13 @@ package experiments
 import (
 	"context"
 	"fmt"
-	"github.com/softdiff/softdiff/degrade"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"strconv"
 	"strings"
 
 	"github.com/softdiff/softdiff/decode"
+	"github.com/softdiff/softdiff/degrade"
+	"github.com/softdiff/softdiff/experiments/lab"
 )
 
 func init() { lab.Register(degradedSensitivity) }

@@ -3,11 +3,12 @@ package experiments
 import (
 	"bytes"
 	"context"
-	"github.com/softdiff/softdiff/degrade"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/softdiff/softdiff/degrade"
+	"github.com/softdiff/softdiff/experiments/lab"
 )
 
 // sensOnly is degraded-sensitivity restricted to the units whose key starts

@@ -3,11 +3,11 @@ package experiments
 import (
 	"context"
 	"fmt"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/softdiff/softdiff/experiments/lab"
 	"github.com/softdiff/softdiff/oracle"
 )
 

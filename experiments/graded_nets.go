@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/softdiff/softdiff/decode"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"github.com/softdiff/softdiff/kernels"
 	"github.com/softdiff/softdiff/nn"
 	"github.com/softdiff/softdiff/soft"

@@ -2,11 +2,11 @@ package experiments
 
 import (
 	"context"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"strings"
 	"testing"
 
+	"github.com/softdiff/softdiff/experiments/lab"
 	"github.com/softdiff/softdiff/kernels"
 	"github.com/softdiff/softdiff/soft"
 )

@@ -2,10 +2,10 @@ package experiments
 
 import (
 	"fmt"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"strings"
 
 	"github.com/softdiff/softdiff/decode"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"github.com/softdiff/softdiff/nn"
 	"github.com/softdiff/softdiff/soft"
 )

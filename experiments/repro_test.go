@@ -3,8 +3,9 @@ package experiments
 import (
 	"bytes"
 	"context"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"testing"
+
+	"github.com/softdiff/softdiff/experiments/lab"
 )
 
 // TestRecordsBitReproducible runs quality-vs-nfe (whose TV sums over a map

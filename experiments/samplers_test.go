@@ -1,11 +1,11 @@
 package experiments
 
 import (
-	"github.com/softdiff/softdiff/experiments/lab"
 	"strings"
 	"testing"
 
 	"github.com/softdiff/softdiff/decode"
+	"github.com/softdiff/softdiff/experiments/lab"
 )
 
 // TestSamplerRegistry: names come from the algorithms (one set of names),

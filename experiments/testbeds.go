@@ -3,12 +3,12 @@ package experiments
 import (
 	"context"
 	"fmt"
-	"github.com/softdiff/softdiff/degrade"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"sync"
 
 	"github.com/softdiff/softdiff/decode"
+	"github.com/softdiff/softdiff/degrade"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"github.com/softdiff/softdiff/oracle"
 	"github.com/softdiff/softdiff/soft"
 )

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/softdiff/softdiff/experiments"
+	"github.com/softdiff/softdiff/experiments/lab"
 )
 
 func cmdList(args []string, stdout, stderr io.Writer) error {

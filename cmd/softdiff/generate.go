@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/softdiff/softdiff/experiments"
 	"io"
 	"strings"
 	"sync"
 
 	"github.com/softdiff/softdiff/decode"
+	"github.com/softdiff/softdiff/experiments"
 	"github.com/softdiff/softdiff/remote"
 	"github.com/softdiff/softdiff/soft"
 )

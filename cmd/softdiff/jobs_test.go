@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	_ "github.com/softdiff/softdiff/experiments"
+	"github.com/softdiff/softdiff/experiments/lab"
 )
 
 // k8sJob is the part of a Kubernetes batch/v1 Job that a sharded sweep

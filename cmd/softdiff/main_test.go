@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/softdiff/softdiff/experiments"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"github.com/softdiff/softdiff/soft"
 )
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"io"
 	"log/slog"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	_ "github.com/softdiff/softdiff/experiments"
+	"github.com/softdiff/softdiff/experiments/lab"
 )
 
 // newProgress returns a progress bar on a terminal and slog lines otherwise.

@@ -3,7 +3,6 @@ package l2r_test
 import (
 	"context"
 	"fmt"
-	"github.com/softdiff/softdiff/experiments/lab"
 	"math"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/softdiff/softdiff/decode"
 	"github.com/softdiff/softdiff/examples/l2r"
 	"github.com/softdiff/softdiff/experiments"
+	"github.com/softdiff/softdiff/experiments/lab"
 	"github.com/softdiff/softdiff/oracle"
 )
 
