@@ -142,42 +142,9 @@ var frequencyCollapse = &lab.Experiment{
 	Units: func(cfg lab.Config) ([]lab.Unit, error) {
 		var us []lab.Unit
 		for _, tbName := range collapseTestbeds {
-			us = append(us, lab.Unit{Key: tbName + "/exact-sample", Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
-				tb, err := getTestbed(tbName)
-				if err != nil {
-					return nil, err
-				}
-				set, err := tb.exactSamples(ctx, cfg.Int("samples"), seed, true)
-				if err != nil {
-					return nil, err
-				}
-				return []lab.Row{{Table: "generation", Labels: []string{tbName, "—", "exact-sample", "—"}, Values: collapseObs(tb, set)}}, nil
-			}})
-			for _, ok := range []string{oracleExact, oracleDegraded} {
-				us = append(us, lab.Unit{Key: tbName + "/" + ok + "/beliefs", Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
-					return beliefRun(ctx, cfg, tbName, ok, seed)
-				}})
-				for _, sp := range collapseSamplers() {
-					us = append(us, lab.Unit{Key: tbName + "/" + ok + "/" + sp.name, Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
-						tb, den, err := openTestbed(tbName, ok)
-						if err != nil {
-							return nil, err
-						}
-						L := tb.m.Len()
-						var rows []lab.Row
-						for si, st := range sp.settings([]int{L / 4, L}) {
-							set, err := tb.generateSpec(ctx, den, sp, st, cfg.Int("samples"), lab.Mix(seed+uint64(si)), true)
-							if err != nil {
-								return nil, err
-							}
-							rows = append(rows, lab.Row{Table: "generation", Labels: []string{tbName, ok, sp.name, strconv.Itoa(st.steps)}, Values: collapseObs(tb, set)})
-						}
-						return rows, nil
-					}})
-				}
-			}
+			us = append(us, collapseUnits(cfg, tbName, modelKinds(), cfg.Int("samples"))...)
 		}
-		us = append(us, collapseNetUnits(cfg)...)
+		us = append(us, collapseUnits(cfg, collapseNetTB, withLearned(collapseNetTB, modelKinds()...), cfg.Int("learned-samples"))...)
 		return us, nil
 	},
 	Verdict: collapseVerdict,
@@ -237,11 +204,11 @@ func collapseObs(tb *testbed, s *sampleSet) map[string]lab.Obs {
 	return o
 }
 
-// collapseNetUnits are the units of frequency-collapse on collapseNetTB:
-// exact samples, then beliefs and generation under every model.
-func collapseNetUnits(cfg lab.Config) []lab.Unit {
-	tbName := collapseNetTB
-	n := cfg.Int("learned-samples")
+// collapseUnits are the units of frequency-collapse on tbName: n exact
+// samples, then beliefs and generation (n sequences per setting) under every
+// model kind of kinds. A network's generation runs only at L/4 in a quick run
+// (learnedSteps).
+func collapseUnits(cfg lab.Config, tbName string, kinds []string, n int) []lab.Unit {
 	us := []lab.Unit{{Key: tbName + "/exact-sample", Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 		tb, err := getTestbed(tbName)
 		if err != nil {
@@ -253,7 +220,7 @@ func collapseNetUnits(cfg lab.Config) []lab.Unit {
 		}
 		return []lab.Row{{Table: "generation", Labels: []string{tbName, "—", "exact-sample", "—"}, Values: collapseObs(tb, set)}}, nil
 	}}}
-	for _, ok := range withLearned(tbName, modelKinds()...) {
+	for _, ok := range kinds {
 		us = append(us, lab.Unit{Key: tbName + "/" + ok + "/beliefs", Run: func(ctx context.Context, seed uint64) ([]lab.Row, error) {
 			return beliefRun(ctx, cfg, tbName, ok, seed)
 		}})
