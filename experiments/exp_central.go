@@ -109,7 +109,7 @@ var learnedCentral = &lab.Experiment{
 		"scorer recovers. Frequency collapse and duplication decompose into the part the sampler causes with " +
 		"an exact oracle and the part the network adds at the same sampler and NFE.",
 	Params: []lab.Param{
-		{Name: "samples-pcfg", Doc: "sequences per seed and setting on the agreement PCFG", Default: 200, Quick: 24, Int: true, Min: 10, Max: 100000},
+		{Name: "samples-pcfg", Doc: "sequences per seed and setting on the agreement PCFG", Default: 150, Quick: 24, Int: true, Min: 10, Max: 100000},
 		{Name: "samples-kjv", Doc: "sequences per seed and setting on the KJV HMM (L = 32)", Default: 24, Quick: 4, Int: true, Min: 4, Max: 100000},
 		{Name: "joint-samples-kjv", Doc: "sequences per seed and setting of the joint families on the KJV HMM (0: none)", Default: 6, Quick: 0, Int: true, Min: 0, Max: 100000},
 		{Name: "max-factor", Doc: "soft and hybrid samplers run up to NFE = this multiple of L", Default: 2, Quick: 1, Int: true, Min: 1, Max: 16},

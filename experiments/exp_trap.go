@@ -26,7 +26,7 @@ var marginalTrap = &lab.Experiment{
 		"(stochastic localisation) should approach validity as its NFE grows without committing one " +
 		"token per call, and under a degraded oracle neither family is exact.",
 	Params: []lab.Param{
-		{Name: "samples", Doc: "sequences per seed and setting", Default: 2000, Quick: 300, Int: true, Min: 10, Max: 100000},
+		{Name: "samples", Doc: "sequences per seed and setting", Default: 1500, Quick: 300, Int: true, Min: 10, Max: 100000},
 		{Name: "max-steps", Doc: "every step-count sampler runs at 1…L steps and at the powers of 2 up to this", Default: 32, Quick: 16, Int: true, Min: 1, Max: 1024},
 		{Name: "learned-samples", Doc: "sequences per seed and setting with a learned model (agreement PCFG networks)", Default: 120, Quick: 12, Int: true, Min: 10, Max: 100000},
 	},

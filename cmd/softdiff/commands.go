@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/softdiff/softdiff/experiments"
@@ -61,8 +62,10 @@ func cmdList(args []string, stdout, stderr io.Writer) error {
 
 const runSynopsis = `run NAME|all [flags]
 
-Runs one experiment, or all of them in order. Tables go to stdout as aligned
-text; with --out, each finished experiment's CSV, JSON, Markdown and SVG files
+Runs one experiment, or all of them. With several experiments, --jobs of
+them run side by side (default 2), so that one experiment's last items do not
+leave cores idle; the results do not depend on it, and tables are printed and
+written in the listing order. Tables go to stdout as aligned text; with --out, each finished experiment's CSV, JSON, Markdown and SVG files
 are written atomically into DIR/NAME (an existing DIR/NAME is replaced whole),
 and DIR/README.md summarises everything in DIR. With --shard i/n only the i-th
 of n disjoint parts of each grid runs; combine the parts with 'softdiff merge'.
@@ -80,6 +83,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	out := fs.String("out", "", "directory for CSV, JSON, SVG and Markdown outputs")
 	workers := fs.Int("workers", 0, "parallel workers (0: GOMAXPROCS); results do not depend on it")
 	shard := fs.String("shard", "", "run only part i/n of each grid (0 <= i < n)")
+	jobs := fs.Int("jobs", 2, "experiments run side by side with 'all' (1: one after another); results do not depend on it")
 	var sets setFlags
 	fs.Var(&sets, "set", "override a parameter: name=value or NAME.name=value (repeatable)")
 	pos, err := parse(fs, args)
@@ -106,6 +110,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if *workers < 0 {
 		return usagef("run: --workers %d: need 0 (all cores) or more", *workers)
+	}
+	if *jobs < 1 {
+		return usagef("run: --jobs %d: need 1 or more", *jobs)
 	}
 	sh := lab.Shard{I: 0, N: 1}
 	if *shard != "" {
@@ -165,9 +172,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}()
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	outs := runExperiments(ctx, exps, cfgs, *jobs, func() lab.Progress {
+		if *jobs > 1 && len(exps) > 1 {
+			return &logProgress{log: log} // bars of experiments side by side would overwrite each other
+		}
+		return newProgress(stderr, log)
+	})
 	for i, e := range exps {
-		res, err := lab.Run(ctx, e, cfgs[i], newProgress(stderr, log))
-		if err != nil {
+		o := <-outs[i]
+		if o.err != nil {
 			if ctx.Err() != nil {
 				msg := "interrupted during " + e.Name
 				if *out != "" && i > 0 {
@@ -175,13 +188,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				}
 				return fmt.Errorf("%s: %w", msg, ctx.Err())
 			}
-			return err
+			return o.err
 		}
-		if err := printResult(stdout, res); err != nil {
+		if err := printResult(stdout, o.res); err != nil {
 			return err
 		}
 		if *out != "" {
-			if err := lab.WriteResult(*out, res); err != nil {
+			if err := lab.WriteResult(*out, o.res); err != nil {
 				return fmt.Errorf("write %s results: %w", e.Name, err)
 			}
 			finished++
@@ -191,6 +204,65 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	return nil
+}
+
+// outcome is one experiment's result or error.
+type outcome struct {
+	res *lab.Result
+	err error
+}
+
+// runExperiments runs exps with up to jobs of them at a time, started in
+// order, and returns one channel per experiment that receives its outcome.
+// The first failure cancels the others; their outcome is then that failure,
+// so a caller reading the channels in order reports the error that caused
+// the stop, not the cancellation. A cancelled ctx gives ctx's error.
+func runExperiments(ctx context.Context, exps []*lab.Experiment, cfgs []lab.Config, jobs int, prog func() lab.Progress) []chan outcome {
+	outs := make([]chan outcome, len(exps))
+	for i := range outs {
+		outs[i] = make(chan outcome, 1)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var (
+		mu    sync.Mutex
+		first error
+	)
+	fail := func(err error) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if first == nil && ctx.Err() == nil {
+			first = err
+			cancel()
+		}
+		if first != nil {
+			return first
+		}
+		return err
+	}
+	sem := make(chan struct{}, jobs)
+	var wg sync.WaitGroup
+	go func() {
+		defer func() { wg.Wait(); cancel() }()
+		for i, e := range exps {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				outs[i] <- outcome{err: fail(ctx.Err())}
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := lab.Run(ctx, e, cfgs[i], prog())
+				<-sem
+				if err != nil {
+					err = fail(err)
+				}
+				outs[i] <- outcome{res, err}
+			}()
+		}
+	}()
+	return outs
 }
 
 func hasParam(e *lab.Experiment, name string) bool {
