@@ -84,14 +84,17 @@ func drawGrammar(t *rapid.T) string {
 }
 
 func TestPCFGBrute(t *testing.T) {
-	nontrivial := 0
+	nontrivial, drawn := 0, 0
 	defer func() {
-		// Guard against a vacuous property: most draws must build a PCFG.
-		if nontrivial < 30 {
-			t.Errorf("only %d of the drawn grammars generate length L", nontrivial)
+		// Guard against a vacuous property: many draws must build a PCFG.
+		// About 60% do (53–68 of 101 in six runs; rapid draws 100 in a full
+		// run, 20 with -short); fewer than 20% is a broken generator.
+		if nontrivial < 3 || 5*nontrivial < drawn {
+			t.Errorf("only %d of the %d drawn grammars generate length L", nontrivial, drawn)
 		}
 	}()
 	rapid.Check(t, func(t *rapid.T) {
+		drawn++
 		text := drawGrammar(t)
 		g, err := oracle.ParseGrammar(strings.NewReader(text), "rand")
 		if err != nil {
