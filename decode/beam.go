@@ -16,7 +16,13 @@ import (
 // and the Width best distinct ones are kept (ties: higher belief score, then
 // the lexicographically smaller sequence). Entries of probability zero are
 // ranked among themselves by their belief score, so the search can walk
-// through invalid sequences towards valid ones.
+// through invalid sequences; but the belief score says nothing about where
+// the valid ones are, so when every valid candidate differs from the
+// top-1 sequence at several positions and the beam is narrower than the
+// invalid prefixes on the way, the result is the best-belief invalid
+// sequence with Score −Inf (TestBeamZeroProbabilityPlateau). A scorer that
+// is finite off the support (a model's pseudo-likelihood) guides the same
+// search; decode.MAP is exact over the lattice.
 //
 // Its objective, Decoded.Score, is
 // log p(x) + Σ_i log ℓ_i(x_i) + BeliefWeight·Σ_i log b_i(x_i), ℓ the

@@ -97,3 +97,91 @@ func TestFinalDecodersNonUniformProposal(t *testing.T) {
 		}
 	}
 }
+
+// only111 is the joint scorer of the law on 3 binary positions that puts
+// all its mass on 111; graded111 gives every sequence a finite score,
+// log p(x) = #ones(x)·log 10 − log 1331 (p ∝ 10^#ones, Z = (1 + 10)³).
+type only111 struct{}
+
+func (only111) LogProb(x []int32) (float64, error) {
+	if x[0] == 1 && x[1] == 1 && x[2] == 1 {
+		return 0, nil
+	}
+	return math.Inf(-1), nil
+}
+
+type graded111 struct{}
+
+func (graded111) LogProb(x []int32) (float64, error) {
+	n := float64(x[0] + x[1] + x[2])
+	return n*math.Log(10) - 3*math.Log(11), nil
+}
+
+// TestBeamZeroProbabilityPlateau reproduces, on a 3-position law, why the
+// joint-decode experiment's beam under the exact scorer returns an invalid
+// sequence at NFE 1 on agreement-pcfg under the degraded model (there every
+// valid sequence of the top-4 lattice differs from the top-1 sequence at 4
+// positions; width 4 returns the top-1 sequence, width 64 a valid one).
+// Beliefs q = (0.6, 0.4) at every position, so the top-1 sequence is 000;
+// the target puts all its mass on 111, which differs from it at 3
+// positions. By hand, with BeliefWeight 0 (ties: higher belief, then the
+// lexicographically smaller sequence):
+//
+//   - Width 1: at each position the one entry is kept against its one
+//     expansion, both of probability zero, by belief (0.6 > 0.4): the
+//     output is 000 with Score −Inf, 1 + 3 scorer calls.
+//   - Width 2: after position 0 {000, 100}; after 1 the best two of 000
+//     (0.216), 010 and 100 (0.144 each; 010 first), 110 (0.096): {000, 010};
+//     after 2 {000, 001}: 000, Score −Inf, 1 + 1 + 2 + 2 scorer calls.
+//   - Width 4 keeps all 2² prefixes of positions 0–1, so 111 is expanded
+//     at position 2: 111, Score log 1 = 0.
+//   - MAP over the same lattice: 111.
+//   - With the graded scorer (finite everywhere, log p rising by log 10 per
+//     1), width 1 moves to 100, 110, 111: 111, Score 3 log 10 − 3 log 11.
+//
+// Among sequences of probability zero the beam has only the belief score to
+// go by, which carries no information about where the valid sequences are;
+// a beam narrower than the number of invalid prefixes on the way to one
+// cannot reach it. This is the rule (a heuristic, documented as such), not
+// a −Inf bug: a scorer with finite scores off the support (a model's
+// pseudo-likelihood) guides the same beam there.
+func TestBeamZeroProbabilityPlateau(t *testing.T) {
+	v := tokVocab(t, 2)
+	bel := soft.NewDense(3, 3)
+	for i := range 3 {
+		copy(bel.Row(i), []float32{0.6, 0.4, 0})
+	}
+	st, err := decode.BeliefState(v, bel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, c := range []struct {
+		width int
+		sc    decode.JointScorer
+		want  [3]int32
+		score float64
+		evals int
+	}{
+		{1, only111{}, [3]int32{0, 0, 0}, math.Inf(-1), 4},
+		{2, only111{}, [3]int32{0, 0, 0}, math.Inf(-1), 6},
+		{4, only111{}, [3]int32{1, 1, 1}, 0, 0},
+		{1, graded111{}, [3]int32{1, 1, 1}, 3*math.Log(10) - 3*math.Log(11), 4},
+	} {
+		d, err := decode.Beam{Width: c.width, K: 2}.Decode(ctx, st, c.sc, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		okScore := d.Score == c.score || within(d.Score, c.score, 1e-12)
+		if [3]int32(d.Tokens) != c.want || !okScore || (c.evals > 0 && d.Evals != c.evals) {
+			t.Errorf("beam width %d, %T: %v score %v evals %d, want %v score %v evals %d", c.width, c.sc, d.Tokens, d.Score, d.Evals, c.want, c.score, c.evals)
+		}
+	}
+	d, err := decode.MAP{K: 2}.Decode(ctx, st, only111{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if [3]int32(d.Tokens) != [3]int32{1, 1, 1} || d.Score != 0 {
+		t.Errorf("MAP: %v score %v, want [1 1 1] score 0", d.Tokens, d.Score)
+	}
+}

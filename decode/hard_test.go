@@ -3,8 +3,10 @@ package decode_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,10 +23,12 @@ func key(x []int32) string { return fmt.Sprint(x) }
 // chiSquare returns Pearson's statistic of counts against the exact
 // probabilities logp (both keyed by sequence) and its degrees of freedom.
 // Sequences of probability zero that were drawn make the statistic +Inf.
+// The sum runs over the sequences in sorted key order, so the statistic is
+// the same bits on every call.
 func chiSquare(counts map[string]int, logp map[string]float64, n int) (float64, int) {
 	var x2 float64
-	for k, lp := range logp {
-		e := float64(n) * math.Exp(lp)
+	for _, k := range slices.Sorted(maps.Keys(logp)) {
+		e := float64(n) * math.Exp(logp[k])
 		d := float64(counts[k]) - e
 		x2 += d * d / e
 	}
@@ -387,5 +391,41 @@ func TestMDLMAndReMDMRates(t *testing.T) {
 	}
 	if !(changed > 64+10) {
 		t.Fatalf("ReMDM changed %d identities over the run: no re-masking", changed)
+	}
+}
+
+// TestChiSquareFixedOrder: chiSquare sums in sorted key order. On 300 keys
+// whose terms span many magnitudes (expected counts n·p with p ∝ 1.07^i, a
+// 2⁻ⁱ-style spread, and counts 0..6), a float64 sum depends on its order,
+// so the statistic must equal, bit for bit on every call, the sum written
+// out here over slices.Sorted keys (the reference); a sum in map order
+// differs from it on most calls.
+func TestChiSquareFixedOrder(t *testing.T) {
+	const m, n = 300, 1000
+	logp := map[string]float64{}
+	counts := map[string]int{}
+	var z float64
+	for i := range m {
+		z += math.Pow(1.07, float64(i))
+	}
+	for i := range m {
+		k := fmt.Sprintf("s%03d", i)
+		logp[k] = float64(i)*math.Log(1.07) - math.Log(z)
+		counts[k] = i % 7
+	}
+	var want float64
+	for _, k := range slices.Sorted(maps.Keys(logp)) {
+		e := n * math.Exp(logp[k])
+		d := float64(counts[k]) - e
+		want += d * d / e
+	}
+	for c := range 50 {
+		got, df := chiSquare(counts, logp, n)
+		if df != m-1 {
+			t.Fatalf("df %d, want %d", df, m-1)
+		}
+		if math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("call %d: statistic %v (bits %x), want %v (bits %x) from the sorted-order sum", c, got, math.Float64bits(got), want, math.Float64bits(want))
+		}
 	}
 }

@@ -51,7 +51,10 @@ func (s ReMDMStrategy) String() string {
 // linear in t on each MDLM phase (α = AlphaOn·(1−t)/(1−TOn) above TOn,
 // 1 − (1−AlphaOn)·t/TOff below TOff). For ReMDMConf a masked position has
 // σ = 0 (its confidence counts as +∞). Fixed (prompt) positions are never
-// re-masked.
+// re-masked. Valid settings (after defaults): Eta ≥ 0, and Eta ≤ 1 for
+// rescale, Eta ≤ (1 − AlphaOn)/AlphaOn for the loop; 0 < TOff < TOn < 1;
+// 0 < AlphaOn < 1. Anything else, NaN included, is an error naming the
+// setting.
 //
 // Options: Steps is the number of grid steps (= denoiser calls); BlockLen
 // is not used; NoEntropy drops the per-step entropy statistic.
@@ -94,8 +97,21 @@ func (m ReMDM) Start(r *Run) (Stepper, error) {
 	if m.AlphaOn == 0 {
 		m.AlphaOn = 0.9
 	}
-	if !(m.Eta >= 0) || !(m.TOff < m.TOn && m.TOn < 1) || !(m.AlphaOn > 0 && m.AlphaOn < 1) {
-		return nil, fmt.Errorf("bad ReMDM setting: eta %v, t_on %v, t_off %v, alpha_on %v", m.Eta, m.TOn, m.TOff, m.AlphaOn)
+	// Each setting is checked on its own so the error names it; the window
+	// settings are checked for every strategy (only the loop reads them).
+	switch {
+	case !(m.Eta >= 0):
+		return nil, fmt.Errorf("ReMDM: eta %v, want ≥ 0", m.Eta)
+	case m.Strategy == ReMDMRescale && !(m.Eta <= 1):
+		// σ_t = η·σ_max above σ_max makes the stay-masked probability
+		// (1 − α_s − σ_t α_t)/(1 − α_t) negative.
+		return nil, fmt.Errorf("ReMDM rescale: eta %v, want ≤ 1 (σ_t = η·σ_max may not exceed σ_max)", m.Eta)
+	case !(m.TOn > 0 && m.TOn < 1):
+		return nil, fmt.Errorf("ReMDM: t_on %v, want in (0, 1)", m.TOn)
+	case !(m.TOff > 0 && m.TOff < m.TOn):
+		return nil, fmt.Errorf("ReMDM: t_off %v, want in (0, t_on = %v)", m.TOff, m.TOn)
+	case !(m.AlphaOn > 0 && m.AlphaOn < 1):
+		return nil, fmt.Errorf("ReMDM: alpha_on %v, want in (0, 1)", m.AlphaOn)
 	}
 	if m.Strategy == ReMDMLoop && m.Eta > (1-m.AlphaOn)/m.AlphaOn {
 		return nil, fmt.Errorf("ReMDM loop: eta %v exceeds (1−α_on)/α_on = %v", m.Eta, (1-m.AlphaOn)/m.AlphaOn)

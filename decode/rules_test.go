@@ -712,16 +712,6 @@ func TestReMDMLoopRates(t *testing.T) {
 			t.Errorf("step %d: commit rate %.4f over %d masked, want %v", k, f, masked[k], commit[k])
 		}
 	}
-	// The last step never re-masks, even with a window reaching s = 0 (a
-	// negative t_off is accepted): every output is fully decoded.
-	for range 50 {
-		res := gen(t, den, v, 64, decode.ReMDM{Strategy: decode.ReMDMLoop, TOff: -0.1, Eta: 0.1}, decode.Options{Steps: 5, Rand: rng})
-		for i, x := range res.Tokens {
-			if x == mask {
-				t.Fatalf("t_off −0.1: position %d left masked", i)
-			}
-		}
-	}
 	// (1 − α_on)/α_on = 0.1111 bounds η; t_off < t_on < 1; 0 < α_on < 1.
 	for _, bad := range []decode.ReMDM{
 		{Strategy: decode.ReMDMLoop, Eta: 0.12},
@@ -738,6 +728,30 @@ func TestReMDMLoopRates(t *testing.T) {
 			t.Errorf("%+v: no error", bad)
 		}
 	}
+	// Out-of-range window and rate settings are errors naming the setting:
+	// a negative t_off (the window would reach s = 0, which the loop's
+	// formula 1 − (1 − α_on)t/t_off cannot hold), t_on ≤ 0, NaN, and
+	// rescale's η above 1 (σ_t = η·σ_max > σ_max makes the stay-masked
+	// probability (1 − α_s − σ_t α_t)/(1 − α_t) negative).
+	for _, c := range []struct {
+		alg   decode.ReMDM
+		field string
+	}{
+		{decode.ReMDM{Strategy: decode.ReMDMLoop, TOff: -0.1, Eta: 0.1}, "t_off"},
+		{decode.ReMDM{Strategy: decode.ReMDMLoop, TOff: math.NaN()}, "t_off"},
+		{decode.ReMDM{Strategy: decode.ReMDMLoop, TOn: -0.2, TOff: -0.3}, "t_on"},
+		{decode.ReMDM{Strategy: decode.ReMDMLoop, TOn: math.NaN()}, "t_on"},
+		{decode.ReMDM{Strategy: decode.ReMDMLoop, TOn: 0.3, TOff: 0.3}, "t_off"},
+		{decode.ReMDM{Strategy: decode.ReMDMCap, TOff: -0.1}, "t_off"},
+		{decode.ReMDM{Strategy: decode.ReMDMLoop, AlphaOn: math.NaN()}, "alpha_on"},
+		{decode.ReMDM{Strategy: decode.ReMDMCap, Eta: math.NaN()}, "eta"},
+		{decode.ReMDM{Strategy: decode.ReMDMRescale, Eta: 1.5}, "eta"},
+	} {
+		_, err := decode.Generate(context.Background(), den, v, 64, c.alg, decode.Options{Steps: 5})
+		if err == nil || !strings.Contains(err.Error(), c.field) {
+			t.Errorf("%+v: error %v, want one naming %s", c.alg, err, c.field)
+		}
+	}
 	// The η bound's error names the bound: (1 − 0.9)/0.9 = 0.1111.
 	_, err := decode.Generate(context.Background(), den, v, 64, decode.ReMDM{Strategy: decode.ReMDMLoop, Eta: 0.12}, decode.Options{Steps: 5})
 	if err == nil || !strings.Contains(err.Error(), "= 0.1111") {
@@ -748,6 +762,7 @@ func TestReMDMLoopRates(t *testing.T) {
 		{Strategy: decode.ReMDMLoop, AlphaOn: 0.5, Eta: 1}, // η = (1 − α_on)/α_on exactly: the loop commits with probability 1
 		{Strategy: decode.ReMDMLoop, TOn: 0.3, TOff: 0.29},
 		{Strategy: decode.ReMDMCap, Eta: 5},
+		{Strategy: decode.ReMDMRescale, Eta: 1}, // σ_t = σ_max: the largest rescale the law allows
 	} {
 		if _, err := decode.Generate(context.Background(), den, v, 64, ok, decode.Options{Steps: 5}); err != nil {
 			t.Errorf("%+v: %v", ok, err)

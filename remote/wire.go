@@ -207,7 +207,10 @@ func jsonData(raw json.RawMessage, count int64, dtype string) ([]byte, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, 4*count)
+	// Every value takes at least one byte of raw: a shape that claims more
+	// values than that fails below, and must not size the buffer (a shape
+	// of 10¹⁸ made this allocation panic; FuzzParseResponse).
+	out := make([]byte, 0, 4*min(count, int64(len(raw))))
 	var walk func(any) error
 	walk = func(v any) error {
 		switch x := v.(type) {
