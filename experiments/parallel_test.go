@@ -1,8 +1,6 @@
 package experiments
 
 import (
-	"bytes"
-	"context"
 	"testing"
 	"time"
 
@@ -36,29 +34,13 @@ func TestParallelUnits(t *testing.T) {
 		}
 		t.Run(e.Name, func(t *testing.T) {
 			start := time.Now()
-			var out [2][]byte
-			for i, workers := range []int{1, 4} {
-				cfg := e.Config(true)
-				cfg.Seeds, cfg.Workers = 1, workers
-				for _, p := range e.Params {
-					if p.Int {
-						cfg.Params[p.Name] = p.Min
-					}
+			cfg := e.Config(true)
+			for _, p := range e.Params {
+				if p.Int {
+					cfg.Params[p.Name] = p.Min
 				}
-				r, err := lab.Run(context.Background(), e, cfg, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				r.Elapsed = 0
-				files, err := lab.Files(r)
-				if err != nil {
-					t.Fatal(err)
-				}
-				out[i] = files[lab.RecordsFile]
 			}
-			if len(out[0]) == 0 || !bytes.Equal(out[0], out[1]) {
-				t.Fatalf("records.json differs between 1 and 4 workers (%d and %d bytes):\n%s", len(out[0]), len(out[1]), firstDiff(out[0], out[1]))
-			}
+			sameRecordsAtWorkers(t, e, cfg)
 			t.Logf("%s: %v", e.Name, time.Since(start).Round(time.Millisecond))
 		})
 	}

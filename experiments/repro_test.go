@@ -18,14 +18,21 @@ func TestRecordsBitReproducible(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs an experiment twice")
 	}
+	cfg := qualityVsNFE.Config(true)
+	cfg.Params["samples"] = 40
+	cfg.Params["max-factor"] = 2
+	cfg.Params["learned-samples"] = 2 // the network rows (agreement PCFG) too, small
+	sameRecordsAtWorkers(t, qualityVsNFE, cfg)
+}
+
+// sameRecordsAtWorkers runs e with cfg (one seed) at 1 and at 4 workers and
+// fails unless the two records.json files are non-empty and byte-equal.
+func sameRecordsAtWorkers(t *testing.T, e *lab.Experiment, cfg lab.Config) {
+	t.Helper()
 	var out [2][]byte
 	for i, workers := range []int{1, 4} {
-		cfg := qualityVsNFE.Config(true)
 		cfg.Seeds, cfg.Workers = 1, workers
-		cfg.Params["samples"] = 40
-		cfg.Params["max-factor"] = 2
-		cfg.Params["learned-samples"] = 2 // the network rows (agreement PCFG) too, small
-		r, err := lab.Run(context.Background(), qualityVsNFE, cfg, nil)
+		r, err := lab.Run(context.Background(), e, cfg, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -37,7 +44,7 @@ func TestRecordsBitReproducible(t *testing.T) {
 		out[i] = files[lab.RecordsFile]
 	}
 	if len(out[0]) == 0 || !bytes.Equal(out[0], out[1]) {
-		t.Fatalf("records.json differs between two runs (%d and %d bytes):\n%s", len(out[0]), len(out[1]), firstDiff(out[0], out[1]))
+		t.Fatalf("%s: records.json differs between 1 and 4 workers (%d and %d bytes):\n%s", e.Name, len(out[0]), len(out[1]), firstDiff(out[0], out[1]))
 	}
 }
 
