@@ -58,7 +58,7 @@ func WriteMarkdown(w io.Writer, r *Result, o MarkdownOptions) error {
 	h := strings.Repeat("#", o.Level)
 	fmt.Fprintf(w, "%s %s — %s\n\n", h, r.Experiment, r.Title)
 	fmt.Fprintf(w, "**Hypothesis.** %s\n\n", r.Hypothesis)
-	fmt.Fprintf(w, "Command: `%s` (%d seeds, %.0f s of compute", Command(r), r.Config.Seeds, r.Elapsed)
+	fmt.Fprintf(w, "Command: `%s` (%d seeds, %.0f s wall", Command(r), r.Config.Seeds, r.Elapsed)
 	if !r.Complete() {
 		fmt.Fprintf(w, "; INCOMPLETE: shards %v of %d", r.Shards, r.Config.Shard.N)
 	}

@@ -31,7 +31,7 @@ type Result struct {
 	Config     Config   `json:"config"`
 	Units      []string `json:"units"`   // the whole grid's unit keys, in order
 	Shards     []int    `json:"shards"`  // shard indices (of Config.Shard.N) contained
-	Elapsed    float64  `json:"elapsed"` // seconds of compute, summed over shards
+	Elapsed    float64  `json:"elapsed"` // wall-clock seconds of the run (beside other experiments under --jobs), summed over shards
 	Records    []Record `json:"records"`
 
 	Tables   []*Table `json:"-"`
