@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Device run of gremlins over the sampler packages, side by side. It needs
-# .devstage/ (ignored) holding: go.tar.xz (a Go 1.26 GOROOT without src/cmd
-# and tests), vet.tar.xz and tools.tar.xz (pkg/tool vet, cgo and a built
-# cmd/covdata), vendor.tar.xz (`go mod vendor`), gremlins.xz (v0.6.0); see
-# docs/testing.md. Run there as `T=420 bash .devstage/mut.sh` (carry .devstage).
+# .devstage/ (ignored) holding: go.tar.xz (a Go 1.26 GOROOT without src/cmd,
+# pkg/tool and tests), tools.tar.xz (pkg/tool/linux_amd64: compile, link,
+# asm, cover, vet, cgo and a built cmd/covdata), vendor.tar.xz (`go mod
+# vendor`), gremlins.xz (v0.6.0); see docs/testing.md. Run there as
+# `T=420 PKGS='kernels 12;soft 4' bash scripts/mutation-device.sh` (carry
+# .devstage). PKGS is a ';'-separated list of "pkg workers [FILES] [RUN]",
+# FILES itself quoted with commas: "decode 8 final,beam".
 cd "$(dirname "$0")/.."
-mkdir -p /tmp/go && tar -xJf .devstage/go.tar.xz -C /tmp/go && tar -xJf .devstage/vet.tar.xz -C /tmp/go && tar -xJf .devstage/tools.tar.xz -C /tmp/go
+mkdir -p /tmp/go && tar -xJf .devstage/go.tar.xz -C /tmp/go && tar -xJf .devstage/tools.tar.xz -C /tmp/go
 tar -xJf .devstage/vendor.tar.xz
 xz -dc .devstage/gremlins.xz > /tmp/gremlins && chmod +x /tmp/gremlins
 # gremlins runs 'go mod download', which needs the network: the vendored
@@ -15,12 +18,13 @@ export GOROOT=/tmp/go PATH=/tmp/gowrap:/tmp/go/bin:$PATH GOCACHE=/tmp/gocache GO
 go version; nproc; lscpu | grep 'Model name'
 export GOFLAGS="-mod=vendor"
 T=${T:-470}; rm -rf /tmp/mut
-run() { # pkg workers [FILES] [RUN]
-	( export OUT=/tmp/mut/$1 WORKERS=$2 FILES="${3:-}" RUN="${4:-}"; [ -z "$FILES" ] && unset FILES; [ -z "$RUN" ] && unset RUN
+run() { # pkg workers [FILES (comma-separated)] [RUN]
+	( export OUT=/tmp/mut/$1 WORKERS=$2 FILES="${3//,/ }" RUN="${4:-}"; [ -z "$FILES" ] && unset FILES; [ -z "$RUN" ] && unset RUN
 	  mkdir -p $OUT; timeout $T bash scripts/mutation.sh $1 > $OUT/run.txt 2>&1 ) &
 }
 # the coverage step of gremlins runs side by side clash: start them apart
-for spec in ${PKGS:-"kernels 6" "soft 5" "oracle 5"}; do run $spec; sleep 25; done
+IFS=';' read -ra specs <<< "${PKGS:-kernels 6;soft 5;oracle 5}"
+for spec in "${specs[@]}"; do read -ra a <<< "$spec"; run "${a[@]}"; sleep 25; done
 wait
 for p in $(ls /tmp/mut); do
 	f=/tmp/mut/$p/$p.log; k=$(grep -c 'KILLED' $f); l=$(grep -c 'LIVED' $f); t=$(grep -c 'TIMED OUT' $f); n=$(grep -c 'NOT COVERED' $f)

@@ -6,6 +6,7 @@
 #        FILES='llada fastdllm' scripts/mutation.sh decode   (only those files of decode)
 #        RUN='TestReMDM|TestManyStep' FILES=remdm scripts/mutation.sh decode
 #            (only the tests matching RUN: faster, and a lower bound on the score)
+#        SKIP='TestSlow|TestSlower' ...   (leave those tests out: go test -skip)
 #        WORKERS=2 TIMEOUT=3 ...   (gremlins' --workers, --timeout-coefficient)
 #
 # Each package runs in its own gremlins invocation, one worker, the tests
@@ -21,7 +22,7 @@ if [ ! -x "$GREMLINS" ]; then
 fi
 OUT=${OUT:-/tmp/mutation}
 mkdir -p "$OUT"
-export GOFLAGS="-buildvcs=false -short${RUN:+ -run=$RUN}"
+export GOFLAGS="-buildvcs=false -short${RUN:+ -run=$RUN}${SKIP:+ -skip=$SKIP}"
 pkgs=("$@")
 [ ${#pkgs[@]} -gt 0 ] || pkgs=(decode kernels hybrid oracle soft)
 for p in "${pkgs[@]}"; do
