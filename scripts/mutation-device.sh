@@ -18,6 +18,13 @@ export GOROOT=/tmp/go PATH=/tmp/gowrap:/tmp/go/bin:$PATH GOCACHE=/tmp/gocache GO
 go version; nproc; lscpu | grep 'Model name'
 export GOFLAGS="-mod=vendor"
 T=${T:-470}; rm -rf /tmp/mut
+if [ -n "${RECHECK:-}" ]; then
+	# RECHECK=file of gremlins lines RPKG=decode RARGS='-short -failfast -run X'
+	# re-tests those mutants with scripts/mutcheck, 16 side by side
+	go build -o /tmp/mutcheck ./scripts/mutcheck
+	timeout $T /tmp/mutcheck -pkg ./$RPKG -j ${RJOBS:-16} -timeout ${RTIMEOUT:-150s} -args "$RARGS" < "$RECHECK" > $OUT/recheck.txt 2>&1
+	tail -3 $OUT/recheck.txt; exit 0
+fi
 run() { # pkg workers [FILES (comma-separated)] [RUN]
 	( export OUT=/tmp/mut/$1 WORKERS=$2 FILES="${3//,/ }" RUN="${4:-}"; [ -z "$FILES" ] && unset FILES; [ -z "$RUN" ] && unset RUN
 	  mkdir -p $OUT; timeout $T bash scripts/mutation.sh $1 > $OUT/run.txt 2>&1 ) &
