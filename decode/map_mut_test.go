@@ -255,3 +255,70 @@ func TestMAPContextAndLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestMAPAstarEvalsS2: with S = 2 the bound
+// U_{L−1} = 1, U_i(h) = Σ_h' T(h,h')·max_v E(h',v)·ω_{i+1}(v)·U_{i+1}(h'),
+// computed here unnormalised, gives each prefix the priority
+// log Σ_h α(h)·U_{d−1}(h); A* pops, besides the optimal complete node, exactly
+// the prefixes of the optimal sequence and the prefixes whose priority (and
+// every ancestor's) exceeds the optimum.
+func TestMAPAstarEvalsS2(t *testing.T) {
+	h := mapHMM()
+	lat := mapLattice()
+	K := 4
+	for _, w := range []float64{0, 1, 2.5, -1.5} {
+		om := func(i, j int) float64 {
+			return math.Exp(lat.LogL[i*lat.Kmax+j] + w*lat.LogB[i*lat.Kmax+j])
+		}
+		U := make([][]float64, lat.L)
+		U[lat.L-1] = []float64{1, 1}
+		for i := lat.L - 2; i >= 0; i-- {
+			U[i] = make([]float64, 2)
+			for a := 0; a < 2; a++ {
+				for b := 0; b < 2; b++ {
+					best := 0.0
+					for j := 0; j < lat.N[i+1]; j++ {
+						best = max(best, h.emit[b*K+int(lat.IDs[(i+1)*lat.Kmax+j])]*om(i+1, j))
+					}
+					U[i][a] += h.trans[a*2+b] * best * U[i+1][b]
+				}
+			}
+		}
+		opt, arg := bruteMAP(h, lat, w)
+		want := 1
+		var rec func(d int, alpha []float64, onPath bool)
+		rec = func(d int, alpha []float64, onPath bool) { // alpha: forward vector of a prefix of length d
+			if d == lat.L {
+				return
+			}
+			for j := 0; j < lat.N[d]; j++ {
+				v := int(lat.IDs[d*lat.Kmax+j])
+				nx := make([]float64, 2)
+				for b := 0; b < 2; b++ {
+					if d == 0 {
+						nx[b] = h.init[b]
+					} else {
+						nx[b] = alpha[0]*h.trans[b] + alpha[1]*h.trans[2+b]
+					}
+					nx[b] *= h.emit[b*K+v] * om(d, j)
+				}
+				if d+1 == lat.L {
+					continue
+				}
+				path := onPath && int32(v) == arg[d]
+				if p := math.Log(nx[0]*U[d][0] + nx[1]*U[d][1]); path || p > opt+1e-9 {
+					want++
+					rec(d+1, nx, path)
+				}
+			}
+		}
+		rec(0, nil, true)
+		d, err := astarMAP(context.Background(), h, lat, w, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Evals != want {
+			t.Fatalf("w=%v: evals %d, want %d", w, d.Evals, want)
+		}
+	}
+}
