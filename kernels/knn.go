@@ -43,7 +43,7 @@ const (
 // build on amd64 CPUs that have it, pure Go otherwise), query blocks in
 // parallel; the result does not depend on the number of workers. It returns
 // an error for a wrong length, k ≥ n, non-finite values, or (cosine) a zero
-// vector.
+// vector, or (L2) a squared norm beyond the float32 range.
 func KNN(emb []float32, n, d int, opt KNNOptions) ([]int32, error) {
 	k := opt.K
 	if k == 0 {
@@ -82,6 +82,9 @@ func KNN(emb []float32, n, d int, opt KNNOptions) ([]int32, error) {
 				dst[j] = float32(float64(x) * inv)
 			}
 		case MetricL2:
+			if nn > math.MaxFloat32 {
+				return nil, fmt.Errorf("kernels: KNN: embedding %d has squared norm %g, beyond float32 (L2 scores would overflow)", i, nn)
+			}
 			copy(dst, src)
 			bias[i] = float32(nn / 2)
 		default:
@@ -149,10 +152,12 @@ func knnBlock(out []int32, query, cand, bias []float32, n, d, k, lo, hi int) {
 					base := q * k
 					vals[base+arg[q]] = s
 					ids[base+arg[q]] = int32(jj)
+					// Next to evict: the lowest score, ties to the higher
+					// index, so that a tie at the cut keeps the lower index.
 					m, mi := vals[base], 0
 					for t := 1; t < k; t++ {
-						if vals[base+t] < m {
-							m, mi = vals[base+t], t
+						if v := vals[base+t]; v < m || (v == m && ids[base+t] > ids[base+mi]) {
+							m, mi = v, t
 						}
 					}
 					thr[q], arg[q], th = m, mi, m
