@@ -141,7 +141,10 @@ func check(ctx context.Context, pkg, args string, timeout time.Duration, m Mutan
 	if err != nil {
 		return result{"ERROR", err.Error()}
 	}
-	mf := filepath.Join(dir, fmt.Sprintf("m%d_%d_%s", m.Line, m.Col, filepath.Base(m.File)))
+	// The type is part of the name: two mutants at one position (say
+	// CONDITIONALS_BOUNDARY and CONDITIONALS_NEGATION) run side by side
+	// must not overwrite each other's file.
+	mf := filepath.Join(dir, fmt.Sprintf("m%d_%d_%s_%s", m.Line, m.Col, m.Type, filepath.Base(m.File)))
 	if err := os.WriteFile(mf, mut, 0o644); err != nil {
 		return result{"ERROR", err.Error()}
 	}
