@@ -575,22 +575,30 @@ func TestDreamAlgTemp(t *testing.T) {
 }
 
 // TestDreamOrigin: DreamOrigin unmasks each masked position with
-// probability 1 − s/t: 1 − 0.5005 = 0.4995 at step 0 of 2.
+// probability 1 − s/t. The grid runs from t = 1 to ε = 10⁻³ in equal steps,
+// so step 0 of S ends at s = 1 − 0.999/S: 1 − 0.5005 = 0.4995 at S = 2 and
+// 1 − 0.75025 = 0.24975 at S = 4 (there a rule unmasking with probability
+// s/t instead, 0.75025, fails; at S = 2 the two coincide).
 func TestDreamOrigin(t *testing.T) {
 	v := tokVocab(t, 2)
 	rows := make([][]float32, 64)
 	for i := range rows {
 		rows[i] = []float32{0.6, 0.4}
 	}
-	rng := rand.New(rand.NewPCG(2, 3))
-	c, n := 0, 0
-	for range 100 {
-		res := gen(t, product(rows...), v, 64, decode.Dream{Alg: decode.DreamOrigin}, decode.Options{Steps: 2, Rand: rng})
-		c += res.Steps[0].Committed
-		n += 64
-	}
-	if f := float64(c) / float64(n); !within(f, 0.4995, binTol(0.4995, n)) {
-		t.Errorf("origin: step 0 unmask rate %.4f, want 0.4995", f)
+	for _, c := range []struct {
+		steps int
+		want  float64
+	}{{2, 0.4995}, {4, 0.24975}} {
+		rng := rand.New(rand.NewPCG(2, 3))
+		k, n := 0, 0
+		for range 100 {
+			res := gen(t, product(rows...), v, 64, decode.Dream{Alg: decode.DreamOrigin}, decode.Options{Steps: c.steps, Rand: rng})
+			k += res.Steps[0].Committed
+			n += 64
+		}
+		if f := float64(k) / float64(n); !within(f, c.want, binTol(c.want, n)) {
+			t.Errorf("origin, %d steps: step 0 unmask rate %.4f, want %.5f", c.steps, f, c.want)
+		}
 	}
 }
 
