@@ -34,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import adapters as A  # noqa: E402
 import evidence as EV  # noqa: E402
+import fasttopk as FT  # noqa: E402
 
 PROTOCOL = "softdiff-denoiser/1"
 DTYPES = {"FP32": np.dtype("<f4"), "INT32": np.dtype("<i4")}
@@ -281,12 +282,13 @@ def topk_posterior(z, mask, k, pdt, skip=None):
     overwritten; s is 0 (skip None) or a sparse batch's evidence skip given
     by its parts (Sparse.skip_parts: idx, tok, logl_idx, logl_u; s =
     logl_idx at the listed tokens, logl_u elsewhere). The listed tokens' logits are
-    gathered and their entries of z, and MASK's, set to −inf; then one
-    top-k over z (the unlisted tokens, in z's dtype: bfloat16 halves the
-    bytes read and ranks as float32 would), the normaliser
-    log Σ exp = max + log Σ exp(z − max) with the top-k's first value as the
-    max (float32 terms, one temporary [B, L, K]; row_sum), and the unlisted top k
-    merged with the listed tokens in pdt. Returns ids int32 [B, L, k] (−1
+    gathered and their entries of z, and MASK's, set to −inf; then the top
+    k of the unlisted tokens and their normaliser log Σ exp z by
+    fasttopk.topk_lse (in z's dtype: bfloat16 halves the bytes read and
+    ranks as float32 would; on a CUDA device with Triton one kernel reads
+    the logits once for the chunk maxima and a float32 online log-sum-exp,
+    elsewhere float32 terms z − max with float64 partial sums), and the
+    unlisted top k merged with the listed tokens in pdt. Returns ids int32 [B, L, k] (−1
     where the probability is 0), probs float32 [B, L, k] (non-increasing),
     residual float32 [B, L] (1 − Σ probs, the sum in float64, at least 0)
     and the log-normaliser lse [B, L] in pdt, not finite where the row's
@@ -298,14 +300,11 @@ def topk_posterior(z, mask, k, pdt, skip=None):
         listed = torch.where(tok, listed, torch.full_like(listed, neg))
         z.scatter_(-1, idx, neg)
     z[..., mask] = neg
-    v, i = torch.topk(z, k, dim=-1)
-    m = v[..., 0].float()
-    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
-    # z − m in float32 (in place when z is float32), its exp, the row sums
-    e = z.sub_(m[..., None]) if z.dtype == torch.float32 else torch.sub(z, m[..., None])
-    s = row_sum(e.exp_())
-    lse = m.to(pdt) + torch.log(s.to(pdt))
-    v = v.to(pdt)
+    B, L, K = z.shape
+    # the top k and the normaliser of the unlisted tokens (fasttopk: chunk
+    # maxima and the float32 log-sum-exp in one pass, top k over k chunks)
+    v, i, lse = FT.topk_lse(z.reshape(B * L, K), k)
+    v, i, lse = v.view(B, L, k).to(pdt), i.view(B, L, k), lse.view(B, L).to(pdt)
     if skip is not None:
         lse = torch.logaddexp(lse + logl_u, torch.logsumexp(listed, -1))
         cand = torch.cat([v + logl_u[..., None], listed], -1)
@@ -319,16 +318,7 @@ def topk_posterior(z, mask, k, pdt, skip=None):
     return ids, probs, res, lse
 
 
-def row_sum(e, c=256):
-    """Σ over the last axis of float32 e [..., K], returned in float64:
-    float32 partial sums of c consecutive terms (one pass over e), then
-    float64 over the K/c partial sums and the tail, in index order."""
-    K = e.shape[-1]
-    n = K - K % c
-    tot = e[..., :n].reshape(e.shape[:-1] + (n // c, c)).sum(-1).double().sum(-1)
-    if n < K:
-        tot = tot + e[..., n:].double().sum(-1)
-    return tot
+row_sum = FT.row_sum  # kept here for callers of server.row_sum
 
 
 def to_host(ts):

@@ -24,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import adapters as A  # noqa: E402
 import evidence as EV  # noqa: E402
+import fasttopk as FT  # noqa: E402
 import server as S  # noqa: E402
 
 M = A.M
@@ -232,6 +233,83 @@ class TopKTest(unittest.TestCase):
         want = e.double().numpy().sum(-1)
         for c in (1, 7, 256, 1000, 4096):
             self.assertLess(float(np.abs(S.row_sum(e, c).numpy() / want - 1).max()), 1e-6)  # float32 partial sums
+
+
+def fast_paths():
+    """(device, use_triton) pairs to test fasttopk on: the PyTorch path on
+    the CPU always, and the Triton kernel where a CUDA device and Triton
+    are present (the GPU machine)."""
+    out = [(torch.device("cpu"), False)]
+    if torch.cuda.is_available():
+        out.append((torch.device("cuda"), False))
+        if FT.triton_ok(torch.device("cuda")):
+            out.append((torch.device("cuda"), True))
+    return out
+
+
+class FastTopKTest(unittest.TestCase):
+    """fasttopk.topk_lse against an independent reference: NumPy's sort of
+    each row in float64 (the k largest values as a multiset; the returned
+    ids must point at those values and be distinct) and log Σ exp in
+    float64 with the maximum subtracted."""
+
+    def check(self, z, k, use_triton, lse_tol):
+        v, i, lse = FT.topk_lse(z, k, use_triton)
+        zn = z.double().cpu().numpy()
+        vn, i_n, lse_n = v.double().cpu().numpy(), i.cpu().numpy(), lse.double().cpu().numpy()
+        self.assertEqual(v.dtype, z.dtype)
+        self.assertEqual(tuple(i.shape), (z.shape[0], k))
+        for r in range(zn.shape[0]):
+            if np.isnan(zn[r]).any():  # a rejected row: only its normaliser matters
+                self.assertFalse(np.isfinite(lse_n[r]), "row %d: lse %r" % (r, lse_n[r]))
+                continue
+            want = -np.sort(-zn[r])[:k]
+            np.testing.assert_array_equal(vn[r], want)  # exact: the same entries, non-increasing
+            self.assertEqual(len(set(i_n[r].tolist())), k, "row %d: repeated ids" % r)
+            np.testing.assert_array_equal(zn[r, i_n[r]], vn[r])  # each id holds its value
+            fin = zn[r][np.isfinite(zn[r])]
+            if np.isposinf(zn[r]).any() or fin.size == 0:
+                self.assertFalse(np.isfinite(lse_n[r]), "row %d: lse %r" % (r, lse_n[r]))
+                continue
+            mx = fin.max()
+            ref = mx + np.log(np.exp(fin - mx).sum())
+            self.assertLessEqual(abs(lse_n[r] - ref), lse_tol * max(1.0, abs(ref)), "row %d" % r)
+
+    def rows(self, K, dtype, device, seed):
+        g = torch.Generator().manual_seed(seed)
+        z = torch.randn(9, K, generator=g) * 3
+        z[1] = torch.round(z[1])  # many ties, also at the k-th value
+        z[2, K - 3:] = 50  # the top values in the tail (or the last chunk)
+        z[3, ::128] = 20  # one large entry in every chunk: each chunk's maximum ties
+        z[4] = float("-inf")
+        z[4, 7] = 1.5  # one finite entry
+        z[5, K // 2] = float("nan")
+        z[6, 3] = float("inf")
+        z[7] = float("-inf")  # no finite entry
+        z[8] = 0  # all tied
+        return z.to(dtype).to(device)
+
+    def test_chunked_against_sort(self):
+        for dev, tri in fast_paths():
+            for K in (128 * 40, 128 * 40 + 37, 126464 // 8):
+                for dt in (torch.float32, torch.bfloat16):
+                    with self.subTest(device=str(dev), triton=tri, K=K, dtype=str(dt)):
+                        z = self.rows(K, dt, dev, K)
+                        # float32 terms (and float32 sums in the kernel): 1e-6 relative
+                        self.check(z, 8, tri, 1e-6)
+
+    def test_small_rows_take_topk(self):
+        """Fewer than k full chunks, or k·C ≥ K: torch.topk over the row."""
+        for dev, tri in fast_paths():
+            for K, k in ((300, 5), (128 * 6, 6), (128 * 8, 8)):
+                with self.subTest(device=str(dev), triton=tri, K=K, k=k):
+                    self.check(self.rows(K, torch.float32, dev, 3), k, tri, 1e-6)
+
+    def test_row_sum_tail(self):
+        """row_sum's float64 result equals NumPy's to float32-partial accuracy."""
+        e = torch.rand(3, 128 * 5 + 3, generator=torch.Generator().manual_seed(8))
+        want = e.double().numpy().sum(-1)
+        self.assertLess(float(np.abs(FT.row_sum(e).numpy() / want - 1).max()), 1e-6)
 
 
 class AdapterTest(unittest.TestCase):
