@@ -21,12 +21,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${BENCH_PY:-/usr/bin/python3}"
-if ! env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PY" -c 'import numpy' 2>/dev/null; then
+# numpy on OpenBLAS (bench/blas_check.py says why it matters), installed when missing
+if ! env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PY" bench/blas_check.py numpy 2>/dev/null; then
 	if [ "$PY" != /usr/bin/python3 ]; then
-		echo "bench/hmm.sh: $PY lacks numpy" >&2
+		echo "bench/hmm.sh: $PY lacks numpy or threadpoolctl, or numpy is not on OpenBLAS:" >&2
+		"$PY" bench/blas_check.py numpy >&2 || true
 		exit 1
 	fi
-	apt-get update && apt-get install -y python3-numpy
+	apt-get update && apt-get install -y python3-numpy python3-threadpoolctl libopenblas0-pthread
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PY" bench/blas_check.py numpy >&2
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

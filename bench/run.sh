@@ -21,16 +21,22 @@ BENCH_COUNT="${BENCH_COUNT:-5}"
 BENCH_OUT="${BENCH_OUT:-$(mktemp -d)}"
 mkdir -p "$BENCH_OUT"
 
-# need_python installs Debian's numpy and torch when missing. OPENBLAS_*
-# tuning variables from the environment are dropped for this command only.
+# need_python installs Debian's numpy, scipy, torch, OpenBLAS and threadpoolctl
+# when missing, and stops unless numpy runs on OpenBLAS: Debian's numpy links
+# libblas.so.3, which is the slow reference BLAS unless libopenblas0 is
+# installed (a fresh machine gets the reference one, about 15× slower in
+# sgemm, which would make every numpy baseline unfair). OPENBLAS_* tuning
+# variables from the environment are dropped for this command only.
 need_python() {
-	if ! env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PY" -c 'import numpy, torch' 2>/dev/null; then
+	if ! env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PY" bench/blas_check.py 2>/dev/null; then
 		if [ "$PY" != /usr/bin/python3 ]; then
-			echo "bench/run.sh: $PY lacks numpy or torch" >&2
+			echo "bench/run.sh: $PY lacks numpy, torch, scipy or threadpoolctl, or numpy is not on OpenBLAS:" >&2
+			"$PY" bench/blas_check.py >&2 || true
 			exit 1
 		fi
-		echo "== installing python3-numpy python3-torch" >&2
-		apt-get update -qq && apt-get install -y python3-numpy python3-torch >/dev/null
+		echo "== installing python3-numpy python3-scipy python3-torch python3-threadpoolctl libopenblas0-pthread" >&2
+		apt-get update -qq && apt-get install -y python3-numpy python3-scipy python3-torch python3-threadpoolctl libopenblas0-pthread >/dev/null
+		env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PY" bench/blas_check.py >&2
 	fi
 }
 
