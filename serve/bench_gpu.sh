@@ -14,6 +14,10 @@
 # server, and packs all of it into $OUT/bench_gpu.tar.gz. No network and
 # no Go toolchain needed on the GPU machine (it builds nothing there).
 #
+# LLaDA-8B's compute shape (7.5 B parameters; the GELU MLP at 18 432 has the
+# FLOPs of LLaDA's SwiGLU at 12 288), the docs/perf.md figures of 3 December:
+#   SHAPE=vocab=126464,mask=126336,length=256,hidden=4096,layers=32,heads=32,intermediate=18432 bash serve/bench_gpu.sh
+#
 # Everything is an environment variable with a default; the CPU smoke test
 # of .ci/run uses
 #   DEVICE=cpu DTYPE=float32 SHAPE=vocab=500,mask=499,length=32,hidden=32,layers=2,heads=2,intermediate=64 \
