@@ -183,20 +183,20 @@ func (m *Model) forward(ws *workspace, dst, ev []*soft.Dense) error {
 	for li := range m.layers {
 		ly := &m.layers[li]
 		layerNorm(a, h, d, ly.ln1W, ly.ln1B, eps)
-		m.linear(ws, qkv, a, rows, 3*d, d, ly.qkvW, ly.qkvB)
+		m.linear(ws, qkv, a, rows, ly.qkvP, ly.qkvB)
 		m.attention(ws, o, qkv, ev)
-		ws.gemm.Sgemm(false, true, rows, d, d, 1, o, d, ly.outW, d, 1, h, d)
+		ws.gemm.SgemmPacked(false, rows, 1, o, d, ly.outP, 1, h, d)
 		addBias(h, ly.outB)
 		layerNorm(a, h, d, ly.ln2W, ly.ln2B, eps)
-		m.linear(ws, ff, a, rows, f, d, ly.fc1W, ly.fc1B)
+		m.linear(ws, ff, a, rows, ly.fc1P, ly.fc1B)
 		for r := 0; r < rows; r++ { // row by row: the vector/tail split must not depend on the batch
 			gelu(ff[r*f : (r+1)*f])
 		}
-		ws.gemm.Sgemm(false, true, rows, d, f, 1, ff, f, ly.fc2W, f, 1, h, d)
+		ws.gemm.SgemmPacked(false, rows, 1, ff, f, ly.fc2P, 1, h, d)
 		addBias(h, ly.fc2B)
 	}
 	layerNorm(a, h, d, m.lnfW, m.lnfB, eps)
-	m.linear(ws, z, a, rows, K, d, m.head, m.headB)
+	m.linear(ws, z, a, rows, m.headP, m.headB)
 	r := 0
 	negInf := float32(math.Inf(-1))
 	for _, e := range ev {
@@ -229,7 +229,7 @@ func (m *Model) embed(ws *workspace, ev []*soft.Dense, rows int) error {
 			r++
 		}
 	}
-	ws.gemm.Sgemm(false, false, rows, d, K, 1, z, K, m.emb, d, 0, h, d)
+	ws.gemm.SgemmPacked(false, rows, 1, z, K, m.embP, 0, h, d)
 	r = 0
 	for _, e := range ev {
 		for i := 0; i < e.L; i++ {
@@ -241,9 +241,10 @@ func (m *Model) embed(ws *workspace, ev []*soft.Dense, rows int) error {
 }
 
 // linear writes y = x·Wᵀ + b for x (rows×in) and W (out×in, PyTorch's
-// layout).
-func (m *Model) linear(ws *workspace, y, x []float32, rows, out, in int, w, b []float32) {
-	ws.gemm.Sgemm(false, true, rows, out, in, 1, x, in, w, in, 0, y, out)
+// layout), with Wᵀ packed in wp (in×out).
+func (m *Model) linear(ws *workspace, y, x []float32, rows int, wp *simdgemm.PackedB, b []float32) {
+	in, out := wp.Dims()
+	ws.gemm.SgemmPacked(false, rows, 1, x, in, wp, 0, y, out)
 	addBias(y, b)
 }
 

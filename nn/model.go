@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/softdiff/softdiff/internal/simdgemm"
 	"github.com/softdiff/softdiff/soft"
 )
 
@@ -37,7 +38,10 @@ type Model struct {
 	lnfB    []float32
 	head    []float32 // K×d output head (emb when tied)
 	headB   []float32 // K
-	workers int
+	// embP and headP are emb (as the K×d right operand of the embedding
+	// product) and headᵀ packed once for the matrix kernel.
+	embP, headP *simdgemm.PackedB
+	workers     int
 
 	pool *wsPool
 	nfe  *atomic.Int64
@@ -50,6 +54,10 @@ type layer struct {
 	ln2W, ln2B []float32
 	fc1W, fc1B []float32 // f×d, f
 	fc2W, fc2B []float32 // d×f, d
+	// the weights' transposes packed once for the matrix kernel
+	// (simdgemm.PackB): the products skip packing their right operand on
+	// every call, with bit-identical results
+	qkvP, outP, fc1P, fc2P *simdgemm.PackedB
 }
 
 // Options are a Model's run-time settings. The zero value is single-threaded.
@@ -150,7 +158,24 @@ func New(cfg Config, tensors map[string]Tensor) (*Model, error) {
 			fc2W: g("mlp.fc2.weight"), fc2B: g("mlp.fc2.bias"),
 		})
 	}
+	m.pack()
 	return m, nil
+}
+
+// pack packs every weight matrix once as the right operand of its product
+// (Wᵀ for the linear layers and the head, the embedding table as it is).
+// The packed copies hold the weights a second time.
+func (m *Model) pack() {
+	K, d, f := m.K, m.d, m.f
+	for i := range m.layers {
+		ly := &m.layers[i]
+		ly.qkvP = simdgemm.PackB(true, d, 3*d, ly.qkvW, d)
+		ly.outP = simdgemm.PackB(true, d, d, ly.outW, d)
+		ly.fc1P = simdgemm.PackB(true, d, f, ly.fc1W, d)
+		ly.fc2P = simdgemm.PackB(true, f, d, ly.fc2W, f)
+	}
+	m.embP = simdgemm.PackB(false, K, d, m.emb, d)
+	m.headP = simdgemm.PackB(true, d, K, m.head, d)
 }
 
 func sameShape(a, b []int) bool {
