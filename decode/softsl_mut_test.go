@@ -199,7 +199,8 @@ func TestSoftSLCommitLocalisedBoundary(t *testing.T) {
 }
 
 // TestSoftSLEvidenceOverflow: TMax 1e39 is accepted (finite) but its step
-// overflows the float32 log-evidence: float32(Δ) = +Inf, so λ_i(v) =
+// overflows the float32 log-evidence: Steps 3 gives Δ = 5e38, above the
+// largest float32 (3.4e38), so float32(Δ) = +Inf and λ_i(v) =
 // Inf·m_i(v) + … is +Inf or NaN. The next evidence write must fail
 // (hybrid.State.EvidenceRow: "log-evidence … is …") and Generate return
 // that error, not hand the denoiser stale rows. L = 2 is one block.
