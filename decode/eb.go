@@ -18,6 +18,10 @@ import (
 // Options: Steps is not used (each step commits at least one token);
 // BlockLen is not used; NoEntropy has no effect (the rule reads entropies,
 // and StepInfo.MeanEntropy is their mean over the masked positions).
+//
+// Gamma and Temperature must be finite and ≥ 0; NaN and +Inf are errors.
+// For no entropy bound use Gamma = math.MaxFloat64: the first step then
+// commits every masked position.
 type EB struct {
 	Gamma       float64
 	Temperature float64
@@ -35,7 +39,7 @@ type ebRun struct {
 
 // Start implements Algorithm.
 func (m EB) Start(r *Run) (Stepper, error) {
-	if m.Gamma < 0 || m.Temperature < 0 || math.IsNaN(m.Gamma+m.Temperature) {
+	if !(m.Gamma >= 0 && m.Temperature >= 0) || math.IsInf(m.Gamma, 1) || math.IsInf(m.Temperature, 1) {
 		return nil, fmt.Errorf("bad EB setting: gamma %v, temperature %v", m.Gamma, m.Temperature)
 	}
 	r.NeedEntropy() // the rule orders by entropy

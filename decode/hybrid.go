@@ -3,7 +3,6 @@ package decode
 import (
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/softdiff/softdiff/kernels"
 	"github.com/softdiff/softdiff/soft"
@@ -40,11 +39,12 @@ func (c Corrector) String() string {
 // policy of SoftSL (embedded) kept apart from the discrete identity, plus a
 // corrector that moves committed identities and may release them.
 //
-// After each refinement step it makes Moves corrector moves (each one
-// denoiser call, counted in the NFE): a committed free position i with token
-// a is chosen uniformly; its leave-one-out belief b_i is read by handing the
-// denoiser position i's continuous evidence softmax(λ_i) (or none) instead of
-// its identity, everything else unchanged. If b_i(a) < ReleaseBelow the
+// After each refinement step k it makes Moves corrector moves (each one
+// denoiser call, counted in the NFE, made at the diffusion time 1 − (k+1)/n
+// of the next refinement call, n = Steps − 1): a committed free position i
+// with token a is chosen uniformly; its leave-one-out belief b_i is read by
+// handing the denoiser position i's continuous evidence softmax(λ_i) (or
+// none) instead of its identity, everything else unchanged. If b_i(a) < ReleaseBelow the
 // position is released (re-masked; λ_i kept). Otherwise CorrectGibbs draws
 // a new token from b_i, and CorrectKernel draws a proposal v from the row
 // Q(a, ·) of Kernel's transition over [0, JumpTime] (a graded move: a graph
@@ -61,14 +61,17 @@ func (c Corrector) String() string {
 type Hybrid struct {
 	SoftSL
 	Corrector Corrector
-	// Kernel and JumpTime give the CorrectKernel proposal; JumpTime 0 means
-	// 0.1. The kernel's States() must equal the vocabulary size.
+	// Kernel and JumpTime give the CorrectKernel proposal; JumpTime lies in
+	// [0, 1] (checked whatever the corrector), 0 meaning 0.1. The kernel's
+	// States() must equal the vocabulary size.
 	Kernel   kernels.Kernel
 	JumpTime float64
-	// Moves is the number of corrector moves per refinement step.
+	// Moves (≥ 0) is the number of corrector moves per refinement step.
 	Moves int
-	// ReleaseBelow releases a committed position whose leave-one-out belief
-	// in its token is below this value (0: never release).
+	// ReleaseBelow (≥ 0, not NaN) releases a committed position whose
+	// leave-one-out belief in its token is strictly below this value (0:
+	// never release; above 1, +Inf included: release every position a move
+	// visits).
 	ReleaseBelow float64
 }
 
@@ -85,9 +88,9 @@ type hybridRun struct {
 
 // Start implements Algorithm.
 func (m Hybrid) Start(r *Run) (Stepper, error) {
-	if m.Corrector < CorrectNone || m.Corrector > CorrectKernel || m.Moves < 0 || m.ReleaseBelow < 0 || m.JumpTime < 0 ||
-		math.IsNaN(m.ReleaseBelow+m.JumpTime) {
-		return nil, fmt.Errorf("bad hybrid setting: corrector %v, moves %d, release %v, jump time %v", m.Corrector, m.Moves, m.ReleaseBelow, m.JumpTime)
+	if m.Corrector < CorrectNone || m.Corrector > CorrectKernel || m.Moves < 0 || !(m.ReleaseBelow >= 0) ||
+		!(m.JumpTime >= 0 && m.JumpTime <= 1) {
+		return nil, fmt.Errorf("bad hybrid setting: corrector %v, moves %d, release %v, jump time %v (want [0, 1])", m.Corrector, m.Moves, m.ReleaseBelow, m.JumpTime)
 	}
 	K := r.Vocab().Size()
 	if m.Corrector == CorrectKernel {
@@ -100,9 +103,6 @@ func (m Hybrid) Start(r *Run) (Stepper, error) {
 	}
 	if m.JumpTime == 0 {
 		m.JumpTime = 0.1
-	}
-	if m.JumpTime > 1 {
-		return nil, fmt.Errorf("jump time %v > 1", m.JumpTime)
 	}
 	sl, err := m.SoftSL.newRun(r)
 	if err != nil {

@@ -30,7 +30,8 @@ import (
 // Temperature), refreshes the others' soft inputs, and once the mean KL
 // falls below Tol, or the NFE reaches Options.Steps, commits all remaining
 // positions at once (in increasing order). Zero values mean RF 0.5, TopP
-// 0.9, Tol 1e-3, MaxRefine Steps/4 (at least 1).
+// 0.9, Tol 1e-3, MaxRefine Steps/4 (at least 1). RF and TopP lie in
+// [0, 1], Tol and Temperature are finite and ≥ 0, MaxRefine ≥ 0.
 //
 // Options: Steps is the NFE at which phase 2 commits everything left (a
 // cap; a run may stop earlier on the KL rule) and sets MaxRefine's default;
@@ -56,7 +57,7 @@ type lrdRun struct {
 
 // Start implements Algorithm.
 func (m LRD) Start(r *Run) (Stepper, error) {
-	if !(m.RF >= 0 && m.RF <= 1 && m.TopP >= 0 && m.TopP <= 1 && m.Tol >= 0 && m.Temperature >= 0) || m.MaxRefine < 0 || math.IsInf(m.Tol+m.Temperature, 1) {
+	if !(m.RF >= 0 && m.RF <= 1 && m.TopP >= 0 && m.TopP <= 1 && m.Tol >= 0 && m.Temperature >= 0) || m.MaxRefine < 0 || math.IsInf(m.Tol, 1) || math.IsInf(m.Temperature, 1) {
 		return nil, fmt.Errorf("bad LRD setting %+v", m)
 	}
 	if m.RF == 0 {

@@ -95,7 +95,9 @@ func (c CommitPolicy) String() string {
 // GridUniform; GridInfo is recomputed from the first beliefs; a TimesGrid
 // ends where its last point is. TMax 0 means 4·log(V) + 4 (V tokens): at
 // SNR τ the log-odds between the true token and another is N(τ, 2τ), so
-// τ ≫ 4 log V localises. RateStrength 0 means 1.
+// τ ≫ 4 log V localises. RateStrength 0 means 1. TMax, RateStrength and
+// CommitThreshold must be finite and ≥ 0 (NaN and +Inf are errors, so an
+// infinite rate strength cannot turn the weights into NaN).
 type SoftSL struct {
 	Grid            Grid
 	TMax            float64
@@ -158,7 +160,10 @@ func (m SoftSL) validate(K int) (SoftSL, error) {
 	if m.Rate < RateUniform || m.Rate > RateConfidence || m.Commit < CommitNever || m.Commit > CommitLocalised {
 		return m, fmt.Errorf("unknown rate %v or commit policy %v", m.Rate, m.Commit)
 	}
-	if m.TMax < 0 || m.RateStrength < 0 || m.CommitThreshold < 0 || math.IsNaN(m.TMax+m.RateStrength+m.CommitThreshold) || math.IsInf(m.TMax, 1) {
+	// Each setting on its own: a sum of them would hide an infinite value
+	// (+Inf + x is not NaN) or overflow for finite ones.
+	if !(m.TMax >= 0 && m.RateStrength >= 0 && m.CommitThreshold >= 0) ||
+		math.IsInf(m.TMax, 1) || math.IsInf(m.RateStrength, 1) || math.IsInf(m.CommitThreshold, 1) {
 		return m, errors.New("negative, infinite or NaN TMax, RateStrength or CommitThreshold")
 	}
 	if m.TMax == 0 {
