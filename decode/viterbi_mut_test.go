@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -112,5 +113,37 @@ func TestViterbiArgs(t *testing.T) {
 	}
 	if _, err := (Viterbi{K: -1}).Decode(context.Background(), s, mc, nil); err == nil {
 		t.Fatal("K −1 accepted")
+	}
+}
+
+// TestViterbiInvalidValues: chain entries the lattice reads must be finite
+// and non-negative (NaN, −0.1 and +Inf in init or trans are errors naming
+// the entry; zero is probability zero), and BeliefWeight finite.
+func TestViterbiInvalidValues(t *testing.T) {
+	lat := mkLattice([][]int32{{0, 1}, {1}}, nil, nil)
+	for _, bad := range []float64{math.NaN(), -0.1, math.Inf(1)} {
+		if _, err := viterbi(mutMarkov{init: []float64{0.5, bad}, trans: []float64{0.5, 0.5, 0.5, 0.5}}, lat, 0); err == nil || !strings.Contains(err.Error(), "init[1]") {
+			t.Fatalf("init %v: err %v", bad, err)
+		}
+		if _, err := viterbi(mutMarkov{init: []float64{0.5, 0.5}, trans: []float64{0.5, bad, 0.5, 0.5}}, lat, 0); err == nil || !strings.Contains(err.Error(), "trans[1]") {
+			t.Fatalf("trans %v: err %v", bad, err)
+		}
+	}
+	d, err := viterbi(mutMarkov{init: []float64{0.5, 0}, trans: []float64{0.5, 0.5, 0.5, 0.5}}, lat, 0)
+	if err != nil || !slices.Equal(d.Tokens, []int32{0, 1}) || !(math.Abs(d.Score-math.Log(0.25)) <= 1e-12) {
+		t.Fatalf("init (0.5, 0): %+v %v, want 01 log ¼", d, err)
+	}
+	// the largest float is a (huge, unnormalised) weight: 11 scores
+	// log 0.5 + log MaxFloat64
+	d, err = viterbi(mutMarkov{init: []float64{0.5, 0.5}, trans: []float64{0.5, 0.5, 0.5, math.MaxFloat64}}, lat, 0)
+	if err != nil || !slices.Equal(d.Tokens, []int32{1, 1}) || !(math.Abs(d.Score-math.Log(0.5)-math.Log(math.MaxFloat64)) <= 1e-9) {
+		t.Fatalf("trans[3] = MaxFloat64: %+v %v, want 11", d, err)
+	}
+	s := mutState(t, 2, []float32{0.3, 0.7, 0})
+	mc := mutMarkov{init: []float64{0.5, 0.5}, trans: []float64{0.5, 0.5, 0.5, 0.5}}
+	for _, w := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		if _, err := (Viterbi{BeliefWeight: w}).Decode(context.Background(), s, mc, nil); err == nil {
+			t.Fatalf("BeliefWeight %v accepted", w)
+		}
 	}
 }
