@@ -30,7 +30,7 @@ import (
 // posterior π of FinalState among the candidates (committed positions
 // pinned). It is a heuristic: never above the exact MAP.
 // Cost: at most L·Width·K scorer calls (Decoded.Evals). Width 0 means 4, K 0
-// means 4.
+// means 4; BeliefWeight must be finite.
 type Beam struct {
 	Width, K     int
 	BeliefWeight float64
@@ -43,6 +43,9 @@ func (Beam) Name() string { return "beam" }
 func (b Beam) Decode(ctx context.Context, s *FinalState, sc JointScorer, _ *rand.Rand) (Decoded, error) {
 	if b.Width < 0 || b.K < 0 {
 		return Decoded{}, fmt.Errorf("decode.Beam: width %d or K %d < 0", b.Width, b.K)
+	}
+	if math.IsNaN(b.BeliefWeight) || math.IsInf(b.BeliefWeight, 0) {
+		return Decoded{}, fmt.Errorf("decode.Beam: BeliefWeight %v is not finite", b.BeliefWeight)
 	}
 	lat, err := s.Lattice(orDefault(b.K, 4))
 	if err != nil {
@@ -85,6 +88,9 @@ func beamSearch(ctx context.Context, sc JointScorer, lat *Lattice, B int, w floa
 		lp, err := sc.LogProb(x)
 		if err != nil {
 			return beamEntry{}, err
+		}
+		if err := checkLogProb(lp, fmt.Sprint(x)); err != nil {
+			return beamEntry{}, fmt.Errorf("decode.Beam: %w", err)
 		}
 		bel, lik := lat.scores(x)
 		if !math.IsInf(lp, -1) && lik != 0 {

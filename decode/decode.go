@@ -38,7 +38,10 @@ type BatchDenoiser interface {
 // JointScorer scores a whole token sequence: its log-probability under the
 // model (or a negative energy). A sequence the model gives probability zero
 // scores −Inf with a nil error; a sequence of the wrong length or with ids
-// out of range is an error. Implementations must be safe for concurrent use.
+// out of range is an error. NaN and +Inf are not log-probabilities: Beam,
+// MAP (enumerating), ImportanceResample and MBR return an error when they
+// get one.
+// Implementations must be safe for concurrent use.
 type JointScorer interface {
 	LogProb(x []int32) (float64, error)
 }

@@ -55,7 +55,9 @@ func BeliefState(v *soft.Vocab, bel *soft.Dense) (*FinalState, error) {
 // Len returns the sequence length.
 func (s *FinalState) Len() int { return s.Beliefs.L }
 
-// Validate checks the shapes and ids of s (not the values of the beliefs).
+// Validate checks the shapes and ids of s and that every evidence entry is
+// finite and non-negative (not the values of the beliefs: a decoder that
+// reads them checks the rows it reads).
 func (s *FinalState) Validate() error {
 	switch {
 	case s == nil:
@@ -79,6 +81,21 @@ func (s *FinalState) Validate() error {
 		if s.fixed(i) && id == s.Vocab.Mask() {
 			return fmt.Errorf("final state: fixed position %d has no token", i)
 		}
+	}
+	for j, e := range s.Evidence.Data {
+		if !(e >= 0 && e <= math.MaxFloat32) {
+			return fmt.Errorf("final state: evidence %v at position %d, id %d is not a finite non-negative weight", e, j/K, j%K)
+		}
+	}
+	return nil
+}
+
+// checkLogProb returns an error for a scorer value that is no
+// log-probability, NaN or +Inf (−Inf is probability zero); where names the
+// sequence scored.
+func checkLogProb(lp float64, where string) error {
+	if math.IsNaN(lp) || math.IsInf(lp, 1) {
+		return fmt.Errorf("scorer returned %v for %s: not a log-probability", lp, where)
 	}
 	return nil
 }

@@ -102,9 +102,9 @@ func (InfoGrid) Times(dst []float64, from, to float64) error {
 }
 
 // TimesGrid is an explicit grid: the points t_1, …, t_n after from (t_0 =
-// from), strictly monotone in the direction from from to to; to itself is
-// not used, the last point is where the grid ends. Its length must be the
-// sampler's number of steps.
+// from), strictly monotone in the direction from from to to (increasing
+// when to = from); to itself is not used, the last point is where the grid
+// ends. Its length must be the sampler's number of steps.
 type TimesGrid []float64
 
 // Name implements Grid.

@@ -23,7 +23,8 @@ import (
 // first found). Both are exact; they stop with ErrSearchLimit past MaxNodes
 // search nodes or configurations (0 means 1 000 000). If every candidate
 // has probability zero the top-1 candidates are returned with Score −Inf.
-// Evals counts expanded nodes (A*) or scored configurations. K 0 means 4.
+// Evals counts expanded nodes (A*) or scored configurations. K 0 means 4;
+// BeliefWeight must be finite.
 type MAP struct {
 	K            int
 	BeliefWeight float64
@@ -37,6 +38,9 @@ func (MAP) Name() string { return "MAP" }
 func (m MAP) Decode(ctx context.Context, s *FinalState, sc JointScorer, _ *rand.Rand) (Decoded, error) {
 	if m.K < 0 || m.MaxNodes < 0 {
 		return Decoded{}, fmt.Errorf("decode.MAP: K %d or MaxNodes %d < 0", m.K, m.MaxNodes)
+	}
+	if math.IsNaN(m.BeliefWeight) || math.IsInf(m.BeliefWeight, 0) {
+		return Decoded{}, fmt.Errorf("decode.MAP: BeliefWeight %v is not finite", m.BeliefWeight)
 	}
 	if sc == nil {
 		return Decoded{}, errNoScorer
@@ -91,6 +95,9 @@ func enumMAP(ctx context.Context, sc JointScorer, lat *Lattice, w float64, maxNo
 			lp, err := sc.LogProb(x)
 			if err != nil {
 				return err
+			}
+			if err := checkLogProb(lp, fmt.Sprint(x)); err != nil {
+				return fmt.Errorf("decode.MAP: %w", err)
 			}
 			obj := lp
 			if !math.IsInf(lp, -1) {

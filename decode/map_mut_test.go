@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -319,6 +320,27 @@ func TestMAPAstarEvalsS2(t *testing.T) {
 		}
 		if d.Evals != want {
 			t.Fatalf("w=%v: evals %d, want %d", w, d.Evals, want)
+		}
+	}
+}
+
+// TestMAPInvalidValues: enumerating MAP returns an error for a scorer
+// value of +Inf or NaN (−Inf is probability zero), and MAP for a
+// BeliefWeight that is not finite.
+func TestMAPInvalidValues(t *testing.T) {
+	ctx := context.Background()
+	s := mutState(t, 2, []float32{0.6, 0.4, 0})
+	for _, bad := range []float64{math.Inf(1), math.NaN()} {
+		if _, err := (MAP{}).Decode(ctx, s, table1{0, bad}, nil); err == nil || !strings.Contains(err.Error(), "not a log-probability") {
+			t.Fatalf("scorer value %v: err %v", bad, err)
+		}
+	}
+	if d, err := (MAP{}).Decode(ctx, s, table1{math.Log(0.25), math.Inf(-1)}, nil); err != nil || d.Tokens[0] != 0 {
+		t.Fatalf("scorer value −Inf: %+v %v", d, err)
+	}
+	for _, w := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		if _, err := (MAP{BeliefWeight: w}).Decode(ctx, s, table1{0, 0}, nil); err == nil {
+			t.Fatalf("BeliefWeight %v accepted", w)
 		}
 	}
 }

@@ -116,6 +116,9 @@ func drawCandidates(ctx context.Context, s *FinalState, sc JointScorer, rng *ran
 		if err != nil {
 			return candidates{}, err
 		}
+		if err := checkLogProb(lp, fmt.Sprintf("candidate %d %v", k, x)); err != nil {
+			return candidates{}, fmt.Errorf("%s: %w", who, err)
+		}
 		c.xs[k], c.logp[k] = x, lp
 		c.logw[k] = lp + s.logLik(x) - lq
 		if math.IsNaN(c.logw[k]) {

@@ -23,7 +23,9 @@ type MarkovScorer interface {
 // it is the mode of π of FinalState restricted to the lattice, as MAP; if
 // every candidate has probability zero the top-1 candidates are returned
 // with Score −Inf.
-// Evals is L. K 0 means 4.
+// Evals is L. K 0 means 4; BeliefWeight must be finite, and the chain's
+// init and trans entries that the lattice reads finite and non-negative
+// (any other value is an error).
 type Viterbi struct {
 	K            int
 	BeliefWeight float64
@@ -41,6 +43,9 @@ func (v Viterbi) Decode(ctx context.Context, s *FinalState, sc JointScorer, _ *r
 	if v.K < 0 {
 		return Decoded{}, fmt.Errorf("decode.Viterbi: K %d < 0", v.K)
 	}
+	if math.IsNaN(v.BeliefWeight) || math.IsInf(v.BeliefWeight, 0) {
+		return Decoded{}, fmt.Errorf("decode.Viterbi: BeliefWeight %v is not finite", v.BeliefWeight)
+	}
 	lat, err := s.Lattice(orDefault(v.K, 4))
 	if err != nil {
 		return Decoded{}, fmt.Errorf("decode.Viterbi: %w", err)
@@ -57,7 +62,16 @@ func viterbi(sc MarkovScorer, lat *Lattice, beliefWeight float64) (Decoded, erro
 	L, kk := lat.L, lat.Kmax
 	score := make([]float64, L*kk)
 	back := make([]int, L*kk)
-	lg := func(p float64) float64 { return math.Log(p) }
+	// lg is the log of a chain entry, which must be a finite non-negative
+	// weight (only the entries the lattice uses are read).
+	var bad error
+	lg := func(name string, ps []float64, j int) float64 {
+		p := ps[j]
+		if !(p >= 0 && p <= math.MaxFloat64) && bad == nil {
+			bad = fmt.Errorf("decode.Viterbi: %s[%d] = %v is not a finite non-negative weight", name, j, p)
+		}
+		return math.Log(p)
+	}
 	for i := 0; i < L; i++ {
 		for j := 0; j < lat.N[i]; j++ {
 			v, lb := lat.Cand(i, j)
@@ -70,13 +84,13 @@ func viterbi(sc MarkovScorer, lat *Lattice, beliefWeight float64) (Decoded, erro
 			}
 			local += lat.logLik(i, j)
 			if i == 0 {
-				score[j] = lg(init[v]) + local
+				score[j] = lg("init", init, int(v)) + local
 				continue
 			}
 			best, arg := math.Inf(-1), 0
 			for a := 0; a < lat.N[i-1]; a++ {
 				u, _ := lat.Cand(i-1, a)
-				s := score[(i-1)*kk+a] + lg(trans[int(u)*K+int(v)])
+				s := score[(i-1)*kk+a] + lg("trans", trans, int(u)*K+int(v))
 				if s > best {
 					best, arg = s, a
 				}
@@ -84,6 +98,9 @@ func viterbi(sc MarkovScorer, lat *Lattice, beliefWeight float64) (Decoded, erro
 			score[i*kk+j] = best + local
 			back[i*kk+j] = arg
 		}
+	}
+	if bad != nil {
+		return Decoded{}, bad
 	}
 	best, arg := math.Inf(-1), 0
 	for j := 0; j < lat.N[L-1]; j++ {
