@@ -1,0 +1,36 @@
+package decode_test
+
+import (
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/softdiff/softdiff/decode/draw"
+)
+
+// TestSharpenSmallestNormal: Sharpen zeroes only the entries below the
+// smallest normal float32 (its doc), so 2⁻¹²⁶ itself is kept: at
+// T = +Inf every kept entry gets weight p⁰ = 1, so (1, 2⁻¹²⁶, 2⁻¹²⁷)
+// becomes (1/2, 1/2, 0).
+func TestSharpenSmallestNormal(t *testing.T) {
+	p := []float32{1, 0x1p-126, 0x1p-127}
+	q := make([]float32, 3)
+	draw.Sharpen(q, p, math.Inf(1))
+	if want := []float32{0.5, 0.5, 0}; !slices.Equal(q, want) {
+		t.Fatalf("Sharpen(%v, +Inf) = %v, want %v", p, q, want)
+	}
+}
+
+// TestNucleusWholeMass: Nucleus keeps a token while the mass before it is ≤
+// topP, so with topP equal to the row's total mass (here exactly 1 =
+// 0.5 + 0.25 + 0.25) nothing is zeroed and it reports false; at topP =
+// 0.5 the third token (mass before 0.75) goes.
+func TestNucleusWholeMass(t *testing.T) {
+	q := []float32{0.5, 0.25, 0.25}
+	if draw.Nucleus(q, 1, make([]float32, 3)) || !slices.Equal(q, []float32{0.5, 0.25, 0.25}) {
+		t.Fatalf("Nucleus at topP 1: %v", q)
+	}
+	if !draw.Nucleus(q, 0.5, make([]float32, 3)) || !slices.Equal(q, []float32{0.5, 0.25, 0}) {
+		t.Fatalf("Nucleus at topP 0.5: %v", q)
+	}
+}
