@@ -34,3 +34,30 @@ func TestNucleusWholeMass(t *testing.T) {
 		t.Fatalf("Nucleus at topP 0.5: %v", q)
 	}
 }
+
+// TestNucleusRoundingEdge: Nucleus keeps a token while the mass before it,
+// summed in float64 in decreasing order (the reading of Dream's top-16
+// path, dream.go's filtered), is ≤ topP. q = (1, t, t, t) with t = 3·2⁻⁵⁵
+// and topP = 1: 1 + t rounds to 1 in float64 (t is below half an ulp of
+// 1, 2⁻⁵³), so the masses before the tokens are 0, 1, 1, 1, all ≤ 1, and
+// nothing is zeroed (the reference loop below computes the same). A
+// selection whose sums round 1 + 3t up to 1 + 2⁻⁵² would drop two t's.
+func TestNucleusRoundingEdge(t *testing.T) {
+	x := float32(3 * 0x1p-55)
+	q := []float32{1, x, x, x}
+	keep := 0
+	var c float64
+	for _, v := range q { // already in decreasing order
+		if c > 1 {
+			break
+		}
+		keep++
+		c += float64(v)
+	}
+	if keep != 4 {
+		t.Fatalf("reference keeps %d, want 4", keep)
+	}
+	if draw.Nucleus(q, 1, make([]float32, 4)) || !slices.Equal(q, []float32{1, x, x, x}) {
+		t.Fatalf("Nucleus((1, t, t, t), 1) zeroed entries: %v", q)
+	}
+}

@@ -154,9 +154,8 @@ func TestDreamTopPTie(t *testing.T) {
 	if pos, tok := commitsOf(res, 0, v.Mask()); !eqInts(pos, []int{1}) || tok[0] != 0 {
 		t.Errorf("top-p 0.5: step 0 committed %v %v, want [1] token 0", pos, tok)
 	}
-	// At Temperature 1 row 0 alone draws from (2/3, 1/3, 0, …): token 1
-	// (or the equal token 2 — only one of them is kept, the smaller id)
-	// with frequency 1/3.
+	// At Temperature 1 row 0 alone draws from (2/3, 1/3, 0, …) (one of the
+	// two tokens of 0.25 kept): a token other than 0 with frequency 1/3.
 	const n = 3000
 	rng := rand.New(rand.NewPCG(13, 14))
 	c := 0
