@@ -12,8 +12,9 @@ import (
 
 // Batched returns den as a BatchDenoiser: DenoiseBatch calls den.Denoise on
 // every sequence, on up to workers goroutines (≤ 0: GOMAXPROCS; 1: in the
-// calling goroutine, without allocating). The beliefs do not depend on
-// workers or on the batch. An error names the first failing sequence.
+// calling goroutine, without allocating; a batch of one sequence likewise,
+// whatever workers). The beliefs do not depend on workers or on the batch.
+// An error names the first failing sequence.
 func Batched(den Denoiser, workers int) BatchDenoiser {
 	return batched{den: den, workers: workers}
 }
@@ -92,7 +93,8 @@ func (u *unbatched) Denoise(dst, ev *soft.Dense, t float64) error {
 // GenerateBatch runs len(opts) independent generations of length L with alg
 // in lockstep, one Options per sequence (each with its own seed or random
 // source, prompt and budget): whenever every unfinished run is waiting for
-// beliefs, their requests go to den in one DenoiseBatch call, so a learned
+// beliefs, their requests go to den in one DenoiseBatch call (in increasing
+// sequence order, whatever order they arrived in), so a learned
 // model is called once per step for the whole batch. Runs that need no call
 // in a step (a cache), or that finish early, simply drop out of that batch.
 //

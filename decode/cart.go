@@ -22,8 +22,10 @@ import (
 // Options: Steps is the number of steps (= denoiser calls); BlockLen is not
 // used; NoEntropy drops the per-step entropy statistic.
 type CART struct {
-	// P is the geometric decay p of the weight; 0 means kernels.DefaultCARTP.
-	P           float64
+	// P is the geometric decay p of the weight, in [0, 1) (1 − p, the
+	// decay per position, must be positive); 0 means kernels.DefaultCARTP.
+	P float64
+	// Temperature is finite and ≥ 0 (0: argmax).
 	Temperature float64
 	// Grid places the steps on diffusion time from 1 to 0 (the t handed to
 	// the denoiser); nil means GridUniform.

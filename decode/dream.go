@@ -3,7 +3,6 @@ package decode
 import (
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/softdiff/softdiff/decode/draw"
 	"github.com/softdiff/softdiff/soft"
@@ -60,12 +59,16 @@ func (a DreamAlg) String() string {
 // The zero value is greedy (Temperature 0) entropy ordering with no
 // filtering; DreamDefaults returns Dream's published defaults.
 type Dream struct {
-	Alg         DreamAlg
+	Alg DreamAlg
+	// Temperature is ≥ 0: 0 means argmax; +Inf draws uniformly from the
+	// belief's support (p^(1/T) = 1 there).
 	Temperature float64
-	TopP        float64 // in (0, 1) to filter; 0 or ≥ 1: none
-	TopK        int     // > 0 to filter
-	AlgTemp     float64
-	Eps         float64 // final time of the grid; 0 means 1e-3
+	TopP        float64 // ≥ 0: in (0, 1) to filter; 0 or ≥ 1 (+Inf included): none
+	TopK        int     // ≥ 0: in (0, K) to filter (K the vocabulary size, MASK included); 0 or ≥ K: none
+	// AlgTemp is ≥ 0: 0 means the most confident; +Inf a uniformly random
+	// set (the key confidence/AlgTemp + Gumbel is the Gumbel alone).
+	AlgTemp float64
+	Eps     float64 // final time of the grid, in [0, 1); 0 means 1e-3
 	// Grid places the steps on diffusion time from 1 to Eps; nil means
 	// GridUniform.
 	Grid Grid
@@ -97,8 +100,9 @@ func (m Dream) Start(r *Run) (Stepper, error) {
 	if m.Alg < DreamEntropy || m.Alg > DreamOrigin {
 		return nil, fmt.Errorf("unknown Dream algorithm %v", m.Alg)
 	}
-	if m.Temperature < 0 || m.AlgTemp < 0 || m.TopP < 0 || m.TopK < 0 || m.Eps < 0 || m.Eps >= 1 ||
-		math.IsNaN(m.Temperature+m.AlgTemp+m.TopP+m.Eps) {
+	// Each field on its own (NaN fails every comparison); +Inf is accepted
+	// where the type's doc gives it a meaning.
+	if !(m.Temperature >= 0) || !(m.AlgTemp >= 0) || !(m.TopP >= 0) || m.TopK < 0 || !(m.Eps >= 0 && m.Eps < 1) {
 		return nil, errors.New("negative or NaN Temperature, AlgTemp, TopP or TopK, or Eps outside [0, 1)")
 	}
 	if m.Eps == 0 {

@@ -2,7 +2,6 @@ package decode
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/softdiff/softdiff/decode/draw"
 )
@@ -37,6 +36,11 @@ import (
 // The rule rests on the paper's Theorem 1: if every committed marginal
 // exceeds 1 − ε and (n+1)ε ≤ 1, the product of marginals and the joint have
 // the same argmax (tested in this package on random instances).
+//
+// Settings: Threshold in [0, 1] (1 commits only candidates of belief 1,
+// besides the most confident); Factor ≥ 0 (+Inf: every candidate passes,
+// the whole block in one step); Temperature ≥ 0 (0: argmax; +Inf: uniform
+// over the belief's support). NaN is an error.
 type FastDLLM struct {
 	Threshold    float64
 	Factor       float64
@@ -64,7 +68,9 @@ type fastRun struct {
 
 // Start implements Algorithm.
 func (m FastDLLM) Start(r *Run) (Stepper, error) {
-	if m.Threshold < 0 || m.Threshold > 1 || m.Factor < 0 || m.Temperature < 0 || math.IsNaN(m.Threshold+m.Factor+m.Temperature) {
+	// Each field on its own (NaN fails every comparison); +Inf Factor and
+	// Temperature are accepted (see the type's doc).
+	if !(m.Threshold >= 0 && m.Threshold <= 1) || !(m.Factor >= 0) || !(m.Temperature >= 0) {
 		return nil, fmt.Errorf("bad Fast-dLLM setting: threshold %v, factor %v, temperature %v", m.Threshold, m.Factor, m.Temperature)
 	}
 	if m.Threshold == 0 {

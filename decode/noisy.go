@@ -108,7 +108,8 @@ func (n *noisy) ends(k int) (t, s float64, last bool) {
 // the MASK column set to 0 (x_0 is never MASK) and the row scaled to
 // maximum 1. A learned kernel denoiser is trained on these rows for x_t
 // drawn by the kernel's forward sampler (kernels.ForwardSampler), so that
-// it sees at inference what it saw in training. dst must be
+// it sees at inference what it saw in training. A mask outside [0, K)
+// (soft.NoToken: a kernel without MASK) zeroes no column. dst must be
 // len(xt)×k.States() (kernels.Likelihooder's rule; it panics otherwise). It
 // returns an error naming the position for a row with a non-finite or
 // negative entry, or with no positive one (a state no token reaches).
