@@ -246,3 +246,31 @@ func TestInfoGridPositions(t *testing.T) {
 		}
 	}
 }
+
+// TestInfoTimesCurveDrop: the Monte-Carlo information curve is not
+// monotone in τ for every draw of x and ε: with one position, the prior
+// (1/2, 1/2) and 32 draws, seed 13 at tmax 16 gives a raw curve whose last
+// point (0.6716) lies below its maximum (0.6808) (found by scanning seeds
+// with infoRef, the independent computation above; the test checks it
+// first). The grid must come from the running maximum of the whole curve,
+// last point included, and then equal invertRef's.
+func TestInfoTimesCurveDrop(t *testing.T) {
+	const n, tmax, seed = 6, 16.0, 13
+	bel := soft.NewDense(1, 3)
+	copy(bel.Row(0), []float32{0.5, 0.5, 0})
+	tau, raw := infoRef([][]float32{bel.Row(0)}, tmax, seed)
+	last := len(raw) - 1
+	if !(raw[last] < slices.Max(raw[:last])-1e-3) {
+		t.Fatalf("precondition: the raw curve's last point %v is not below its maximum %v", raw[last], slices.Max(raw[:last]))
+	}
+	want := invertRef(tau, raw, n, tmax)
+	got, err := InfoTimes(bel, n, tmax, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range want {
+		if !(math.Abs(got[k]-want[k]) <= 1e-9*tmax) {
+			t.Fatalf("grid %v, want %v", got, want)
+		}
+	}
+}
