@@ -216,11 +216,13 @@ func TestDeterministicAcrossGOMAXPROCS(t *testing.T) {
 // and FastDLLM at threshold 1 − ε, run on the exact denoiser of the law,
 // commits all positions in one call and returns that argmax.
 func TestFastDLLMTheorem1(t *testing.T) {
-	ran := 0
+	ran, held := 0, 0
 	defer func() {
-		// Guard against a vacuous property: many draws must reach FastDLLM.
-		if ran < 20 {
-			t.Errorf("FastDLLM ran on only %d of the drawn laws", ran)
+		// Guard against a vacuous property: most laws that meet the premise
+		// must reach FastDLLM (those within 1e-4 of it do not; with rapid's
+		// random seed a run can draw one, so the guard is a proportion).
+		if ran == 0 || 2*ran < held {
+			t.Errorf("FastDLLM ran on only %d of the %d drawn laws that meet the premise", ran, held)
 		}
 	}()
 	rapid.Check(t, func(t *rapid.T) {
@@ -251,6 +253,7 @@ func TestFastDLLMTheorem1(t *testing.T) {
 		if !(float64(n+1)*eps < 1) { // strict, so float rounding cannot create a tie
 			t.Skip("premise does not hold")
 		}
+		held++
 		if jointArg != prodArg {
 			t.Fatalf("n=%d ε=%.4f: joint argmax %d ≠ product argmax %d", n, eps, jointArg, prodArg)
 		}
