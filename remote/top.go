@@ -162,16 +162,20 @@ func (m *Model) writeTop(sc *scratch, dst []*soft.TopBeliefs, seqs []int, L int,
 	errs := sc.blockErrs(nb)
 	seen := sc.bitsets(nb, (m.K+63)/64)
 	soft.ForBlocks(nr, topBlock, m.opts.Workers, func(b, lo, hi int) {
+		// Copy the block's rows sequence by sequence (one sequence's rows
+		// are contiguous on both sides), then check them.
+		for r := lo; r < hi; {
+			d, i := dst[seqs[r/L]], r%L
+			e := min(hi, r-i+L) // the end of this sequence's rows in the block
+			n := e - r
+			copyI32(d.IDs[i*k:(i+n)*k], ids.data[4*r*k:4*e*k])
+			copyF32(d.Probs[i*k:(i+n)*k], probs.data[4*r*k:4*e*k])
+			copyF32(d.Resid[i:i+n], res.data[4*r:4*e])
+			r = e
+		}
 		for r := lo; r < hi; r++ {
 			d, i := dst[seqs[r/L]], r%L
-			row := d.Row(i)
-			for j := 0; j < k; j++ {
-				row.IDs[j] = i32At(ids.data, r*k+j)
-				row.Probs[j] = f32At(probs.data, r*k+j)
-			}
-			d.Resid[i] = f32At(res.data, r)
-			row.Resid = d.Resid[i]
-			if err := row.Check(seen[b]); err != nil {
+			if err := d.Row(i).Check(seen[b]); err != nil {
 				errs[b] = badResponse("sequence %d, position %d: top-k answer: %v", seqs[r/L], i, err)
 				return
 			}

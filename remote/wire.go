@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"unsafe"
 )
 
 // The JSON parts of an infer request and answer (the Open Inference
@@ -277,3 +278,31 @@ func i32At(b []byte, i int) int32 { return int32(binary.LittleEndian.Uint32(b[4*
 func putF32(b []byte, i int, x float32) { binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x)) }
 
 func putI32(b []byte, i int, x int32) { binary.LittleEndian.PutUint32(b[4*i:], uint32(x)) }
+
+// hostLE: this machine stores integers little-endian, the protocol's byte
+// order, so a tensor's bytes can be copied into a slice as they are.
+var hostLE = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)) == 1 }()
+
+// copyI32 decodes the little-endian INT32 values of src (4·len(dst) bytes)
+// into dst: one memory copy on a little-endian machine. (dst's own memory
+// is viewed as bytes, which needs no alignment of src.)
+func copyI32(dst []int32, src []byte) {
+	if hostLE && len(dst) > 0 {
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(dst))), 4*len(dst)), src[:4*len(dst)])
+		return
+	}
+	for i := range dst {
+		dst[i] = i32At(src, i)
+	}
+}
+
+// copyF32 is copyI32 for FP32 values.
+func copyF32(dst []float32, src []byte) {
+	if hostLE && len(dst) > 0 {
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(dst))), 4*len(dst)), src[:4*len(dst)])
+		return
+	}
+	for i := range dst {
+		dst[i] = f32At(src, i)
+	}
+}

@@ -8,15 +8,20 @@ platform (for the model metadata) and
 where inputs is an evidence.Dense or evidence.Sparse batch and z the
 float32 logits [B, L, K] whose softmax over the tokens is the posterior
 marginal given the evidence (−inf in the MASK column). forward_ms is the
-time of the network's forward pass alone (input embedding to output head,
-synchronised on a GPU). For the top-k outputs the server calls instead
+time of the network's forward pass alone (input embedding to output head;
+on a GPU the time between two CUDA events around it). For the top-k
+outputs the server calls instead
 
-  raw_logits(inputs) -> (z, forward_ms)
+  raw_logits(inputs) -> (z, stopwatch)
 
 the network's own logits [B, L, K] in its dtype (bfloat16 on a GPU, say),
 a fresh tensor the caller may overwrite, without the evidence skip and
 without the MASK column set: it adds the skip (when the adapter's skip is
-True) and the MASK column itself, to the few logits it keeps.
+True) and the MASK column itself, to the few logits it keeps. raw_logits
+does not synchronise with the device: the forward pass's kernels are only
+queued when it returns, and stopwatch.ms() (which waits for the forward's
+end event) is read once the answer is on the host, so the server queues
+its post-processing while the GPU still runs the forward.
 
   * SoftdiffAdapter: a softdiff denoiser (train/model.py), loaded from a
     checkpoint directory (config.json + model.safetensors) or built with
@@ -52,9 +57,37 @@ def prep_dtype(device):
     return torch.float64 if device.type == "cpu" else torch.float32
 
 
-def _sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+class Stopwatch:
+    """The time of the work queued between start and stop: two CUDA events
+    on a GPU (nothing waits until ms() is read), the wall clock elsewhere
+    (where the work has run by the time stop returns)."""
+
+    def __init__(self, device):
+        self.cuda = device.type == "cuda"
+        if self.cuda:
+            self.a = torch.cuda.Event(enable_timing=True)
+            self.b = torch.cuda.Event(enable_timing=True)
+            self.a.record()
+        else:
+            self.t0 = time.perf_counter()
+
+    def stop(self):
+        if self.cuda:
+            self.b.record()
+        else:
+            self.t1 = time.perf_counter()
+        return self
+
+    def ms(self):
+        if self.cuda:
+            self.b.synchronize()
+            return float(self.a.elapsed_time(self.b))
+        return (self.t1 - self.t0) * 1e3
+
+
+def forward_ms(fwd):
+    """Milliseconds from an adapter's second result (a number or a Stopwatch)."""
+    return fwd.ms() if isinstance(fwd, Stopwatch) else float(fwd)
 
 
 def context_from_hidden(net, h):
@@ -116,7 +149,8 @@ class SoftdiffAdapter:
         return self._forward(inp, False)
 
     def logits(self, inp):
-        z, fwd = self._forward(inp, True)
+        z, sw = self._forward(inp, True)
+        fwd = sw.ms()
         if self.skip:
             z = inp.add_skip(z)
         z[..., self.mask] = float("-inf")
@@ -124,18 +158,16 @@ class SoftdiffAdapter:
 
     def _forward(self, inp, f32):
         """The network's logits (float32 if f32, else its dtype) and the
-        forward's milliseconds (the float32 conversion included)."""
+        forward's Stopwatch (the float32 conversion included)."""
         net = self.net
         E = net.embed_tokens.weight
-        _sync(self.device)
-        t0 = time.perf_counter()
+        sw = Stopwatch(self.device)
         h = inp.embed(E, self.S_tok) if isinstance(inp, EV.Sparse) else inp.embed(E)
         h = (h.float() + net.positions(inp.L).float()).to(E.dtype)
         z = context_from_hidden(net, h)
         if f32:
             z = z.float()
-        _sync(self.device)
-        return z, (time.perf_counter() - t0) * 1e3
+        return z, sw.stop()
 
 
 class HFAdapter:
@@ -175,7 +207,8 @@ class HFAdapter:
         return z.contiguous(), fwd
 
     def logits(self, inp):
-        z, fwd = self._forward(inp)
+        z, sw = self._forward(inp)
+        fwd = sw.ms()
         z = z.float()
         if self.likelihood:
             z = inp.add_skip(z.contiguous())
@@ -186,10 +219,9 @@ class HFAdapter:
 
     def _forward(self, inp):
         """The network's logits [B, L, K] in its dtype (a view of its
-        output, shifted for Dream) and the forward's milliseconds."""
+        output, shifted for Dream) and the forward's Stopwatch."""
         ids = inp.hard_ids()
-        _sync(self.device)
-        t0 = time.perf_counter()
+        sw = Stopwatch(self.device)
         if ids is not None:
             out = self.net(input_ids=ids)
         else:
@@ -199,11 +231,10 @@ class HFAdapter:
             h = inp.embed(E, self.S_tok) if isinstance(inp, EV.Sparse) else inp.embed(E)
             out = self.net(inputs_embeds=h)
         z = out.logits if hasattr(out, "logits") else out[0]
-        _sync(self.device)
-        fwd = (time.perf_counter() - t0) * 1e3
+        sw.stop()
         if z.dim() != 3 or z.shape[-1] < self.K or z.shape[:2] != (inp.B, inp.L):
             raise RuntimeError("model returned logits of shape %s for %d×%d×%d" % (list(z.shape), inp.B, inp.L, self.K))
         z = z[..., :self.K]
         if self.shift:  # Dream predicts position i at output i − 1
             z = torch.cat([z[:, :1], z[:, :-1]], dim=1)
-        return z, fwd
+        return z, sw

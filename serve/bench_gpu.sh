@@ -18,6 +18,9 @@
 # FLOPs of LLaDA's SwiGLU at 12 288), the docs/perf.md figures of 3 December:
 #   SHAPE=vocab=126464,mask=126336,length=256,hidden=4096,layers=32,heads=32,intermediate=18432 bash serve/bench_gpu.sh
 #
+# TOPK may list several k (TOPK=64,8): each is a run of oipbench against the
+# same server, its tables in $OUT/k<k>/ (dense transfer in the first only).
+#
 # Everything is an environment variable with a default; the CPU smoke test
 # of .ci/run uses
 #   DEVICE=cpu DTYPE=float32 SHAPE=vocab=500,mask=499,length=32,hidden=32,layers=2,heads=2,intermediate=64 \
@@ -69,9 +72,17 @@ done
 [ -s "$portfile" ] || { echo "bench_gpu: server not ready after $READY_S s" >&2; cat "$OUT/server.log" >&2; exit 1; }
 echo "server ready after $(( $(date +%s) - t0 )) s: $(cat "$OUT/server.log")"
 
-"$BIN" --url "http://127.0.0.1:$(cat "$portfile")" --model random --len "$LEN" --block "$BLOCK" \
-	--batches "$BATCHES" --dense-batches "$DENSE_BATCHES" --topk "$TOPK" --steps "$STEPS" --budget "$BUDGET" \
-	--out "$OUT" | tee "$OUT/oipbench.txt"
+first=1
+for k in ${TOPK//,/ }; do
+	dir="$OUT"
+	if [ "$TOPK" != "$k" ]; then dir="$OUT/k$k"; mkdir -p "$dir"; fi
+	dense="$DENSE_BATCHES"
+	[ $first = 1 ] || dense=""
+	first=0
+	"$BIN" --url "http://127.0.0.1:$(cat "$portfile")" --model random --len "$LEN" --block "$BLOCK" \
+		--batches "$BATCHES" --dense-batches "$dense" --topk "$k" --steps "$STEPS" --budget "$BUDGET" \
+		--out "$dir" | tee "$dir/oipbench.txt"
+done
 kill $srv
 wait $srv 2>/dev/null || true
 # one tarball of everything (a GPU machine may return only a few files)

@@ -18,7 +18,9 @@ package nn), computed here for two encodings of a batch [B, L] of rows:
           the n_u = K − (used slots) states not listed holds resid / n_u.
 
 Both are validated first; a bad row raises EvidenceError naming the
-sequence and position. Arithmetic runs in the dtype the caller gives
+sequence and position. Sparse rows that arrive as NumPy arrays are
+validated on the host by check_sparse (same checks, same messages), so a
+GPU server needs no device synchronisation before the forward pass. Arithmetic runs in the dtype the caller gives
 (float64 on the CPU for parity with Go, float32 on a GPU).
 """
 
@@ -39,6 +41,64 @@ def _first(*checks):
         if bool(bad.any()):
             b, i = [int(x) for x in bad.nonzero()[0]]
             raise EvidenceError("sequence %d, position %d: %s" % (b, i, what))
+
+
+SPARSE_CHECKS = (
+    "evidence id outside [-1, %d)",
+    "evidence value is NaN or infinite",
+    "evidence value is negative",
+    "unused slot (id -1) with a nonzero value",
+    "evidence id listed twice",
+    "positive residual with every state listed",
+    "no token has positive likelihood (the row is all zero)",
+)
+
+
+def check_sparse(ids, vals, resid, K):
+    """Validate a sparse batch given as NumPy arrays (ids int [B, L, k],
+    vals and resid float [B, L, k] and [B, L]) on the host: the checks of
+    Sparse, in its order and with its messages (the first check that fails
+    anywhere, at its first row in sequence-major order). Raises
+    EvidenceError; returns None."""
+    import numpy as np
+
+    if ids.ndim != 3 or vals.shape != ids.shape or resid.shape != ids.shape[:2]:
+        raise EvidenceError("sparse evidence shapes %s, %s, %s: want [B, L, k], [B, L, k], [B, L]"
+                            % (list(ids.shape), list(vals.shape), list(resid.shape)))
+    with np.errstate(invalid="ignore"):
+        used = ids >= 0
+        srt = np.sort(ids, -1)
+        n_un = K - used.sum(-1)
+        checks = (
+            lambda: ((ids < -1) | (ids >= K)).any(-1),
+            lambda: ~np.isfinite(vals).all(-1) | ~np.isfinite(resid),
+            lambda: (vals < 0).any(-1) | (resid < 0),
+            lambda: ((~used) & (vals != 0)).any(-1),
+            lambda: ((srt[..., 1:] == srt[..., :-1]) & (srt[..., 1:] >= 0)).any(-1),
+            lambda: (n_un == 0) & (resid > 0),
+            lambda: ~((vals > 0).any(-1) | (resid > 0)),
+        )
+        for c, what in zip(checks, SPARSE_CHECKS):
+            bad = c()
+            if bad.any():
+                b, i = (int(x) for x in np.argwhere(bad)[0])
+                raise EvidenceError("sequence %d, position %d: %s" % (b, i, what % K if c is checks[0] else what))
+
+
+def hard_sparse(ids, vals, resid, mask):
+    """Token ids [B, L] (int64, MASK for MASK rows) when every row of a
+    validated NumPy sparse batch has the plain hard form — one used slot
+    with a positive value, every other slot −1, residual 0 — else None.
+    Such a row is a one-hot token row (its id not MASK) or the MASK row (its
+    id MASK: every token has likelihood e(MASK)), which is what
+    Sparse.hard_ids computes for it; rows of other forms are left to
+    Sparse.hard_ids."""
+    import numpy as np
+
+    used = ids >= 0
+    if not ((used.sum(-1) == 1).all() and (resid == 0).all() and ((vals > 0) == used).all()):
+        return None
+    return np.where(used, ids, 0).max(-1).astype(np.int64)
 
 
 class Dense:
@@ -89,7 +149,10 @@ class Dense:
 class Sparse:
     """A batch of top-k evidence rows (ids, vals [B, L, k], resid [B, L])."""
 
-    def __init__(self, ids, vals, resid, K, mask, dtype):
+    def __init__(self, ids, vals, resid, K, mask, dtype, checked=False, hard=None):
+        """checked: the rows passed check_sparse already (no device
+        synchronisation here); hard: their hard_sparse token ids as a
+        tensor, if known (hard_ids returns them)."""
         if ids.dim() != 3 or vals.shape != ids.shape or resid.shape != ids.shape[:2]:
             raise EvidenceError("sparse evidence shapes %s, %s, %s: want [B, L, k], [B, L, k], [B, L]"
                                 % (list(ids.shape), list(vals.shape), list(resid.shape)))
@@ -97,16 +160,19 @@ class Sparse:
         self.K, self.mask = K, mask
         ids = ids.long()
         used = ids >= 0
-        srt = torch.sort(ids, -1).values
         n_used = used.sum(-1)
         n_un = K - n_used
-        _first((((ids < -1) | (ids >= K)).any(-1), "evidence id outside [-1, %d)" % K),
-               (~torch.isfinite(vals).all(-1) | ~torch.isfinite(resid), "evidence value is NaN or infinite"),
-               ((vals < 0).any(-1) | (resid < 0), "evidence value is negative"),
-               (((~used) & (vals != 0)).any(-1), "unused slot (id -1) with a nonzero value"),
-               (((srt[..., 1:] == srt[..., :-1]) & (srt[..., 1:] >= 0)).any(-1), "evidence id listed twice"),
-               ((n_un == 0) & (resid > 0), "positive residual with every state listed"),
-               (~((vals > 0).any(-1) | (resid > 0)), "no token has positive likelihood (the row is all zero)"))
+        self._hard = hard
+        if not checked:
+            srt = torch.sort(ids, -1).values
+            c = SPARSE_CHECKS
+            _first((((ids < -1) | (ids >= K)).any(-1), c[0] % K),
+                   (~torch.isfinite(vals).all(-1) | ~torch.isfinite(resid), c[1]),
+                   ((vals < 0).any(-1) | (resid < 0), c[2]),
+                   (((~used) & (vals != 0)).any(-1), c[3]),
+                   (((srt[..., 1:] == srt[..., :-1]) & (srt[..., 1:] >= 0)).any(-1), c[4]),
+                   ((n_un == 0) & (resid > 0), c[5]),
+                   (~((vals > 0).any(-1) | (resid > 0)), c[6]))
 
         vals, resid = vals.to(dtype), resid.to(dtype)
         r_u = torch.where(n_un > 0, resid / n_un.clamp(min=1).to(dtype), torch.zeros_like(resid))
@@ -117,8 +183,7 @@ class Sparse:
         lik = vals + m[..., None]                        # ℓ of the listed tokens (where tok)
         n_un_tok = n_un - (~mask_listed).long()          # tokens not listed
         lik_u = r_u + m                                  # ℓ of each of them
-        inf = torch.tensor(float("inf"), dtype=dtype, device=vals.device)
-        lmin = torch.where(tok, lik, inf).amin(-1)
+        lmin = torch.where(tok, lik, torch.full_like(lik, float("inf"))).amin(-1)
         lmin = torch.where(n_un_tok > 0, torch.minimum(lmin, lik_u), lmin)
         Z = torch.where(tok, lik, torch.zeros_like(lik)).sum(-1) + n_un_tok.to(dtype) * lik_u
         V = K - 1
@@ -171,6 +236,8 @@ class Sparse:
     def hard_ids(self):
         """Token ids [B, L] (MASK for rows without information) if every row
         is hard evidence (its canonical weights one-hot), else None."""
+        if self._hard is not None:
+            return self._hard
         is_mask_row = self.w_mask == 1
         one = (self.w_listed == 1) & self.tok
         tok_row = (one.sum(-1) == 1) & ((self.w_u == 0) | (self.n_un_tok == 0))

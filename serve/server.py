@@ -228,18 +228,25 @@ def compute(model, ins, tok, names, top_k):
     if len(ins) == 1:
         inp = EV.Dense(torch.from_numpy(ins[0]).to(dev), model.mask, model.pdt)
     else:
+        # validated on the host (small arrays), so nothing waits for the GPU
+        EV.check_sparse(*ins, model.K)
+        hard = EV.hard_sparse(*ins, model.mask)
         ids, vals, res = (torch.from_numpy(a).to(dev) for a in ins)
-        inp = EV.Sparse(ids, vals, res, model.K, model.mask, model.pdt)
+        inp = EV.Sparse(ids, vals, res, model.K, model.mask, model.pdt, checked=True,
+                        hard=None if hard is None else torch.from_numpy(hard).to(dev))
     with torch.no_grad():
         skip = getattr(model, "skip", True)
         if (top_k and len(names) == len(TOPK) and hasattr(model, "raw_logits")
                 and (not skip or isinstance(inp, EV.Sparse))):
+            # No synchronisation until the answer is on the host: the
+            # post-processing is queued while the forward runs, and the
+            # normaliser's check travels with the answer.
             zr, fwd = model.raw_logits(inp)
             parts = inp.skip_parts() if skip else None
             i, p, r, lse = topk_posterior(zr, model.mask, top_k, model.pdt, parts)
-            check_normaliser(lse)
-            hi, hp, hr = to_host((i, p, r))
-            return {"topk_ids": hi, "topk_probs": hp, "topk_residual": hr}, fwd
+            hi, hp, hr, hbad = to_host((i, p, r, (~torch.isfinite(lse)).int()))
+            check_bad_rows(hbad)
+            return {"topk_ids": hi, "topk_probs": hp, "topk_residual": hr}, A.forward_ms(fwd)
         z, fwd = model.logits(inp)
         # log Σ exp z is finite exactly when the row has no NaN, no +inf and
         # some finite logit: one pass checks the model's output.
@@ -262,7 +269,7 @@ def compute(model, ins, tok, names, top_k):
         for n in names:
             a = out[n].cpu().numpy()
             res[n] = a.astype(DTYPES[OUTPUTS[n][0]], copy=False)
-    return res, fwd
+    return res, A.forward_ms(fwd)
 
 
 def check_normaliser(lse):
@@ -271,6 +278,14 @@ def check_normaliser(lse):
     bad_row = ~torch.isfinite(lse)
     if bool(bad_row.any()):
         b, i = [int(x) for x in bad_row.nonzero()[0]]
+        raise ModelError("sequence %d, position %d: the model's logits are NaN, +inf or all -inf" % (b, i))
+
+
+def check_bad_rows(bad):
+    """check_normaliser on the host: bad [B, L] is nonzero where the row's
+    log-normaliser is not finite."""
+    if bad.any():
+        b, i = (int(x) for x in np.argwhere(bad)[0])
         raise ModelError("sequence %d, position %d: the model's logits are NaN, +inf or all -inf" % (b, i))
 
 
@@ -570,17 +585,29 @@ class Handler(BaseHTTPRequestHandler):
         if job.id is not None:
             resp["id"] = job.id
         head = json.dumps(resp).encode()
-        self.send_response(200)
+        hdr = ["HTTP/1.1 200 OK", "Server: " + self.version_string(), "Date: " + self.date_time_string()]
         if blobs:
-            self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Inference-Header-Content-Length", str(len(head)))
+            hdr += ["Content-Type: application/octet-stream", "Inference-Header-Content-Length: %d" % len(head)]
         else:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(head) + sum(a.nbytes for a in blobs)))
-        self.end_headers()
-        self.wfile.write(head)
-        for a in blobs:
-            self.wfile.write(memoryview(a).cast("B"))
+            hdr.append("Content-Type: application/json")
+        hdr.append("Content-Length: %d" % (len(head) + sum(a.nbytes for a in blobs)))
+        self.log_request(200, len(head))
+        # the status line, headers, JSON and tensors in one system call (or
+        # a few: sendmsg may take part of them)
+        send_parts(self.connection, [("\r\n".join(hdr) + "\r\n\r\n").encode("latin-1"), head]
+                   + [memoryview(a).cast("B") for a in blobs])
+
+
+def send_parts(sock, parts):
+    """Send the byte buffers parts, in order, with sendmsg until all is sent."""
+    parts = [memoryview(p) for p in parts if len(p)]
+    while parts:
+        n = sock.sendmsg(parts)
+        while parts and n >= len(parts[0]):
+            n -= len(parts[0])
+            parts.pop(0)
+        if n:
+            parts[0] = parts[0][n:]
 
 
 def named(spec):

@@ -136,6 +136,84 @@ class EvidenceTest(unittest.TestCase):
         bad_sparse(full, torch.ones(1, 1, 5), torch.ones(1, 1), "positive residual with every state listed")
         bad_sparse(ids, torch.zeros(1, 2, 2), res, "position 0: no token has positive likelihood")
 
+    def test_check_sparse_host(self):
+        """check_sparse (NumPy, on the host) raises Sparse's own error, with
+        the same text, on every fault and on rows with several faults (the
+        first check in Sparse's order wins, at its first row); and accepts
+        what Sparse accepts."""
+        K, mask = 5, 0
+        g = np.random.default_rng(3)
+        cases = []
+        base_i = np.array([[[1, -1], [2, 3], [4, -1]], [[3, 1], [2, -1], [1, 4]]], dtype=np.int32)
+        base_v = np.array([[[1, 0], [1, 1], [2, 0]], [[1, 1], [3, 0], [1, 1]]], dtype=np.float32)
+        base_r = np.zeros((2, 3), dtype=np.float32)
+        cases.append((base_i, base_v, base_r))
+        for _ in range(300):
+            i, v, r = base_i.copy(), base_v.copy(), base_r.copy()
+            for _ in range(g.integers(1, 4)):  # one to three random faults
+                b, p, j = g.integers(2), g.integers(3), g.integers(2)
+                kind = g.integers(9)
+                if kind == 0:
+                    i[b, p, j] = g.choice([-2, K, K + 3])
+                elif kind == 1:
+                    v[b, p, j] = g.choice([np.nan, np.inf, -np.inf])
+                elif kind == 2:
+                    r[b, p] = g.choice([np.nan, np.inf, -1.0])
+                elif kind == 3:
+                    v[b, p, j] = -1.0
+                elif kind == 4:
+                    i[b, p, j], v[b, p, j] = -1, 2.0
+                elif kind == 5:
+                    i[b, p, 1] = i[b, p, 0] = 3
+                elif kind == 6:
+                    v[b, p] = 0
+                    r[b, p] = 0
+                elif kind == 7:
+                    r[b, p] = 0.5  # legal: a positive residual
+                else:
+                    i[b, p] = [-1, mask]  # legal: MASK listed
+                    v[b, p] = [0, 1]
+            cases.append((i, v, r))
+        full = np.arange(K, dtype=np.int32).reshape(1, 1, K)
+        cases.append((full, np.ones((1, 1, K), np.float32), np.ones((1, 1), np.float32)))
+        checked = 0
+        for i, v, r in cases:
+            want = None
+            try:
+                EV.Sparse(torch.from_numpy(i), torch.from_numpy(v), torch.from_numpy(r), K, mask, F64)
+            except EV.EvidenceError as e:
+                want = str(e)
+            got = None
+            try:
+                EV.check_sparse(i, v, r, K)
+            except EV.EvidenceError as e:
+                got = str(e)
+            self.assertEqual(got, want, "ids %s vals %s resid %s" % (i.tolist(), v.tolist(), r.tolist()))
+            checked += want is not None
+        self.assertGreater(checked, 200)  # most cases are faults
+
+    def test_hard_sparse_host(self):
+        """hard_sparse reads plain hard rows (one used slot, residual 0) as
+        Sparse.hard_ids does, and leaves every other form to it."""
+        K, mask = 6, 2
+        ids = np.array([[[5, -1], [-1, 2], [1, -1]]], dtype=np.int32)
+        vals = np.array([[[1, 0], [0, 1], [3, 0]]], dtype=np.float32)
+        res = np.zeros((1, 3), dtype=np.float32)
+        got = EV.hard_sparse(ids, vals, res, mask)
+        self.assertEqual(got.tolist(), [[5, 2, 1]])
+        sp = EV.Sparse(torch.from_numpy(ids), torch.from_numpy(vals), torch.from_numpy(res), K, mask, F64)
+        self.assertEqual(sp.hard_ids().tolist(), got.tolist())
+        # Other forms (hard or not): None, and the torch rule decides.
+        for i, v, r in (([[[0, 3]]], [[[1, 1]]], [[0.0]]),      # two tokens: soft
+                        ([[[0, -1]]], [[[1, 0]]], [[4.0]]),     # one token and a residual: soft
+                        ([[[0, 1]]], [[[1, 0]]], [[0.0]])):     # a listed zero: hard, not the plain form
+            i, v, r = np.array(i, np.int32), np.array(v, np.float32), np.array(r, np.float32)
+            self.assertIsNone(EV.hard_sparse(i, v, r, mask))
+        # hard= is what hard_ids returns
+        sp = EV.Sparse(torch.from_numpy(ids), torch.from_numpy(vals), torch.from_numpy(res), K, mask, F64,
+                       checked=True, hard=torch.tensor([[0, 0, 0]]))
+        self.assertEqual(sp.hard_ids().tolist(), [[0, 0, 0]])
+
 
 def check_topk(tc, p, ids, probs, res, k, tol):
     """ids, probs, res [B, L, k] against the float64 posterior p [B, L, K]:
@@ -224,6 +302,8 @@ class TopKTest(unittest.TestCase):
             self.assertTrue(bool(torch.isfinite(lse[0, 0])))
             with self.assertRaisesRegex(S.ModelError, "sequence 0, position 1: the model's logits"):
                 S.check_normaliser(lse)
+            with self.assertRaisesRegex(S.ModelError, "sequence 0, position 1: the model's logits"):
+                S.check_bad_rows((~torch.isfinite(lse)).int().numpy())  # the GPU path's host check
         z = torch.zeros(1, 2, K)
         z[0, 0, mask] = float("nan")  # the MASK column is ignored
         S.check_normaliser(S.topk_posterior(z, mask, 3, F64, sp.skip_parts())[3])
@@ -673,6 +753,57 @@ class ProtocolTest(unittest.TestCase):
         with self.assertRaises(S.HTTPError) as e:
             b.submit(job("a", 2))
         self.assertEqual(e.exception.status, 503)
+
+
+@unittest.skipUnless(torch.cuda.is_available(), "no CUDA device")
+class CudaComputeTest(unittest.TestCase):
+    """server.compute on a GPU, where the top-k path runs without a device
+    synchronisation until the answer is copied to the host: the same answer
+    as on the CPU, the forward timed by CUDA events, and the host-side
+    evidence and normaliser checks still answering with the row at fault."""
+
+    def test_gpu_matches_cpu(self):
+        cpu = A.SoftdiffAdapter.load(TINY, torch.device("cpu"), torch.float32)
+        gpu = A.SoftdiffAdapter.load(TINY, torch.device("cuda"), torch.float32)
+        g = np.random.default_rng(11)
+        B, L, K, mask = 3, 16, cpu.K, cpu.mask
+        for soft_rows in (False, True):
+            if soft_rows:
+                ids, vals, res, _ = random_sparse(g, B, L, K, 3, mask)
+            else:  # hard rows as the Go client sends them (the hard_sparse form)
+                ids = g.integers(0, K, size=(B, L, 1)).astype(np.int32)
+                ids[ids == mask] = 0
+                ids[:, ::2] = mask
+                vals, res = np.ones((B, L, 1), np.float32), np.zeros((B, L), np.float32)
+            want, _ = S.compute(cpu, (ids, vals, res), None, list(S.TOPK), 5)
+            got, fwd = S.compute(gpu, (ids, vals, res), None, list(S.TOPK), 5)
+            self.assertGreater(fwd, 0)
+            self.assertLess(np.abs(got["topk_probs"] - want["topk_probs"]).max(), 1e-4)
+            self.assertLess(np.abs(got["topk_residual"] - want["topk_residual"]).max(), 1e-4)
+            # the same ids where the probabilities are not nearly tied
+            same = (np.abs(np.diff(want["topk_probs"], axis=-1)) > 1e-3).all(-1)
+            self.assertTrue(np.array_equal(got["topk_ids"][same], want["topk_ids"][same]))
+
+    def test_gpu_errors(self):
+        gpu = A.SoftdiffAdapter.load(TINY, torch.device("cuda"), torch.float32)
+        ids = np.full((1, 4, 1), 3, np.int32)
+        vals = np.ones((1, 4, 1), np.float32)
+        vals[0, 2, 0] = np.nan
+        with self.assertRaisesRegex(EV.EvidenceError, "sequence 0, position 2: evidence value is NaN"):
+            S.compute(gpu, (ids, vals, np.zeros((1, 4), np.float32)), None, list(S.TOPK), 2)
+
+        class NaNGPU:
+            K, mask, max_len, skip = 12, 0, 8, False
+            device, pdt = torch.device("cuda"), torch.float32
+
+            def raw_logits(self, inp):
+                z = torch.zeros(inp.B, inp.L, self.K, device="cuda")
+                z[0, 3, 5] = float("nan")
+                return z, A.Stopwatch(self.device).stop()
+
+        with self.assertRaisesRegex(S.ModelError, "sequence 0, position 3: the model's logits"):
+            S.compute(NaNGPU(), (np.full((1, 4, 1), 2, np.int32), np.ones((1, 4, 1), np.float32),
+                                 np.zeros((1, 4), np.float32)), None, list(S.TOPK), 2)
 
 
 if __name__ == "__main__":

@@ -295,7 +295,7 @@ func markdown(rows []row) string {
 		fmt.Fprintf(&b, "| %s | %d | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.1f | %.2f | %.1f | %.0f |\n",
 			r.sampler, r.B, r.transfer, r.fwd, r.srv, r.enc, r.dec, r.net, r.samp, r.step, r.engine, r.wire, r.tokPerStep, r.tokPerS, r.kbOut+r.kbIn)
 	}
-	b.WriteString("\nforward: the network's forward pass as the server times it (synchronised); server: the server's whole compute " +
+	b.WriteString("\nforward: the network's forward pass as the server times it (between two CUDA events on a GPU); server: the server's whole compute " +
 		"(evidence weights, forward, skip, softmax or top-k, copy to the host); encode/decode: the client building the request and " +
 		"checking and writing the beliefs; HTTP+rest: the remainder of the request (transfer, the server's parsing, queueing and " +
 		"serialising); sampler: the Go sampler between requests (decode.Generate's belief checks and the sampler's rule over L×K " +
