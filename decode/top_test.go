@@ -177,3 +177,40 @@ func TestTopPathFaultyAnswer(t *testing.T) {
 		}
 	}
 }
+
+// Greedy LLaDA (low confidence) and greedy Fast-dLLM (threshold) read only
+// each row's largest probability and its token, which a top-k answer holds
+// exactly for every k ≥ 1 (the residual's share of an unlisted token is at
+// most the largest listed probability). So the top-k transfer's k changes
+// their tokens only where the largest probability is tied: the same tokens
+// at k = 1, 8 and 64 as from the dense beliefs (k = V), on an HMM whose
+// beliefs have no ties (random emission and transition weights). This is why
+// cmd/oipbench's timings at a small k are timings of the same generations.
+func TestGreedyTopOnlyReadsTheTop(t *testing.T) {
+	h, err := oracle.RandomHMM(rand.New(rand.NewPCG(8, 9)), 4, 199, 24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, L := h.Vocab(), 24
+	for _, alg := range []decode.Algorithm{decode.LLaDA{}, decode.FastDLLM{}, decode.FastDLLM{Threshold: 0.3}} {
+		for seed := uint64(0); seed < 4; seed++ {
+			opts := decode.Options{Seed: seed, Steps: 12, BlockLen: 8, NoEntropy: true} // 3 blocks of 4 steps
+			ref, err := decode.Generate(context.Background(), denseOnly{h}, v, L, alg, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []int{1, 8, 64} {
+				got, err := decode.Generate(context.Background(), decode.TopCut(h, v, k), v, L, alg, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.TopBeliefs == nil {
+					t.Fatalf("%s k %d: the top-k path was not taken", alg.Name(), k)
+				}
+				if !slices.Equal(got.Tokens, ref.Tokens) || got.NFE != ref.NFE {
+					t.Fatalf("%s seed %d k %d: tokens %v (NFE %d), dense %v (NFE %d)", alg.Name(), seed, k, got.Tokens, got.NFE, ref.Tokens, ref.NFE)
+				}
+			}
+		}
+	}
+}
