@@ -158,6 +158,7 @@ class Sparse:
                                 % (list(ids.shape), list(vals.shape), list(resid.shape)))
         self.B, self.L, self.k = ids.shape
         self.K, self.mask = K, mask
+        self._plain = False
         ids = ids.long()
         used = ids >= 0
         n_used = used.sum(-1)
@@ -198,10 +199,37 @@ class Sparse:
         self.ids = ids
         self.n_un_tok = n_un_tok
 
+    @classmethod
+    def plain_hard(cls, hard, vals, K, mask, dtype):
+        """A batch of rows in hard_sparse's plain hard form, from their token
+        ids hard [B, L] (int64, MASK for MASK rows) and their one value vals
+        [B, L] (> 0), on one device: the few tensors that embed, add_skip,
+        skip_parts and hard_ids read, built with a handful of kernels
+        instead of the general constructor's forty. The values are the
+        general constructor's for such rows: a token row's log ℓ̂ is 0 at
+        its token and −inf elsewhere (log val − log val, log 0 − log val);
+        a MASK row's is log val − log((K − 1)·val) at every token, the same
+        float operations."""
+        self = cls.__new__(cls)
+        self.B, self.L = hard.shape
+        self.k, self.K, self.mask = 1, K, mask
+        self._plain, self._hard = True, hard
+        vals = vals.to(dtype)
+        self.ids = hard[..., None]
+        self.tok = self.ids != mask
+        self.logl_listed = torch.zeros_like(vals)[..., None]
+        lu = torch.log(vals) - torch.log(vals * float(K - 1))
+        self.logl_u = torch.where(self.tok[..., 0], torch.full_like(lu, float("-inf")), lu)
+        return self
+
     def embed(self, E, S_tok):
         """Σ_s w(s)·E_s [B, L, d] in E's dtype, where S_tok = Σ_{v ≠ MASK} E_v
         (in the weights' dtype): w_u·S_tok + w(MASK)·E_MASK +
-        Σ_listed tokens (w(v) − w_u)·E_v."""
+        Σ_listed tokens (w(v) − w_u)·E_v. A batch made by Sparse.plain_hard
+        gathers its rows' embeddings, E[id], which is that sum exactly for
+        such rows (weight 1 on one state, 0 elsewhere)."""
+        if self._plain:
+            return E[self._hard]
         dt = self.w_mask.dtype
         c = torch.where(self.tok, self.w_listed - self.w_u[..., None], torch.zeros_like(self.w_listed))
         G = E[self.ids.clamp(min=0)].to(dt)              # [B, L, k, d]

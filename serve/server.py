@@ -231,9 +231,13 @@ def compute(model, ins, tok, names, top_k):
         # validated on the host (small arrays), so nothing waits for the GPU
         EV.check_sparse(*ins, model.K)
         hard = EV.hard_sparse(*ins, model.mask)
-        ids, vals, res = (torch.from_numpy(a).to(dev) for a in ins)
-        inp = EV.Sparse(ids, vals, res, model.K, model.mask, model.pdt, checked=True,
-                        hard=None if hard is None else torch.from_numpy(hard).to(dev))
+        if hard is not None:  # the Go client's hard rows: a few kernels
+            v = ins[1].max(-1)  # each row's one positive value
+            inp = EV.Sparse.plain_hard(torch.from_numpy(hard).to(dev), torch.from_numpy(v).to(dev),
+                                       model.K, model.mask, model.pdt)
+        else:
+            ids, vals, res = (torch.from_numpy(a).to(dev) for a in ins)
+            inp = EV.Sparse(ids, vals, res, model.K, model.mask, model.pdt, checked=True)
     with torch.no_grad():
         skip = getattr(model, "skip", True)
         if (top_k and len(names) == len(TOPK) and hasattr(model, "raw_logits")

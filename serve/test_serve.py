@@ -192,6 +192,34 @@ class EvidenceTest(unittest.TestCase):
             checked += want is not None
         self.assertGreater(checked, 200)  # most cases are faults
 
+    def test_plain_hard_is_general(self):
+        """Sparse.plain_hard gives, bit for bit, what the general
+        constructor gives for the same plain hard rows (token rows and MASK
+        rows, values 1 and others): the embedding, the skip's parts, the
+        skip added to logits and the hard ids; in float64 and float32."""
+        g = np.random.default_rng(4)
+        K, mask, d = 23, 5, 7
+        ids = g.integers(0, K, size=(3, 9, 1)).astype(np.int32)
+        ids[:, ::3] = mask
+        vals = np.where(g.random((3, 9, 1)) < 0.5, 1.0, g.exponential(size=(3, 9, 1))).astype(np.float32)
+        res = np.zeros((3, 9), np.float32)
+        hard = EV.hard_sparse(ids, vals, res, mask)
+        self.assertIsNotNone(hard)
+        E = torch.randn(K, d, dtype=torch.float32)
+        for dt in (F64, torch.float32):
+            gen = EV.Sparse(torch.from_numpy(ids), torch.from_numpy(vals), torch.from_numpy(res), K, mask, dt)
+            fast = EV.Sparse.plain_hard(torch.from_numpy(hard), torch.from_numpy(vals.max(-1)), K, mask, dt)
+            S_tok = EV.token_sum(E, mask, dt)
+            self.assertTrue(torch.equal(fast.embed(E, S_tok), gen.embed(E, S_tok)))
+            for a, b in zip(fast.skip_parts(), gen.skip_parts()):
+                self.assertTrue(torch.equal(a[gen.tok] if a.dim() == 3 and a.dtype != torch.bool else a,
+                                            b[gen.tok] if b.dim() == 3 and b.dtype != torch.bool else b))
+            z = torch.randn(3, 9, K)
+            za, zb = fast.add_skip(z.clone()), gen.add_skip(z.clone())
+            za[..., mask] = zb[..., mask] = 0
+            self.assertTrue(torch.equal(za, zb))
+            self.assertEqual(fast.hard_ids().tolist(), gen.hard_ids().tolist())
+
     def test_hard_sparse_host(self):
         """hard_sparse reads plain hard rows (one used slot, residual 0) as
         Sparse.hard_ids does, and leaves every other form to it."""
