@@ -58,8 +58,13 @@ type Graph struct {
 	w     []float64 // A_ij / h
 	g     []float64 // (h − d_i)/h
 	deg   []float64
-	comp  []int32 // connected component of each node
-	csize []float64
+	// comp and csize (the connected component of each node and the
+	// components' sizes) are computed on first use (compOnce): only τ = ∞
+	// and Connected need them, and the search is a fixed cost of NewGraph
+	// that finite-τ callers would otherwise pay.
+	compOnce sync.Once
+	comp     []int32
+	csize    []float64
 
 	// Scratch panels live on a free list owned by the kernel rather than
 	// in a sync.Pool: a pool is emptied by every GC, and re-allocating
@@ -118,7 +123,6 @@ func NewGraph(adj *Adjacency, mask int32, s Schedule, opt GraphOptions) (*Graph,
 			g.g[i] = (g.hw - d) / g.hw
 		}
 	}
-	g.components()
 	return g, nil
 }
 
@@ -129,6 +133,11 @@ func NewGraph(adj *Adjacency, mask int32, s Schedule, opt GraphOptions) (*Graph,
 // largest-degree nodes (kNN hubs) have ordinary neighbours.
 func (g *Graph) spectralHalfWidth() float64 {
 	adj := g.adj
+	// √d once per node, not once per edge (the same values).
+	sq := make([]float64, adj.N)
+	for i, d := range g.deg {
+		sq[i] = math.Sqrt(d)
+	}
 	var scaled float64
 	for i := 0; i < adj.N; i++ {
 		if g.deg[i] == 0 {
@@ -136,15 +145,18 @@ func (g *Graph) spectralHalfWidth() float64 {
 		}
 		var r float64
 		for p := adj.Indptr[i]; p < adj.Indptr[i+1]; p++ {
-			r += adj.Weights[p] * math.Sqrt(g.deg[adj.Indices[p]])
+			r += adj.Weights[p] * sq[adj.Indices[p]]
 		}
-		scaled = math.Max(scaled, g.deg[i]+r/math.Sqrt(g.deg[i]))
+		scaled = math.Max(scaled, g.deg[i]+r/sq[i])
 	}
 	return math.Min(2*g.h, scaled) / 2
 }
 
-// components labels the connected components (for τ = ∞).
-func (g *Graph) components() {
+// components labels the connected components (for τ = ∞) once; every
+// reader of comp or csize calls it first.
+func (g *Graph) components() { g.compOnce.Do(g.labelComponents) }
+
+func (g *Graph) labelComponents() {
 	n := g.adj.N
 	g.comp = make([]int32, n)
 	for i := range g.comp {
@@ -177,7 +189,10 @@ func (g *Graph) components() {
 
 // Connected reports whether the graph has a single connected component
 // (only then is the uniform Prior the limit of the chain without MASK).
-func (g *Graph) Connected() bool { return len(g.csize) == 1 }
+func (g *Graph) Connected() bool {
+	g.components()
+	return len(g.csize) == 1
+}
 
 // States implements Kernel.
 func (g *Graph) States() int { return g.k }
@@ -269,6 +284,7 @@ func (g *Graph) Action(dst, src []float64, rows int, tau, tol float64) int {
 	}
 	if math.IsInf(tau, 1) {
 		// The limit: the average over each connected component.
+		g.components()
 		sums := make([]float64, len(g.csize))
 		for r := 0; r < rows; r++ {
 			clear(sums)
@@ -318,62 +334,115 @@ func (g *Graph) panelAction(dst, src []float64, lo, hi int, c []float64, sc *gra
 	}
 	v, b1, b2 := sc.a, sc.b, sc.c
 	m := hi - lo
-	for i := 0; i < n; i++ {
-		vi := (*[panel]float64)(v[i*panel:])
+	// Transpose the rows into the node-major panel, tileNodes nodes at a
+	// time, so that each row is read in whole cache lines.
+	for i0 := 0; i0 < n; i0 += tileNodes {
+		t := min(tileNodes, n-i0)
 		for r := 0; r < m; r++ {
-			vi[r] = src[(lo+r)*n+i]
+			row := src[(lo+r)*n+i0 : (lo+r)*n+i0+t]
+			for q, x := range row {
+				v[(i0+q)*panel+r] = x
+			}
 		}
-		for r := m; r < panel; r++ {
-			vi[r] = 0
+		for q := 0; q < t; q++ {
+			clear(v[(i0+q)*panel+m : (i0+q+1)*panel])
 		}
 	}
 	// Clenshaw's recurrence for Σ_k c_k T_k(X)·v: b_N = c_N v,
 	// b_k = c_k v + 2X b_{k+1} − b_{k+2} (k = N−1..1), result
 	// c_0 v + X b_1 − b_2. One sparse product per term, like the forward
 	// three-term recurrence, but no separate accumulator to stream.
+	// b_{N+1} = 0 is not stored: the first step (k = N−1) skips the
+	// subtraction of it (x − (+0) = x, also for x = −0), and the last step
+	// writes the result straight into dst's rows.
 	N := len(c) - 1
-	out := b2
 	if N == 0 {
-		for j := range out {
-			out[j] = c[0] * v[j]
-		}
-	} else {
-		for j := range b1 {
-			b1[j] = c[N] * v[j]
-		}
 		clear(b2)
-		for k := N - 1; k >= 1; k-- {
-			g.clenshaw(b2, b1, v, c[k], 2) // b_k over b_{k+2}
-			b1, b2 = b2, b1
-		}
-		g.clenshaw(b2, b1, v, c[0], 1)
-		out = b2
+		g.clenshawOut(dst, lo, m, b2, b2, v, c[0], 0)
+		return
 	}
-	for i := 0; i < n; i++ {
-		oi := (*[panel]float64)(out[i*panel:])
-		for r := 0; r < m; r++ {
-			dst[(lo+r)*n+i] = oi[r]
+	for j := range b1 {
+		b1[j] = c[N] * v[j]
+	}
+	if N == 1 {
+		clear(b2)
+	}
+	for k := N - 1; k >= 1; k-- {
+		g.clenshaw(b2, b1, v, c[k], 2, k == N-1) // b_k over b_{k+2}
+		b1, b2 = b2, b1
+	}
+	g.clenshawOut(dst, lo, m, b2, b1, v, c[0], 1)
+}
+
+// tileNodes is the number of nodes per tile of the panel transpositions
+// (8 float64: one cache line of each row).
+const tileNodes = 8
+
+// clenshaw computes, on node-major panels, old ← c·v + s·X·b − old
+// (element-wise in place, so old's node i is read before it is written);
+// with first, old ← c·v + s·X·b (old's contents are not read: b_{N+1} = 0).
+func (g *Graph) clenshaw(old, b, v []float64, c, s float64, first bool) {
+	adj := g.adj
+	for i := 0; i < adj.N; i++ {
+		var y [panel]float64
+		g.xRow(&y, b, i)
+		oi := (*[panel]float64)(old[i*panel:])
+		vi := (*[panel]float64)(v[i*panel:])
+		if first {
+			for r := range y {
+				oi[r] = c*vi[r] + s*y[r]
+			}
+			continue
+		}
+		for r := range y {
+			oi[r] = c*vi[r] + s*y[r] - oi[r]
 		}
 	}
 }
 
-// clenshaw computes, on node-major panels, old ← c·v + s·X·b − old
-// (element-wise in place, so old's node i is read before it is written).
-func (g *Graph) clenshaw(old, b, v []float64, c, s float64) {
+// xRow sets y to node i's panel row of (X·b)·h = g_i·b_i + Σ_j w_ij·b_j,
+// i.e. of X·b (the weights are already divided by h).
+func (g *Graph) xRow(y *[panel]float64, b []float64, i int) {
 	adj := g.adj
-	for i := 0; i < adj.N; i++ {
-		var y [panel]float64
-		gi := g.g[i]
-		bi := (*[panel]float64)(b[i*panel:])
-		for r := range y {
-			y[r] = gi * bi[r]
+	gi := g.g[i]
+	bi := (*[panel]float64)(b[i*panel:])
+	for r := range y {
+		y[r] = gi * bi[r]
+	}
+	lo, hi := adj.Indptr[i], adj.Indptr[i+1]
+	spmvPanel(y, b, adj.Indices[lo:hi], g.w[lo:hi])
+}
+
+// clenshawOut is the last Clenshaw step, c·v + s·X·b − old, written
+// straight into rows [lo, lo+m) of the row-major dst (tileNodes nodes at a
+// time, so that each row is written in whole cache lines). s = 0 gives
+// c·v − old with no sparse product (a one-term series, old zero).
+func (g *Graph) clenshawOut(dst []float64, lo, m int, old, b, v []float64, c, s float64) {
+	n := g.adj.N
+	var tile [tileNodes][panel]float64
+	for i0 := 0; i0 < n; i0 += tileNodes {
+		t := min(tileNodes, n-i0)
+		for q := 0; q < t; q++ {
+			i := i0 + q
+			y := &tile[q]
+			oi := (*[panel]float64)(old[i*panel:])
+			vi := (*[panel]float64)(v[i*panel:])
+			if s == 0 {
+				for r := range y {
+					y[r] = c*vi[r] - oi[r]
+				}
+				continue
+			}
+			g.xRow(y, b, i)
+			for r := range y {
+				y[r] = c*vi[r] + s*y[r] - oi[r]
+			}
 		}
-		lo, hi := adj.Indptr[i], adj.Indptr[i+1]
-		spmvPanel(&y, b, adj.Indices[lo:hi], g.w[lo:hi])
-		oi := (*[panel]float64)(old[i*panel:])
-		vi := (*[panel]float64)(v[i*panel:])
-		for r := range y {
-			oi[r] = c*vi[r] + s*y[r] - oi[r]
+		for r := 0; r < m; r++ {
+			row := dst[(lo+r)*n+i0 : (lo+r)*n+i0+t]
+			for q := range row {
+				row[q] = tile[q][r]
+			}
 		}
 	}
 }
@@ -509,6 +578,7 @@ func (g *Graph) Sample(dst, x0 []int32, t float64, rng *rand.Rand) {
 		i := g.node(v)
 		if math.IsInf(tau, 1) {
 			// Uniform within the component: rejection from all nodes.
+			g.components()
 			c := g.comp[i]
 			for {
 				if j := rng.IntN(adj.N); g.comp[j] == c {

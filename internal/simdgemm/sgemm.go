@@ -76,7 +76,10 @@ func SgemmPacked(tA bool, m int, alpha float32, a []float32, lda int, pb *Packed
 	ctxPool.Put(ctx)
 }
 
-// Blocking. A KC×NR micro-panel of B is 32 KiB at KC = 256; the macro
+// Blocking (the defaults; gemmPart widens NC for short sums and, with
+// several k blocks, runs them innermost on smaller row blocks: see
+// rowsOuter and sumInner; none of this changes any entry's arithmetic).
+// A KC×NR micro-panel of B is 32 KiB at KC = 256; the macro
 // kernel keeps one in L1 and runs the MC×KC block of A (256 KiB, in the
 // 1 MiB L2) past it: each kernel call then reads 4 KiB of A from L2 for
 // 64 KFLOP. (The other order, an A micro-panel in L1 and the B block
@@ -173,47 +176,106 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 // rows i0… of op(A) and columns j0… of op(B), all k terms.
 func gemmPart(p Path, buf *buffers, tA bool, m, n, k int, alpha float32, a []float32, lda, i0 int, ob operandB, j0 int, beta float32, c []float32, ldc int) {
 	mr := pathMR[p]
-	for jc := 0; jc < n; jc += nc {
-		ncb := min(nc, n-jc)
+	// Columns of B packed at a time: nc, or for a sum short enough to run
+	// rows-outer (macro) more, the packed block staying within nc·kc
+	// floats, so that each row tile of C is written across all of them
+	// in one sweep.
+	ncs := nc
+	if rowsOuter(k) {
+		ncs = max(nc, nc*kc/k/nr*nr)
+	}
+	for jc := 0; jc < n; jc += ncs {
+		ncb := min(ncs, n-jc)
 		np := (ncb + nr - 1) / nr
-		for pc := 0; pc < k; pc += kc {
-			kcb := min(kc, k-pc)
-			var bp []float32
+		// bpAt returns the packed k block at pc of these columns: from
+		// the PackedB operand, or from buf.b, which holds either that
+		// one block or (sumInner) all of them, laid out like a PackedB.
+		bpAt := func(pc, kcb int, all bool) []float32 {
 			if ob.p != nil {
-				// Panels of columns j0+jc… of the k block at pc.
 				pan := (j0 + jc) / nr
-				bp = ob.p.data[pc*ob.p.np*nr+pan*kcb*nr:]
-			} else {
-				buf.b = grow(buf.b, np*kcb*nr)
-				bp = buf.b
-				packB(bp, ob.t, ob.b, ob.ld, pc, kcb, j0+jc, ncb)
+				return ob.p.data[pc*ob.p.np*nr+pan*kcb*nr:]
 			}
+			if all {
+				return buf.b[pc*np*nr:]
+			}
+			return buf.b
+		}
+		macroAt := func(ic, mcb, pc int, bp []float32) {
+			kcb := min(kc, k-pc)
 			betaB, load := beta, beta != 0
 			if pc > 0 {
 				betaB, load = 1, true
 			}
-			for ic := 0; ic < m; ic += mc {
-				mcb := min(mc, m-ic)
-				// The kernels read A rows as stored; op(A) = Aᵀ is first
-				// transposed into buf.a (rows padded to a multiple of mr,
-				// three floats of slack per row).
-				ab, ld := a[(i0+ic)*lda+pc:], lda
-				if tA {
-					ld = kcb + 3
-					buf.a = grow(buf.a, (mcb+mr-1)/mr*mr*ld)
-					packAT(buf.a, ld, a, lda, i0+ic, mcb, pc, kcb)
-					ab = buf.a
+			// The kernels read A rows as stored; op(A) = Aᵀ is first
+			// transposed into buf.a (rows padded to a multiple of mr,
+			// three floats of slack per row).
+			ab, ld := a[(i0+ic)*lda+pc:], lda
+			if tA {
+				ld = kcb + 3
+				buf.a = grow(buf.a, (mcb+mr-1)/mr*mr*ld)
+				packAT(buf.a, ld, a, lda, i0+ic, mcb, pc, kcb)
+				ab = buf.a
+			}
+			macro(p, buf, mr, mcb, ncb, kcb, alpha, betaB, load, ab, ld, bp, c[ic*ldc+jc:], ldc)
+		}
+		if sumInner(k, np) {
+			// Every k block of these columns packed first, then each
+			// row block of C runs through all of them while it is in L2
+			// (instead of C streaming from L3 once per k block).
+			if ob.p == nil {
+				buf.b = grow(buf.b, np*k*nr)
+				for pc := 0; pc < k; pc += kc {
+					packB(buf.b[pc*np*nr:], ob.t, ob.b, ob.ld, pc, min(kc, k-pc), j0+jc, ncb)
 				}
-				macro(p, buf, mr, mcb, ncb, kcb, alpha, betaB, load, ab, ld, bp, c[ic*ldc+jc:], ldc)
+			}
+			// Row blocks of at most mcSumFloats of C (a multiple of
+			// every MR, ≤ mc).
+			mcs := min(mc, max(mcQuantum, mcSumFloats/ncb/mcQuantum*mcQuantum))
+			for ic := 0; ic < m; ic += mcs {
+				for pc := 0; pc < k; pc += kc {
+					macroAt(ic, min(mcs, m-ic), pc, bpAt(pc, min(kc, k-pc), true))
+				}
+			}
+			continue
+		}
+		for pc := 0; pc < k; pc += kc {
+			kcb := min(kc, k-pc)
+			if ob.p == nil {
+				buf.b = grow(buf.b, np*kcb*nr)
+				packB(buf.b, ob.t, ob.b, ob.ld, pc, kcb, j0+jc, ncb)
+			}
+			bp := bpAt(pc, kcb, false)
+			for ic := 0; ic < m; ic += mc {
+				macroAt(ic, min(mc, m-ic), pc, bp)
 			}
 		}
 	}
 }
 
+// sumInner reports whether gemmPart runs the k blocks innermost for a
+// column block of np panels: when there are several and all of them,
+// packed, take at most sumInnerMax floats.
+func sumInner(k, np int) bool { return sumInnerMax > 0 && k > kc && k*np*nr <= sumInnerMax }
+
+// sumInnerMax bounds the packed B that sumInner allows (floats: 4 MiB;
+// tests vary it, 0 turns the order off).
+var sumInnerMax = 1 << 20
+
+// mcSumFloats bounds the block of C that the sumInner order keeps in L2
+// across the k blocks (256 KiB, a quarter of the L2 of the CPUs measured,
+// leaving room for the streamed B panels and the A block), and mcQuantum
+// is the multiple of every micro-tile height its row count is rounded to.
+const (
+	mcSumFloats = 1 << 16
+	mcQuantum   = 4
+)
+
 // macro runs the micro-kernel over an mcb×ncb block of C from A rows (row
 // stride lda) and packed B (⌈ncb/nr⌉ panels): for each B panel (kcb×nr,
 // in L1) every row tile of A (from L2) in turn, so that the heavier operand
-// of each kernel call is the one in the nearest cache. Tiles at the edges
+// of each kernel call is the one in the nearest cache; for a short block
+// (rowsOuter) the other way round, each row tile of A against every B
+// panel, so that C is written row tile by row tile. Tiles at the edges
 // of C run the same kernel on a copy of the C tile, and the A row tiles
 // from the first one that is short or lacks the kernel's slack on are run
 // from a padded copy, so that every entry sees the same arithmetic
@@ -234,32 +296,57 @@ func macro(p Path, buf *buffers, mr, mcb, ncb, kcb int, alpha, beta float32, loa
 			copy(buf.at[r*ldt:r*ldt+kcb], a[(ir0+r)*lda:(ir0+r)*lda+kcb])
 		}
 	}
-	for jr := 0; jr < ncb; jr += nr {
-		cols := min(nr, ncb-jr)
-		b := bp[(jr/nr)*kcb*nr:]
+	if rowsOuter(kcb) {
 		for ir := 0; ir < mcb; ir += mr {
-			rows := min(mr, mcb-ir)
-			at, ld := a[ir*lda:], lda
-			if ir >= ir0 {
-				at, ld = buf.at[(ir-ir0)*ldt:], ldt
+			for jr := 0; jr < ncb; jr += nr {
+				tile(p, buf, mr, mcb, ncb, kcb, ir, jr, ir0, ldt, alpha, beta, load, a, lda, bp, c, ldc)
 			}
-			if rows == mr && cols == nr {
-				kern(p, kcb, at, ld, b, c[ir*ldc+jr:], ldc, alpha, beta, load)
-				continue
-			}
-			t := buf.t[:mr*nr]
-			if load {
-				for r := 0; r < rows; r++ {
-					copy(t[r*nr:r*nr+cols], c[(ir+r)*ldc+jr:])
-				}
-			}
-			kern(p, kcb, at, ld, b, t, nr, alpha, beta, load)
-			for r := 0; r < rows; r++ {
-				copy(c[(ir+r)*ldc+jr:(ir+r)*ldc+jr+cols], t[r*nr:])
-			}
+		}
+		return
+	}
+	for jr := 0; jr < ncb; jr += nr {
+		for ir := 0; ir < mcb; ir += mr {
+			tile(p, buf, mr, mcb, ncb, kcb, ir, jr, ir0, ldt, alpha, beta, load, a, lda, bp, c, ldc)
 		}
 	}
 }
+
+// tile runs the micro-kernel on the tile of C at (ir, jr) of macro's block.
+func tile(p Path, buf *buffers, mr, mcb, ncb, kcb, ir, jr, ir0, ldt int, alpha, beta float32, load bool, a []float32, lda int, bp, c []float32, ldc int) {
+	cols := min(nr, ncb-jr)
+	b := bp[(jr/nr)*kcb*nr:]
+	rows := min(mr, mcb-ir)
+	at, ld := a[ir*lda:], lda
+	if ir >= ir0 {
+		at, ld = buf.at[(ir-ir0)*ldt:], ldt
+	}
+	if rows == mr && cols == nr {
+		kern(p, kcb, at, ld, b, c[ir*ldc+jr:], ldc, alpha, beta, load)
+		return
+	}
+	t := buf.t[:mr*nr]
+	if load {
+		for r := 0; r < rows; r++ {
+			copy(t[r*nr:r*nr+cols], c[(ir+r)*ldc+jr:])
+		}
+	}
+	kern(p, kcb, at, ld, b, t, nr, alpha, beta, load)
+	for r := 0; r < rows; r++ {
+		copy(c[(ir+r)*ldc+jr:(ir+r)*ldc+jr+cols], t[r*nr:])
+	}
+}
+
+// rowsOuter reports whether macro sweeps C row tile by row tile (each row
+// tile against every B panel, so that C is written in row order and the A
+// micro-panel stays in L1) rather than B panel by B panel: for short sums
+// (k = 64: the HMM posterior's 16384×1000 C), where writing C costs as
+// much as the arithmetic and the whole packed B (kc·nc floats at most)
+// sits in L2.
+func rowsOuter(kcb int) bool { return kcb <= rowsOuterK }
+
+// rowsOuterK is the longest sum run rows-outer (tests vary it; 0 turns
+// the order off).
+var rowsOuterK = 64
 
 func grow(x []float32, n int) []float32 {
 	if cap(x) < n {

@@ -72,3 +72,37 @@ func BenchmarkKernel(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSgemmOrders times each shape of benchShapes on one worker with
+// gemmPart's and macro's loop orders as chosen (order=default) and with
+// the rows-outer sweep and the k-blocks-innermost order turned off
+// (order=original, the loops before they were added), adjacently, so
+// that the two see about the same machine load (results are identical;
+// TestSgemmLoopOrders).
+func BenchmarkSgemmOrders(b *testing.B) {
+	oldRO, oldSI := rowsOuterK, sumInnerMax
+	defer func() { rowsOuterK, sumInnerMax = oldRO, oldSI }()
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, s := range benchShapes {
+		a := fillN(rng, s.m*s.k)
+		bm := fillN(rng, s.k*s.n)
+		c := make([]float32, s.m*s.n)
+		ldb := s.n
+		if s.tB {
+			ldb = s.k
+		}
+		for _, o := range []struct {
+			name   string
+			ro, si int
+		}{{"original", 0, 0}, {"default", oldRO, oldSI}} {
+			b.Run(fmt.Sprintf("%s_m%d_n%d_k%d/order=%s", s.name, s.m, s.n, s.k, o.name), func(b *testing.B) {
+				rowsOuterK, sumInnerMax = o.ro, o.si
+				var ctx Context
+				for b.Loop() {
+					ctx.Sgemm(false, s.tB, s.m, s.n, s.k, 1, a, s.k, bm, ldb, 0, c, s.n)
+				}
+				b.ReportMetric(2*float64(s.m)*float64(s.n)*float64(s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

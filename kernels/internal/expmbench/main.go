@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -61,7 +62,14 @@ func main() {
 	load := flag.Bool("load", false, "time only: load the graph, rows and references written earlier to -out and print one JSON line per τ (for bench/expm.py, which alternates Go and scipy runs so that both see the same machine load)")
 	taus := flag.String("taus", "0.1,1,10", "comma-separated τ values for -load")
 	workers := flag.Int("workers", 0, "goroutines of the graph kernel in -load timings (≤ 0: GOMAXPROCS)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		must(err)
+		must(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
+	}
 	if *load {
 		timeLoaded(*out, *taus, *tol, *reps, *workers)
 		return
