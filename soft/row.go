@@ -106,8 +106,17 @@ func Entropy(p []float32) float64 {
 
 // KL returns Σ p log(p/q) in nats: +Inf if some p_v > 0 has q_v = 0, and
 // never negative. It panics if the lengths differ.
+//
+// In the GOEXPERIMENT=simd build on an AVX2+FMA CPU a vector kernel
+// (klVec: a float64 polynomial logarithm of the ratio, the one of
+// math.Log) serves rows of 8 or more entries, within
+// 1e-14·Σ_v p_v·|log(p_v/q_v)| + 1e-15·Σ_v p_v of this loop; the default
+// build runs the loop.
 func KL(p, q []float32) float64 {
 	mustLen("KL", len(p), len(q))
+	if haveKLVec && len(p) >= 8 {
+		return klVec(p, q)
+	}
 	var s float64
 	for i, x := range p {
 		if x > 0 {
