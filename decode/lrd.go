@@ -52,6 +52,8 @@ type lrdRun struct {
 	prev    *soft.Dense
 	have    bool
 	scratch []float32
+	lid     []int32   // softInput: the nucleus's tokens
+	lval    []float32 // softInput: their beliefs
 	done1   bool
 }
 
@@ -74,7 +76,8 @@ func (m LRD) Start(r *Run) (Stepper, error) {
 	}
 	r.NeedEntropy() // LRD commits the lowest-entropy position
 	K := r.Vocab().Size()
-	return &lrdRun{LRD: m, r: r, prev: soft.NewDense(r.Len(), K), scratch: make([]float32, K)}, nil
+	return &lrdRun{LRD: m, r: r, prev: soft.NewDense(r.Len(), K), scratch: make([]float32, K),
+		lid: make([]int32, K), lval: make([]float32, K)}, nil
 }
 
 // softInput writes LRD's soft input for undecided position i from belief p.
@@ -86,15 +89,16 @@ func (s *lrdRun) softInput(i int, p []float32) {
 	alpha := s.RF * max(0, 1-h/math.Log(float64(r.Vocab().Size()-1)))
 	// nucleus: in decreasing order, tokens while the mass before them is
 	// ≤ TopP (the rule of Dream's top-p; the boundary token is kept).
-	copy(row, p)
-	draw.Nucleus(row, s.TopP, s.scratch)
-	var c float64
-	for _, x := range row {
-		c += float64(x)
-	}
+	// draw.NucleusList gives Nucleus's kept entries of p as a list and c,
+	// their float64 sum in index order: the sum over the cut row that
+	// Nucleus would leave (its zeros add +0), so sc and every written
+	// value are the bits of copying p, cutting it with Nucleus, summing
+	// and scaling the whole row (the zeros scale to +0, as clear leaves
+	// them).
+	n, c, _ := draw.NucleusList(p, s.TopP, s.scratch, s.lid, s.lval)
 	sc := alpha / c
-	for v, x := range row {
-		row[v] = float32(float64(x) * sc)
+	for j, v := range s.lid[:n] {
+		row[v] = float32(float64(s.lval[j]) * sc)
 	}
 	row[r.Mask()] += float32(1 - alpha)
 }

@@ -162,9 +162,20 @@ func Sharpen(dst, p []float32, T float64) {
 // an AVX2+FMA CPU a vector pre-pass (nucleusVec) first drops the entries
 // certainly below θ.
 func Nucleus(q []float32, topP float64, scratch []float32) bool {
+	theta, budget, ok := nucleusTheta(q, topP, scratch)
+	if !ok {
+		return false
+	}
+	return nucleusCut(q, theta, budget)
+}
+
+// nucleusTheta returns Nucleus's threshold θ and the budget left after the
+// mass above it, or ok false when the total is ≤ topP (everything is
+// kept). It reads q and writes scratch.
+func nucleusTheta(q []float32, topP float64, scratch []float32) (theta float32, budget float64, ok bool) {
 	if haveFMA && len(q) >= 64 {
 		if theta, budget, ok := nucleusVec(q, topP, scratch); ok {
-			return nucleusCut(q, theta, budget)
+			return theta, budget, true
 		}
 	}
 	var total float64
@@ -172,12 +183,59 @@ func Nucleus(q []float32, topP float64, scratch []float32) bool {
 		total += float64(x)
 	}
 	if total <= topP {
-		return false
+		return 0, 0, false
 	}
 	w := scratch[:len(q)]
 	copy(w, q)
-	theta, budget := nucleusSelect(w, topP)
-	return nucleusCut(q, theta, budget)
+	theta, budget = nucleusSelect(w, topP)
+	return theta, budget, true
+}
+
+// NucleusList is Nucleus without the cut: it leaves q as it is and writes
+// the tokens Nucleus keeps whose value is nonzero, in increasing order, to
+// ids and their values to vals (both need len(q) entries), and returns
+// their number n, sum, the float64 sum of those values in increasing
+// order, and whether a nonzero entry was dropped (Nucleus's result).
+//
+// sum is bit for bit the float64 sum, in index order, of the row Nucleus
+// leaves (its zeros add +0, which leaves a float64 sum unchanged), so a
+// caller that renormalises by it gets Nucleus's values; and the list is
+// that row's nonzero entries, in order. One branch-free pass over q
+// replaces Nucleus's cut and the caller's passes over the K − n zeros.
+func NucleusList(q []float32, topP float64, scratch []float32, ids []int32, vals []float32) (n int, sum float64, changed bool) {
+	ids, vals = ids[:len(q)], vals[:len(q)]
+	theta, budget, ok := nucleusTheta(q, topP, scratch)
+	if !ok {
+		// everything is kept: the nonzero entries
+		for v, x := range q {
+			ids[n], vals[n] = int32(v), x
+			sum += float64(x)
+			n += b2i(x != 0)
+		}
+		return n, sum, false
+	}
+	// Nucleus's cut (nucleusCut): q > θ, and the first r entries equal to θ
+	// with r·θ > budget minimal; θ > 0, so every kept entry is nonzero.
+	r := int(budget/float64(theta)) + 1
+	drop := 0
+	for v, x := range q {
+		eq := b2i(x == theta && r > 0)
+		r -= eq
+		k := b2i(x > theta) | eq
+		ids[n], vals[n] = int32(v), x
+		sum += float64(math.Float32frombits(math.Float32bits(x) & -uint32(k)))
+		n += k
+		drop |= b2i(x != 0) &^ k
+	}
+	return n, sum, drop != 0
+}
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // nucleusSelect finds, by a weighted quickselect that reorders w, the value

@@ -19,3 +19,4 @@ func sharpenVec(dst, p []float32, T float64) { panic("draw: no vector kernel") }
 func nucleusVec(q []float32, topP float64, scratch []float32) (float32, float64, bool) {
 	panic("draw: no vector kernel")
 }
+func maxVec(p []float32) float32 { panic("draw: no vector kernel") }

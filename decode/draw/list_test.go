@@ -1,0 +1,142 @@
+package draw
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// listRows returns test rows for the list functions: spread, near-uniform
+// (large nuclei), ties with zeros, one dominant token, many zeros, and
+// short rows, each normalised in float64.
+func listRows(rng *rand.Rand) [][]float32 {
+	var rows [][]float32
+	for trial := 0; trial < 300; trial++ {
+		K := []int{5, 16, 63, 64, 65, 200, 1000}[trial%7]
+		p := make([]float32, K)
+		var z float64
+		for v := range p {
+			var x float64
+			switch (trial / 7) % 5 {
+			case 0:
+				x = math.Exp(3 * rng.NormFloat64())
+			case 1:
+				x = 1 + 0.1*rng.Float64()
+			case 2:
+				x = float64(rng.IntN(4))
+			case 3:
+				x = rng.Float64() * 1e-3
+				if v == K/3 {
+					x = 1
+				}
+			case 4:
+				if rng.IntN(3) == 0 {
+					x = rng.ExpFloat64()
+				}
+			}
+			p[v] = float32(x)
+			z += float64(p[v])
+		}
+		if z == 0 {
+			p[0], z = 1, 1
+		}
+		for v := range p {
+			p[v] = float32(float64(p[v]) / z)
+		}
+		rows = append(rows, p)
+	}
+	return rows
+}
+
+// TestNucleusListMatchesNucleus checks NucleusList against Nucleus on the
+// same row (a copy, cut in place), in either build (both use the same
+// threshold): the list must be the cut row's nonzero entries in increasing
+// order with the same bits, sum the float64 sum of the cut row in index
+// order, bit for bit, and changed Nucleus's report; q must not change.
+func TestNucleusListMatchesNucleus(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 5))
+	for i, p := range listRows(rng) {
+		for _, topP := range []float64{0, 0.01, 0.3, 0.9, 0.95, 0.999, 1} {
+			K := len(p)
+			cut := append([]float32(nil), p...)
+			orig := append([]float32(nil), p...)
+			wantChanged := Nucleus(cut, topP, make([]float32, K))
+			var wantSum float64
+			for _, x := range cut {
+				wantSum += float64(x)
+			}
+			ids, vals := make([]int32, K), make([]float32, K)
+			n, sum, changed := NucleusList(p, topP, make([]float32, K), ids, vals)
+			for v := range p {
+				if math.Float32bits(p[v]) != math.Float32bits(orig[v]) {
+					t.Fatalf("row %d: q changed at %d", i, v)
+				}
+			}
+			if changed != wantChanged || math.Float64bits(sum) != math.Float64bits(wantSum) {
+				t.Fatalf("row %d topP %g: changed %v sum %.17g, Nucleus %v %.17g", i, topP, changed, sum, wantChanged, wantSum)
+			}
+			j := 0
+			for v, x := range cut {
+				if x == 0 {
+					continue
+				}
+				if j >= n || int(ids[j]) != v || math.Float32bits(vals[j]) != math.Float32bits(x) {
+					t.Fatalf("row %d topP %g: list entry %d differs from the cut row's token %d", i, topP, j, v)
+				}
+				j++
+			}
+			if j != n {
+				t.Fatalf("row %d topP %g: %d list entries, cut row has %d nonzero", i, topP, n, j)
+			}
+		}
+	}
+}
+
+// entropyScalarRef is Entropy's pure-Go path (fastmath.go), verbatim: the
+// reference for TestEntropyList.
+func entropyScalarRef(p []float32) float64 {
+	var h0, h1, h2, h3 float64
+	n := len(p) &^ 3
+	for j := 0; j < n; j += 4 {
+		q := p[j : j+4 : j+4]
+		h0 += plogp(q[0])
+		h1 += plogp(q[1])
+		h2 += plogp(q[2])
+		h3 += plogp(q[3])
+	}
+	for _, x := range p[n:] {
+		h0 += plogp(x)
+	}
+	return -((h0 + h1) + (h2 + h3))
+}
+
+// TestEntropyList checks EntropyList on the nonzero entries of a row
+// against Entropy's pure-Go path on the whole row: the same bits in the
+// default build; in the simd build (vector kernel for 8 or more entries)
+// within 2e-6·max(1, H), twice entropyVec's documented tolerance to the
+// table version, and against a float64 math.Log reference within 1e-5·max(1, H)
+// (the table's 2e-7 nats plus the kernel's).
+func TestEntropyList(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 6))
+	for i, p := range listRows(rng) {
+		var ids []int32
+		var vals []float32
+		var ref float64
+		for v, x := range p {
+			if x != 0 {
+				ids, vals = append(ids, int32(v)), append(vals, x)
+				ref -= float64(x) * math.Log(float64(x))
+			}
+		}
+		got, want := EntropyList(ids, vals, len(p)), entropyScalarRef(p)
+		if haveFMA && len(vals) >= 8 {
+			if !(math.Abs(got-want) <= 2e-6*max(1, want)) || !(math.Abs(got-ref) <= 1e-5*max(1, ref)) {
+				t.Fatalf("row %d: EntropyList %.17g, Go path %.17g, reference %.17g", i, got, want, ref)
+			}
+			continue
+		}
+		if math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("row %d: EntropyList %.17g, Entropy %.17g", i, got, want)
+		}
+	}
+}
