@@ -139,22 +139,24 @@ func (d *dreamRun) plain() bool {
 }
 
 // temper writes p^(1/T) (draw.Sharpen) into d.q, or p itself for
-// Temperature 0 or 1.
-func (d *dreamRun) temper(p []float32) {
+// Temperature 0 or 1; pmax is the largest entry of p, and it returns the
+// largest entry of d.q (draw.SharpenMax: the same row as Sharpen).
+func (d *dreamRun) temper(p []float32, pmax float32) float32 {
 	if d.Temperature > 0 && d.Temperature != 1 {
-		draw.Sharpen(d.q, p, d.Temperature)
-	} else {
-		copy(d.q, p)
+		return draw.SharpenMax(d.q, p, d.Temperature, pmax)
 	}
+	copy(d.q, p)
+	return pmax
 }
 
-// top16 is the first step of top-p on d.q: the 16 largest entries (ties to
+// top16 is the first step of top-p on d.q, whose largest entry is qmax: the
+// 16 largest entries (ties to
 // the smaller index, soft.TopK) into d.ord/d.oval, and keep, the number of
 // them that the rule keeps (a token is kept while the mass before it is
 // ≤ TopP), or −1 when the mass of all of them before the last is ≤ TopP
 // (the nucleus may extend past them). It returns the selection's length
 // min(16, K).
-func (d *dreamRun) top16() (keep, k int) {
+func (d *dreamRun) top16(qmax float32) (keep, k int) {
 	q := d.q
 	k = min(16, len(q))
 	// The walk below keeps fewer than k tokens only if the mass of the
@@ -162,7 +164,7 @@ func (d *dreamRun) top16() (keep, k int) {
 	// (times 1 + 15·2⁻⁵³ for the float64 rounding of 15 additions), so when
 	// 15·max q·(1 + 1e-13) ≤ TopP the walk would return −1 and the
 	// selection can be skipped.
-	if k == 16 && 15*float64(draw.Max(q))*(1+1e-13) <= d.TopP {
+	if k == 16 && 15*float64(qmax)*(1+1e-13) <= d.TopP {
 		return -1, k
 	}
 	ids, vals := d.ord[:k], d.oval[:k]
@@ -182,13 +184,13 @@ func (d *dreamRun) top16() (keep, k int) {
 // filtered writes Dream's filtered distribution of p into d.q.
 func (d *dreamRun) filtered(p []float32) {
 	q := d.q
-	d.temper(p)
+	qmax := d.temper(p, p[soft.Argmax(p)])
 	changed := false
 	if d.ord != nil {
 		// Top-p: keep tokens in decreasing order while the mass before them
 		// is ≤ TopP. The kept set is found by a top-16 selection when the
 		// nucleus is small, else by a weighted selection in O(K).
-		keep, k := d.top16()
+		keep, k := d.top16(qmax)
 		switch {
 		case keep >= 0: // the nucleus lies within the top 16
 			clear(q)
@@ -220,7 +222,8 @@ func (d *dreamRun) filtered(p []float32) {
 	}
 }
 
-// filteredList is filtered for top-p without top-k, returning the filtered
+// filteredList is filtered for top-p without top-k (pmax the largest entry
+// of p), returning the filtered
 // distribution as a list: it writes the kept tokens in increasing order to
 // d.lid[:n] and their filtered probabilities to d.lval[:n] and returns n;
 // or, when top-p zeroes nothing (so filtered would not renormalise either),
@@ -245,13 +248,13 @@ func (d *dreamRun) filtered(p []float32) {
 // (TestDreamListMatches).
 // It saves the passes over the K − n zeros: the clear, the normaliser and
 // scaling passes, Sample's two passes and the entropy pass.
-func (d *dreamRun) filteredList(p []float32) int {
+func (d *dreamRun) filteredList(p []float32, pmax float32) int {
 	q := d.q
-	d.temper(p)
+	qmax := d.temper(p, pmax)
 	ids, vals := d.lid, d.lval
 	var n int
 	var sum float64
-	switch keep, k := d.top16(); {
+	switch keep, k := d.top16(qmax); {
 	case keep >= 0:
 		n = keep
 		copy(ids, d.ord[:n])
@@ -268,7 +271,7 @@ func (d *dreamRun) filteredList(p []float32) int {
 		}
 	case k < len(q):
 		var changed bool
-		if n, sum, changed = draw.NucleusList(q, d.TopP, d.oval, ids, vals); !changed {
+		if n, sum, changed = draw.NucleusList(q, qmax, d.TopP, d.oval, ids, vals); !changed {
 			return -1
 		}
 	default:
@@ -308,7 +311,8 @@ func (s *dreamRun) Step(k int) (bool, error) {
 	list := s.listable()
 	for _, i := range idx {
 		if list {
-			if n := s.filteredList(r.BeliefRow(i)); n >= 0 {
+			p := r.BeliefRow(i)
+			if n := s.filteredList(p, p[r.Argmax(i)]); n >= 0 {
 				// the same token, probability and entropy as the row path
 				// below (see filteredList)
 				j := soft.Sample(rng, s.lval[:n])

@@ -3,6 +3,7 @@ package decode
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/softdiff/softdiff/decode/draw"
@@ -120,7 +121,7 @@ func TestDreamListMatches(t *testing.T) {
 		dOld, dNew := mk(), mk()
 		dreamFilteredOld(dOld, p)
 		old := dOld.q
-		n := dNew.filteredList(p)
+		n := dNew.filteredList(p, slices.Max(p))
 		if n < 0 {
 			rows++
 			for v := range old {

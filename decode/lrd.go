@@ -95,7 +95,7 @@ func (s *lrdRun) softInput(i int, p []float32) {
 	// value are the bits of copying p, cutting it with Nucleus, summing
 	// and scaling the whole row (the zeros scale to +0, as clear leaves
 	// them).
-	n, c, _ := draw.NucleusList(p, s.TopP, s.scratch, s.lid, s.lval)
+	n, c, _ := draw.NucleusList(p, p[r.Argmax(i)], s.TopP, s.scratch, s.lid, s.lval)
 	sc := alpha / c
 	for j, v := range s.lid[:n] {
 		row[v] = float32(float64(s.lval[j]) * sc)

@@ -127,10 +127,27 @@ func Sort(idx []int, key []float64) {
 // 1e-5 relative of this path for entries above 1e-30.
 func Sharpen(dst, p []float32, T float64) {
 	if haveFMA && len(p) >= 8 {
-		sharpenVec(dst, p, T)
+		sharpenVec(dst, p, T, maxVec(p))
 		return
 	}
-	lmax := log32(p[soft.Argmax(p)])
+	sharpenScalar(dst, p, T, p[soft.Argmax(p)])
+}
+
+// SharpenMax is Sharpen for a caller that knows the largest entry of p
+// (pmax, e.g. at the argmax of a belief check): it writes the same dst,
+// bit for bit, without the pass that finds it, and returns the largest
+// entry of dst, found in the scaling pass.
+func SharpenMax(dst, p []float32, T float64, pmax float32) float32 {
+	if haveFMA && len(p) >= 8 {
+		return sharpenVec(dst, p, T, pmax)
+	}
+	return sharpenScalar(dst, p, T, pmax)
+}
+
+// sharpenScalar is Sharpen's pure-Go path given the largest entry of p; it
+// returns the largest entry of dst.
+func sharpenScalar(dst, p []float32, T float64, pmax float32) float32 {
+	lmax := log32(pmax)
 	inv := 1 / T
 	var z float64
 	for v, x := range p {
@@ -143,9 +160,12 @@ func Sharpen(dst, p []float32, T float64) {
 		z += e
 	}
 	s := float32(1 / z)
+	var mx float32
 	for v := range dst {
 		dst[v] *= s
+		mx = max(mx, dst[v])
 	}
+	return mx
 }
 
 // Nucleus zeroes the entries of q outside its top-p nucleus: in the order
@@ -162,7 +182,7 @@ func Sharpen(dst, p []float32, T float64) {
 // an AVX2+FMA CPU a vector pre-pass (nucleusVec) first drops the entries
 // certainly below θ.
 func Nucleus(q []float32, topP float64, scratch []float32) bool {
-	theta, budget, ok := nucleusTheta(q, topP, scratch)
+	theta, budget, ok := nucleusTheta(q, -1, topP, scratch)
 	if !ok {
 		return false
 	}
@@ -171,10 +191,14 @@ func Nucleus(q []float32, topP float64, scratch []float32) bool {
 
 // nucleusTheta returns Nucleus's threshold θ and the budget left after the
 // mass above it, or ok false when the total is ≤ topP (everything is
-// kept). It reads q and writes scratch.
-func nucleusTheta(q []float32, topP float64, scratch []float32) (theta float32, budget float64, ok bool) {
+// kept). qmax is q's largest entry, or negative if unknown. It reads q and
+// writes scratch.
+func nucleusTheta(q []float32, qmax float32, topP float64, scratch []float32) (theta float32, budget float64, ok bool) {
 	if haveFMA && len(q) >= 64 {
-		if theta, budget, ok := nucleusVec(q, topP, scratch); ok {
+		if qmax < 0 {
+			qmax = maxVec(q)
+		}
+		if theta, budget, ok := nucleusVec(q, qmax, topP, scratch); ok {
 			return theta, budget, true
 		}
 	}
@@ -191,7 +215,9 @@ func nucleusTheta(q []float32, topP float64, scratch []float32) (theta float32, 
 	return theta, budget, true
 }
 
-// NucleusList is Nucleus without the cut: it leaves q as it is and writes
+// NucleusList is Nucleus without the cut: qmax is the largest entry of q
+// (as SharpenMax returns it), or negative if the caller does not know it
+// (the vector pre-pass then finds it). It leaves q as it is and writes
 // the tokens Nucleus keeps whose value is nonzero, in increasing order, to
 // ids and their values to vals (both need len(q) entries), and returns
 // their number n, sum, the float64 sum of those values in increasing
@@ -202,21 +228,23 @@ func nucleusTheta(q []float32, topP float64, scratch []float32) (theta float32, 
 // caller that renormalises by it gets Nucleus's values; and the list is
 // that row's nonzero entries, in order. One branch-free pass over q
 // replaces Nucleus's cut and the caller's passes over the K − n zeros.
-func NucleusList(q []float32, topP float64, scratch []float32, ids []int32, vals []float32) (n int, sum float64, changed bool) {
+func NucleusList(q []float32, qmax float32, topP float64, scratch []float32, ids []int32, vals []float32) (n int, sum float64, changed bool) {
 	ids, vals = ids[:len(q)], vals[:len(q)]
-	theta, budget, ok := nucleusTheta(q, topP, scratch)
+	theta, budget, ok := nucleusTheta(q, qmax, topP, scratch)
 	if !ok {
 		// everything is kept: the nonzero entries
 		for v, x := range q {
 			ids[n], vals[n] = int32(v), x
-			sum += float64(x)
 			n += b2i(x != 0)
 		}
-		return n, sum, false
+		return n, listSum(q, vals[:n]), false
 	}
 	// Nucleus's cut (nucleusCut): q > θ, and the first r entries equal to θ
 	// with r·θ > budget minimal; θ > 0, so every kept entry is nonzero.
 	r := int(budget/float64(theta)) + 1
+	if haveCompress {
+		return nucleusListVec(q, theta, r, ids, vals)
+	}
 	drop := 0
 	for v, x := range q {
 		eq := b2i(x == theta && r > 0)
@@ -303,4 +331,18 @@ func nucleusCut(q []float32, theta float32, budget float64) bool {
 		}
 	}
 	return changed
+}
+
+// listSum is the sum NucleusList reports when everything is kept: the
+// float64 sum of q in index order (its zeros add +0), or, where the
+// compaction kernels run, the vector sum of the list (relative 1e-15).
+func listSum(q, list []float32) float64 {
+	if haveCompress {
+		return sumVec(list)
+	}
+	var s float64
+	for _, x := range q {
+		s += float64(x)
+	}
+	return s
 }
