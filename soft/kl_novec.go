@@ -6,3 +6,5 @@ package soft
 const haveKLVec = false
 
 func klVec(p, q []float32) float64 { panic("soft: no vector kernel") }
+
+func klBoundVec(p, q []float32) float64 { panic("soft: no vector kernel") }

@@ -163,3 +163,81 @@ func BenchmarkKL(b *testing.B) {
 	})
 	_ = sink
 }
+
+// TestKLBound checks that KLBound bounds KL from above, in this build, and
+// the float64 math.Log reference too, on random rows (normalised and not,
+// so that Σp ≠ Σq), near-equal rows (KL of the order of float32
+// rounding, where the bound's margins matter), rows with tiny, subnormal
+// and zero entries; that it is +Inf where KL is; and that it is not loose:
+// at most max(0, χ + D)·(1 + 2e-5) + 1e-9·(1 + χ + M) with χ, D and M
+// computed in float64 here (the bound of its doc, with looser margins).
+func TestKLBound(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 8))
+	row := func(n int, spread float64, norm bool) []float32 {
+		p := make([]float32, n)
+		var s float64
+		for i := range p {
+			x := math.Exp(spread * rng.NormFloat64())
+			p[i] = float32(x)
+			s += x
+		}
+		if norm {
+			for i := range p {
+				p[i] = float32(float64(p[i]) / s)
+			}
+		}
+		return p
+	}
+	check := func(name string, p, q []float32) {
+		t.Helper()
+		b, kl := KLBound(p, q), KL(p, q)
+		ref, _ := klRef(p, q)
+		if math.IsInf(kl, 1) {
+			if !math.IsInf(b, 1) {
+				t.Fatalf("%s: KL +Inf, bound %g", name, b)
+			}
+			return
+		}
+		var chi, d, m float64
+		for i, x := range p {
+			if x > 0 {
+				e := float64(x) - float64(q[i])
+				chi += e * e / float64(q[i])
+				d += e
+				m += float64(x) + float64(q[i])
+			}
+		}
+		if !(b >= kl && b >= ref && b <= max(0, chi+d)*(1+2e-5)+1e-9*(1+chi+m)) {
+			t.Fatalf("%s: bound %.17g, KL %.17g, reference %.17g, χ+D %.17g", name, b, kl, ref, chi+d)
+		}
+	}
+	for _, n := range []int{1, 7, 8, 9, 17, 64, 1000, 1003} {
+		for _, spread := range []float64{0.01, 1, 4} {
+			for _, norm := range []bool{true, false} {
+				p, q := row(n, spread, norm), row(n, spread, norm)
+				check("random", p, q)
+				check("equal", p, p)
+				for _, eps := range []float64{1e-7, 1e-5, 1e-3} {
+					pq := make([]float32, n)
+					for i, x := range p {
+						pq[i] = x * float32(1+eps*rng.NormFloat64())
+					}
+					check("perturbed", p, pq)
+					check("perturbed reverse", pq, p)
+				}
+			}
+		}
+	}
+	p, q := row(64, 1, true), row(64, 1, true)
+	p[3], q[3] = 1e-30, 1e-38
+	p[10], q[10] = 0.5, 1e-37
+	p[20], q[20] = 1e-37, 0.5
+	p[40], q[41] = 1e-40, 1e-42
+	p[50], q[50] = 0, 0
+	check("extreme", p, q)
+	q[30] = 0
+	check("q zero", p, q)
+	p, q = row(67, 1, true), row(67, 1, true)
+	q[66] = 0
+	check("q zero tail", p, q)
+}
