@@ -183,7 +183,7 @@ func klBoundVec(p, q []float32) float64 {
 	archsimd.ClearAVXUpperBits()
 	chi := (tc[0] + tc[1]) + (tc[2] + tc[3]) + chiS
 	d := (td[0] + td[1]) + (td[2] + td[3]) + dS
-	m := ((tm[0] + tm[1]) + (tm[2] + tm[3]))*(1+1e-5) + mS
+	m := ((tm[0]+tm[1])+(tm[2]+tm[3]))*(1+1e-5) + mS
 	for j := n; j < len(p); j++ {
 		if a := p[j]; a > 0 {
 			a, b := float64(a), float64(q[j])
