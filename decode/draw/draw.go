@@ -123,8 +123,10 @@ func Sort(idx []int, key []float64) {
 // length (it may be p itself).
 //
 // In the GOEXPERIMENT=simd build on an AVX2+FMA CPU a vector kernel
-// (sharpenVec: polynomial logarithm, float32 exponential) serves it, within
-// 1e-5 relative of this path for entries above 1e-30.
+// (sharpenVec: polynomial logarithm, float32 exponential; when 1/T is an
+// integer in [2, 16], as for T = 0.5, 0.25, 0.2, 0.1, repeated squaring of
+// x/max p instead, sharpenPow) serves it, within 1e-5 relative of this
+// path for entries above 1e-30.
 func Sharpen(dst, p []float32, T float64) {
 	if haveFMA && len(p) >= 8 {
 		sharpenVec(dst, p, T, maxVec(p))

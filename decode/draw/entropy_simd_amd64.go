@@ -137,6 +137,10 @@ func sharpenVec(dst, p []float32, T float64, mx float32) float32 {
 	var zero archsimd.Float32x8
 	var tot archsimd.Float64x4
 	i := 0
+	if k := 1 / T; k == math.Trunc(k) && k >= 2 && k <= 16 && mx >= 0x1p-126 {
+		// 1/T an integer k: e = (x·(1/mx))^k by repeated squaring
+		i = sharpenPow(dst, p, int(k), mx, &tot)
+	}
 	for i < n {
 		acc := zero
 		end := min(n, i+8*entropyChunk)
@@ -185,6 +189,45 @@ func sharpenVec(dst, p []float32, T float64, mx float32) float32 {
 		qmax = max(qmax, dst[j])
 	}
 	return qmax
+}
+
+// sharpenPow is sharpenVec's first pass when 1/T is an integer k in
+// [2, 16] (T = 0.5, 0.25, 0.2, 0.1, …): e = r^k with r = x·float32(1/mx),
+// by repeated squaring in float32, in place of exp((log x − log mx)/T).
+// r carries 2 float32 roundings and each of the at most 7 products one,
+// so e is within (k + 8)·2⁻²⁴ ≤ 1.5e-6 relative of (x/mx)^k wherever
+// the products stay normal; e below the smallest normal float32 (and x
+// below it) gives 0, as sharpenVec's cutoff does for e < e⁻⁸⁷. It writes
+// dst for the first n = len(p)&^7 entries, adds their sum (float32 partial
+// sums over 16 terms per lane) to tot and returns n.
+func sharpenPow(dst, p []float32, k int, mx float32, tot *archsimd.Float64x4) int {
+	n := len(p) &^ 7
+	bc := archsimd.BroadcastFloat32x8
+	rinv, tiny, one := bc(1/mx), bc(0x1p-126), bc(1)
+	var zero archsimd.Float32x8
+	i := 0
+	for i < n {
+		acc := zero
+		end := min(n, i+8*entropyChunk)
+		for ; i < end; i += 8 {
+			x := archsimd.LoadFloat32x8Slice(p[i : i+8])
+			b, e := x.Mul(rinv), one
+			for j := k; ; {
+				if j&1 != 0 {
+					e = e.Mul(b)
+				}
+				if j >>= 1; j == 0 {
+					break
+				}
+				b = b.Mul(b)
+			}
+			e = e.Masked(e.GreaterEqual(tiny).And(x.GreaterEqual(tiny)))
+			e.StoreSlice(dst[i : i+8])
+			acc = acc.Add(e)
+		}
+		*tot = tot.Add(acc.GetLo().ConvertToFloat64()).Add(acc.GetHi().ConvertToFloat64())
+	}
+	return n
 }
 
 // nucleusVec narrows Nucleus's selection: given the maximum M (one vector
