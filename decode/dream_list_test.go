@@ -169,3 +169,58 @@ func TestDreamListMatches(t *testing.T) {
 		t.Fatalf("cases not exercised: %d lists, %d rows", lists, rows)
 	}
 }
+
+// BenchmarkDreamFilter compares, per row, Dream's old top-p path (the row
+// filter, dreamFilteredOld, then soft.Sample and draw.Entropy on the whole
+// row) with the new one (filteredList, then Sample and EntropyList on the
+// kept list), at DreamDefaults (T 0.2, top-p 0.95), on rows of K = 1000
+// that are near uniform (a nucleus of most tokens, as in BenchmarkOverhead's
+// HMM) and peaked (a nucleus within the top 16).
+//
+//	GOEXPERIMENT=simd go test ./decode -run '^$' -bench '^BenchmarkDreamFilter$'
+func BenchmarkDreamFilter(b *testing.B) {
+	const K = 1000
+	for _, kind := range []struct {
+		name   string
+		spread float64
+	}{{"flat", 0.3}, {"peaked", 6}} {
+		rng := rand.New(rand.NewPCG(5, 5))
+		rows := make([][]float32, 64)
+		for r := range rows {
+			p := make([]float32, K)
+			var z float64
+			for v := range p {
+				p[v] = float32(math.Exp(kind.spread * rng.NormFloat64()))
+				z += float64(p[v])
+			}
+			for v := range p {
+				p[v] = float32(float64(p[v]) / z)
+			}
+			rows[r] = p
+		}
+		m := DreamDefaults()
+		d := &dreamRun{Dream: m, q: make([]float32, K), ord: make([]int32, K), oval: make([]float32, K),
+			lid: make([]int32, K), lval: make([]float32, K)}
+		var sink float64
+		b.Run(kind.name+"/old", func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 1))
+			for b.Loop() {
+				for _, p := range rows {
+					dreamFilteredOld(d, p)
+					sink += float64(soft.Sample(r, d.q)) + draw.Entropy(d.q)
+				}
+			}
+		})
+		b.Run(kind.name+"/new", func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 1))
+			for b.Loop() {
+				for _, p := range rows {
+					if n := d.filteredList(p, slices.Max(p)); n >= 0 {
+						sink += float64(d.lid[soft.Sample(r, d.lval[:n])]) + draw.EntropyList(d.lid[:n], d.lval[:n], K)
+					}
+				}
+			}
+		})
+		_ = sink
+	}
+}

@@ -54,6 +54,7 @@ type lrdRun struct {
 	scratch []float32
 	lid     []int32   // softInput: the nucleus's tokens
 	lval    []float32 // softInput: their beliefs
+	rows    []int     // meanKL: the undecided positions
 	done1   bool
 }
 
@@ -103,47 +104,48 @@ func (s *lrdRun) softInput(i int, p []float32) {
 	row[r.Mask()] += float32(1 - alpha)
 }
 
-// meanKL returns the mean KL(prev ‖ bel) over undecided positions, or,
-// where that mean is certainly below Tol, an upper bound on it that is
-// below Tol: the rule only compares it with Tol, so the comparison, and
-// the run, are the same as with the mean itself.
+// meanKL returns the mean KL(prev ‖ bel) over undecided positions, or an
+// upper bound on it below Tol (meanKLBelow).
+func (s *lrdRun) meanKL() float64 {
+	r := s.r
+	s.rows = s.rows[:0]
+	for _, i := range r.Free() {
+		if r.Masked(i) {
+			s.rows = append(s.rows, i)
+		}
+	}
+	return meanKLBelow(s.prev, r.Beliefs(), s.rows, s.Tol)
+}
+
+// meanKLBelow returns the mean over rows of KL(prev row ‖ bel row), or,
+// where that mean is certainly below tol, an upper bound on it that is
+// below tol: LRD only compares it with Tol, so the comparison, and the
+// run, are the same as with the mean itself.
 //
 // The bound: soft.KLBound bounds each row's KL as soft.KL computes it
 // (B_i ≥ KL_i), in a pass with no logarithm (a few times cheaper). The sum
 // of n non-negative float64 terms is within n·2⁻⁵³ relative of the exact
 // one, so fl(Σ KL_i) ≤ fl(Σ B_i)·(1 + 3n·2⁻⁵³); when fl(Σ B_i)·(1 + 1e-9)
-// < Tol·n (n < 10⁶ positions, so that 3n·2⁻⁵³ and the roundings of the
-// two products are far below 1e-9) the computed mean fl(fl(Σ KL_i)/n) is
-// below Tol. Otherwise the KLs are computed.
-func (s *lrdRun) meanKL() float64 {
-	r := s.r
-	bel := r.Beliefs()
-	var ub float64
-	n := 0
-	for _, i := range r.Free() {
-		if r.Masked(i) {
-			ub += soft.KLBound(s.prev.Row(i), bel.Row(i))
-			n++
-		}
-	}
-	if n == 0 {
+// < tol·n (n < 10⁶ rows, so that 3n·2⁻⁵³ and the roundings of the two
+// products are far below 1e-9) the computed mean fl(fl(Σ KL_i)/n) is
+// below tol. Otherwise the KLs are computed (TestMeanKLBelow).
+func meanKLBelow(prev, bel *soft.Dense, rows []int, tol float64) float64 {
+	if len(rows) == 0 {
 		return 0
 	}
-	if ub*(1+1e-9) < s.Tol*float64(n) {
-		return ub / float64(n)
+	n := float64(len(rows))
+	var ub float64
+	for _, i := range rows {
+		ub += soft.KLBound(prev.Row(i), bel.Row(i))
+	}
+	if ub*(1+1e-9) < tol*n {
+		return ub / n
 	}
 	var sum float64
-	n = 0
-	for _, i := range r.Free() {
-		if r.Masked(i) {
-			sum += soft.KL(s.prev.Row(i), bel.Row(i))
-			n++
-		}
+	for _, i := range rows {
+		sum += soft.KL(prev.Row(i), bel.Row(i))
 	}
-	if n == 0 {
-		return 0
-	}
-	return sum / float64(n)
+	return sum / n
 }
 
 func (s *lrdRun) Step(k int) (bool, error) {

@@ -241,3 +241,34 @@ func TestKLBound(t *testing.T) {
 	q[66] = 0
 	check("q zero tail", p, q)
 }
+
+// BenchmarkKLBound compares KL with KLBound (the log-free bound LRD's
+// convergence test tries first) on near-equal rows of K = 1000.
+//
+//	GOEXPERIMENT=simd go test ./soft -run '^$' -bench '^BenchmarkKLBound$'
+func BenchmarkKLBound(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const K = 1000
+	p, q := make([]float32, K), make([]float32, K)
+	var s float64
+	for i := range p {
+		p[i] = float32(rng.ExpFloat64())
+		s += float64(p[i])
+	}
+	for i := range p {
+		p[i] = float32(float64(p[i]) / s)
+		q[i] = p[i] * float32(1+1e-3*rng.NormFloat64())
+	}
+	var sink float64
+	b.Run("KL", func(b *testing.B) {
+		for b.Loop() {
+			sink += KL(p, q)
+		}
+	})
+	b.Run("KLBound", func(b *testing.B) {
+		for b.Loop() {
+			sink += KLBound(p, q)
+		}
+	})
+	_ = sink
+}

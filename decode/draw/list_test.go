@@ -218,3 +218,69 @@ func TestSharpenIntegerPowers(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkNucleusList compares LRD's old soft-input nucleus (copy the
+// row, Nucleus, sum the cut row) with NucleusList (the kept list and its
+// sum, q left as it is) on near-uniform rows of K = 1000 at top-p 0.9
+// (LRD's default; most tokens kept).
+//
+//	GOEXPERIMENT=simd go test ./decode/draw -run '^$' -bench '^BenchmarkNucleusList$'
+func BenchmarkNucleusList(b *testing.B) {
+	const K = 1000
+	rng := rand.New(rand.NewPCG(6, 6))
+	p := make([]float32, K)
+	var z float64
+	for v := range p {
+		p[v] = float32(math.Exp(0.5 * rng.NormFloat64()))
+		z += float64(p[v])
+	}
+	for v := range p {
+		p[v] = float32(float64(p[v]) / z)
+	}
+	row, scratch := make([]float32, K), make([]float32, K)
+	ids, vals := make([]int32, K), make([]float32, K)
+	var sink float64
+	b.Run("old", func(b *testing.B) {
+		for b.Loop() {
+			copy(row, p)
+			Nucleus(row, 0.9, scratch)
+			var c float64
+			for _, x := range row {
+				c += float64(x)
+			}
+			sink += c
+		}
+	})
+	b.Run("new", func(b *testing.B) {
+		for b.Loop() {
+			_, c, _ := NucleusList(p, slices.Max(p), 0.9, scratch, ids, vals)
+			sink += c
+		}
+	})
+	_ = sink
+}
+
+// BenchmarkSharpenPow compares Sharpen at T = 0.2 (1/T = 5: the simd
+// kernel's repeated squaring) with T = 0.2·(1 + 1e-9) (not an integer
+// inverse: the logarithm–exponential path, the old cost at T = 0.2) on
+// rows of K = 1000. Both run the same path in the default build.
+//
+//	GOEXPERIMENT=simd go test ./decode/draw -run '^$' -bench '^BenchmarkSharpenPow$'
+func BenchmarkSharpenPow(b *testing.B) {
+	const K = 1000
+	rng := rand.New(rand.NewPCG(6, 7))
+	p, dst := make([]float32, K), make([]float32, K)
+	for v := range p {
+		p[v] = float32(rng.ExpFloat64() / K)
+	}
+	b.Run("log", func(b *testing.B) {
+		for b.Loop() {
+			Sharpen(dst, p, 0.2*(1+1e-9))
+		}
+	})
+	b.Run("pow", func(b *testing.B) {
+		for b.Loop() {
+			Sharpen(dst, p, 0.2)
+		}
+	})
+}
