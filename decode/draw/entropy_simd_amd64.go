@@ -137,9 +137,10 @@ func sharpenVec(dst, p []float32, T float64, mx float32) float32 {
 	var zero archsimd.Float32x8
 	var tot archsimd.Float64x4
 	i := 0
+	var ztail float64
 	if k := 1 / T; k == math.Trunc(k) && k >= 2 && k <= 16 && mx >= 0x1p-126 {
 		// 1/T an integer k: e = (x·(1/mx))^k by repeated squaring
-		i = sharpenPow(dst, p, int(k), mx, &tot)
+		i, ztail = sharpenPow(dst, p, int(k), mx, &tot)
 	}
 	for i < n {
 		acc := zero
@@ -161,7 +162,7 @@ func sharpenVec(dst, p []float32, T float64, mx float32) float32 {
 	}
 	var t [4]float64
 	tot.Store(&t)
-	z := (t[0] + t[1]) + (t[2] + t[3])
+	z := (t[0] + t[1]) + (t[2] + t[3]) + ztail
 	lm := log32(mx)
 	for ; i < len(p); i++ {
 		x := p[i]
@@ -197,13 +198,17 @@ func sharpenVec(dst, p []float32, T float64, mx float32) float32 {
 // r carries 2 float32 roundings and each of the at most 7 products one,
 // so e is within (k + 8)·2⁻²⁴ ≤ 1.5e-6 relative of (x/mx)^k wherever
 // the products stay normal; e below the smallest normal float32 (and x
-// below it) gives 0, as sharpenVec's cutoff does for e < e⁻⁸⁷. It writes
-// dst for the first n = len(p)&^7 entries, adds their sum (float32 partial
-// sums over 16 terms per lane) to tot and returns n.
-func sharpenPow(dst, p []float32, k int, mx float32, tot *archsimd.Float64x4) int {
+// below it) gives 0, as sharpenVec's cutoff does for e < e⁻⁸⁷. The tail
+// (len(p) mod 8 entries) takes the same float32 products one entry at a
+// time (no fused operations: only products), so equal entries give equal
+// results wherever they lie. It writes dst, adds the vector part's sum
+// (float32 partial sums over 16 terms per lane) to tot and returns
+// len(p) and the tail's float64 sum.
+func sharpenPow(dst, p []float32, k int, mx float32, tot *archsimd.Float64x4) (int, float64) {
 	n := len(p) &^ 7
 	bc := archsimd.BroadcastFloat32x8
-	rinv, tiny, one := bc(1/mx), bc(0x1p-126), bc(1)
+	ri := 1 / mx
+	rinv, tiny, one := bc(ri), bc(0x1p-126), bc(1)
 	var zero archsimd.Float32x8
 	i := 0
 	for i < n {
@@ -227,7 +232,26 @@ func sharpenPow(dst, p []float32, k int, mx float32, tot *archsimd.Float64x4) in
 		}
 		*tot = tot.Add(acc.GetLo().ConvertToFloat64()).Add(acc.GetHi().ConvertToFloat64())
 	}
-	return n
+	var z float64
+	for ; i < len(p); i++ {
+		x := p[i]
+		b, e := x*ri, float32(1)
+		for j := k; ; {
+			if j&1 != 0 {
+				e *= b
+			}
+			if j >>= 1; j == 0 {
+				break
+			}
+			b *= b
+		}
+		if !(e >= 0x1p-126 && x >= 0x1p-126) {
+			e = 0
+		}
+		dst[i] = e
+		z += float64(e)
+	}
+	return i, z
 }
 
 // nucleusVec narrows Nucleus's selection: given the maximum M (one vector

@@ -179,7 +179,9 @@ func TestSharpenMax(t *testing.T) {
 // an integer (the simd kernel's repeated-squaring path, sharpenPow; the
 // logarithm path elsewhere) against math.Pow in float64: within 1e-5
 // relative for results above 1e-30 (Sharpen's documented tolerance), 1e-30
-// absolute below, on rows with zeros and a wide spread.
+// absolute below, on rows with zeros and a wide spread; and equal entries
+// (the maximum, and another value, in the vector part and in the tail)
+// must give equal results, as the top-k tie rule needs.
 func TestSharpenIntegerPowers(t *testing.T) {
 	rng := rand.New(rand.NewPCG(16, 9))
 	for _, n := range []int{8, 64, 1000, 1003} {
@@ -204,7 +206,19 @@ func TestSharpenIntegerPowers(t *testing.T) {
 				}
 				s += ref[v]
 			}
+			// ties at the maximum and elsewhere, in the vector part and in
+			// the tail: equal entries must give equal results
+			p[0], p[n-1] = float32(mx), float32(mx)
+			p[1], p[n-2] = p[2], p[2]
+			ref[0], ref[n-1], ref[1], ref[n-2] = 1, 1, ref[2], ref[2]
+			s = 0
+			for _, r := range ref {
+				s += r
+			}
 			Sharpen(dst, p, T)
+			if dst[0] != dst[n-1] || dst[1] != dst[n-2] || dst[1] != dst[2] {
+				t.Fatalf("n=%d T=%v: equal entries differ: %v %v, %v %v %v", n, T, dst[0], dst[n-1], dst[1], dst[2], dst[n-2])
+			}
 			for v := range p {
 				want := ref[v] / s
 				tol := 1e-5 * want
