@@ -242,7 +242,7 @@ func (d *dreamRun) filtered(p []float32) {
 //
 // Hence soft.Sample on the list draws the same token from the same variate
 // (its total and running sums add the same positive values in the same
-// order; zeros are skipped by both), and draw.EntropyList gives the same
+// order; zeros are skipped by both), and so does draw.SampleList, and draw.EntropyList gives the same
 // bits as draw.Entropy on the whole row in the default build, and the
 // same value within entropyVec's tolerance in the simd build
 // (TestDreamListMatches).
@@ -315,7 +315,7 @@ func (s *dreamRun) Step(k int) (bool, error) {
 			if n := s.filteredList(p, p[r.Argmax(i)]); n >= 0 {
 				// the same token, probability and entropy as the row path
 				// below (see filteredList)
-				j := soft.Sample(rng, s.lval[:n])
+				j := draw.SampleList(rng, s.lval[:n])
 				s.cand[i] = s.lid[j]
 				switch s.Alg {
 				case DreamMaskGitPlus:

@@ -4,6 +4,7 @@ package draw
 
 import (
 	"math/bits"
+	"math/rand/v2"
 	"simd/archsimd"
 )
 
@@ -138,4 +139,69 @@ func nucleusBandVec(q []float32, lo, up float32, topP float64, scratch []float32
 	}
 	theta, budget := nucleusSelect(w[:c], topP-above)
 	return theta, budget, true
+}
+
+// sampleListVec is soft.Sample on vals, bit for bit, in two vector
+// passes, where that can be proved: when every entry is 0 or at least
+// 2⁻²⁹ and the total is below 2, every partial sum of the entries (in any
+// order and grouping) is a multiple of the smallest entry's ulp, at least
+// 2⁻⁵², and below 2, so it is exact in float64; then Sample's running
+// sums, its total, and the sums of 8-entry blocks taken here are all
+// exact, and the first index whose running sum exceeds u is found by
+// adding block sums and scanning one block. ok is false (and no variate
+// is drawn) when the condition fails.
+func sampleListVec(rng *rand.Rand, vals []float32) (int, bool) {
+	n := len(vals) &^ 7
+	bc := archsimd.BroadcastFloat32x8
+	zero, lo := bc(0), bc(0x1p-29)
+	var a0, a1 archsimd.Float64x4
+	bad := uint8(0)
+	for i := 0; i < n; i += 8 {
+		x := archsimd.LoadFloat32x8Slice(vals[i : i+8])
+		bad |= x.Greater(zero).And(x.Less(lo)).Or(x.Less(zero)).ToBits()
+		a0 = a0.Add(x.GetLo().ConvertToFloat64())
+		a1 = a1.Add(x.GetHi().ConvertToFloat64())
+	}
+	var t [4]float64
+	a0.Add(a1).Store(&t)
+	archsimd.ClearAVXUpperBits()
+	total := (t[0] + t[1]) + (t[2] + t[3])
+	for _, x := range vals[n:] {
+		if x < 0 || x > 0 && x < 0x1p-29 {
+			bad = 1
+		}
+		total += float64(x)
+	}
+	if bad != 0 || !(total > 0 && total < 2) {
+		return 0, false
+	}
+	u := rng.Float64() * total
+	var c float64
+	i := 0
+	for ; i < n; i += 8 {
+		x := archsimd.LoadFloat32x8Slice(vals[i : i+8])
+		var s [4]float64
+		x.GetLo().ConvertToFloat64().Add(x.GetHi().ConvertToFloat64()).Store(&s)
+		b := (s[0] + s[1]) + (s[2] + s[3])
+		if u < c+b {
+			break
+		}
+		c += b
+	}
+	archsimd.ClearAVXUpperBits()
+	for ; i < len(vals); i++ {
+		if x := vals[i]; x > 0 {
+			c += float64(x)
+			if u < c {
+				return i, true
+			}
+		}
+	}
+	// rounding left u ≥ total (u = total): Sample's last positive entry
+	for j := len(vals) - 1; j >= 0; j-- {
+		if vals[j] > 0 {
+			return j, true
+		}
+	}
+	return 0, false // unreachable: total > 0
 }

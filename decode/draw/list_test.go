@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/softdiff/softdiff/soft"
 )
 
 // listRows returns test rows for the list functions: spread, near-uniform
@@ -297,4 +299,55 @@ func BenchmarkSharpenPow(b *testing.B) {
 			Sharpen(dst, p, 0.2)
 		}
 	})
+}
+
+// TestSampleList checks SampleList against soft.Sample with equal random
+// streams: the same index and the same state afterwards (one variate), on
+// the list test rows (normalised: the vector path where it runs), on
+// their positive entries only, on rows with an entry below 2⁻²⁹ and on
+// unnormalised rows with a total above 2 (both outside the exact case:
+// soft.Sample is called), and on rows of equal entries (every boundary a
+// tie of running sums).
+func TestSampleList(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 11))
+	var cases [][]float32
+	for _, p := range listRows(rng) {
+		cases = append(cases, p)
+		var pos []float32
+		for _, x := range p {
+			if x > 0 {
+				pos = append(pos, x)
+			}
+		}
+		cases = append(cases, pos)
+		tiny := append([]float32(nil), p...)
+		tiny[len(tiny)/2] = 1e-12
+		cases = append(cases, tiny)
+		big := append([]float32(nil), p...)
+		for v := range big {
+			big[v] *= 3
+		}
+		cases = append(cases, big)
+	}
+	for _, n := range []int{64, 100, 1000} {
+		eq := make([]float32, n)
+		for v := range eq {
+			eq[v] = 1 / float32(n)
+		}
+		cases = append(cases, eq)
+	}
+	if haveFMA { // the vector path must serve the exact case
+		if _, ok := sampleListVec(rand.New(rand.NewPCG(1, 1)), cases[len(cases)-1]); !ok {
+			t.Fatalf("equal entries: the vector path declined")
+		}
+	}
+	for c, p := range cases {
+		for s := uint64(0); s < 20; s++ {
+			r1, r2 := rand.New(rand.NewPCG(s, 3)), rand.New(rand.NewPCG(s, 3))
+			a, b := int(soft.Sample(r1, p)), SampleList(r2, p)
+			if a != b || r1.Uint64() != r2.Uint64() {
+				t.Fatalf("case %d seed %d: SampleList %d, soft.Sample %d (or a different stream)", c, s, b, a)
+			}
+		}
+	}
 }

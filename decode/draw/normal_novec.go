@@ -2,6 +2,8 @@
 
 package draw
 
+import "math/rand/v2"
+
 // haveVec is false: this build has no vector kernels.
 const haveVec = false
 
@@ -29,3 +31,5 @@ func nucleusListVec(q []float32, theta float32, r int, ids []int32, vals []float
 }
 
 func sumVec(p []float32) float64 { panic("draw: no vector kernel") }
+
+func sampleListVec(rng *rand.Rand, vals []float32) (int, bool) { panic("draw: no vector kernel") }

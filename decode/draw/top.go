@@ -1,6 +1,10 @@
 package draw
 
-import "github.com/softdiff/softdiff/soft"
+import (
+	"math/rand/v2"
+
+	"github.com/softdiff/softdiff/soft"
+)
 
 // EntropyTop returns the entropy in nats of the distribution a top-k row
 // stands for (soft.TopRow: the listed probabilities, Share() at each of the
@@ -62,4 +66,21 @@ func Max(p []float32) float32 {
 		mx = max(mx, x)
 	}
 	return mx
+}
+
+// SampleList draws an index into vals (non-negative, with a positive
+// entry) with probability proportional to its entry: soft.Sample(rng,
+// vals), bit for bit — the same variate, the same index — in either
+// build. In the GOEXPERIMENT=simd build on an AVX2+FMA CPU it runs in
+// vector passes where every float64 partial sum of vals is exact (entries
+// 0 or ≥ 2⁻²⁹, total below 2: true of a normalised filtered distribution
+// unless it keeps an entry below 2⁻²⁹), so the order of the additions
+// cannot change a bit (sampleListVec); otherwise it calls soft.Sample.
+func SampleList(rng *rand.Rand, vals []float32) int {
+	if haveFMA && len(vals) >= 64 {
+		if j, ok := sampleListVec(rng, vals); ok {
+			return j
+		}
+	}
+	return int(soft.Sample(rng, vals))
 }
