@@ -52,9 +52,7 @@ type lrdRun struct {
 	prev    *soft.Dense
 	have    bool
 	scratch []float32
-	lid     []int32   // softInput: the nucleus's tokens
-	lval    []float32 // softInput: their beliefs
-	rows    []int     // meanKL: the undecided positions
+	rows    []int // meanKL: the undecided positions
 	done1   bool
 }
 
@@ -77,30 +75,21 @@ func (m LRD) Start(r *Run) (Stepper, error) {
 	}
 	r.NeedEntropy() // LRD commits the lowest-entropy position
 	K := r.Vocab().Size()
-	return &lrdRun{LRD: m, r: r, prev: soft.NewDense(r.Len(), K), scratch: make([]float32, K),
-		lid: make([]int32, K), lval: make([]float32, K)}, nil
+	return &lrdRun{LRD: m, r: r, prev: soft.NewDense(r.Len(), K), scratch: make([]float32, K)}, nil
 }
 
 // softInput writes LRD's soft input for undecided position i from belief p.
 func (s *lrdRun) softInput(i int, p []float32) {
 	r := s.r
 	row := r.Evidence(i)
-	clear(row)
 	h := r.Entropy(i) // computed with the belief check
 	alpha := s.RF * max(0, 1-h/math.Log(float64(r.Vocab().Size()-1)))
 	// nucleus: in decreasing order, tokens while the mass before them is
-	// ≤ TopP (the rule of Dream's top-p; the boundary token is kept).
-	// draw.NucleusList gives Nucleus's kept entries of p as a list and c,
-	// their float64 sum in index order: the sum over the cut row that
-	// Nucleus would leave (its zeros add +0), so sc and every written
-	// value are the bits of copying p, cutting it with Nucleus, summing
-	// and scaling the whole row (the zeros scale to +0, as clear leaves
-	// them).
-	n, c, _ := draw.NucleusList(p, p[r.Argmax(i)], s.TopP, s.scratch, s.lid, s.lval)
-	sc := alpha / c
-	for j, v := range s.lid[:n] {
-		row[v] = float32(float64(s.lval[j]) * sc)
-	}
+	// ≤ TopP (the rule of Dream's top-p; the boundary token is kept);
+	// draw.NucleusWeights writes alpha·p_v/c on it and 0 elsewhere, c the
+	// nucleus's mass: in the default build the bits of copying p, cutting
+	// it with draw.Nucleus, summing the row in index order and scaling it.
+	draw.NucleusWeights(row, p, p[r.Argmax(i)], s.TopP, alpha, s.scratch)
 	row[r.Mask()] += float32(1 - alpha)
 }
 

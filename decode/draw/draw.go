@@ -348,3 +348,47 @@ func listSum(q, list []float32) float64 {
 	}
 	return s
 }
+
+// NucleusWeights writes dst_v = float32(float64(q_v)·(a/c)) for the tokens
+// that Nucleus keeps and 0 for the others, c the float64 sum of the kept
+// values, and returns c; qmax is q's largest entry, or negative if the
+// caller does not know it. q is not modified; dst needs len(q) entries and
+// may not alias q.
+//
+// In the default build c is the sum in index order, so dst is bit for bit
+// what copying q, cutting it with Nucleus, summing the cut row in index
+// order and scaling every entry by a/c gives (the cut entries scale to
+// +0). In the GOEXPERIMENT=simd build on an AVX2+FMA CPU two vector passes
+// (sum, then scale) serve it; c is summed in float64 lanes, exact and so
+// the same bits whenever the kept entries are all ≥ 2⁻²⁹ with a total
+// below 2 (then every float64 partial sum is exact), else within 1e-15
+// relative; the products and their float32 rounding are the same.
+func NucleusWeights(dst, q []float32, qmax float32, topP, a float64, scratch []float32) float64 {
+	dst = dst[:len(q)]
+	theta, budget, ok := nucleusTheta(q, qmax, topP, scratch)
+	r := len(q) // everything kept: θ = 0 < every positive entry, ties unlimited
+	if ok {
+		r = int(budget/float64(theta)) + 1
+	} else {
+		theta = -1
+	}
+	if haveFMA {
+		return nucleusWeightsVec(dst, q, theta, r, a)
+	}
+	var c float64
+	rr := r
+	for _, x := range q {
+		eq := b2i(x == theta && rr > 0)
+		rr -= eq
+		k := b2i(x > theta) | eq
+		c += float64(math.Float32frombits(math.Float32bits(x) & -uint32(k)))
+	}
+	sc := a / c
+	for v, x := range q {
+		eq := b2i(x == theta && r > 0)
+		r -= eq
+		k := b2i(x > theta) | eq
+		dst[v] = math.Float32frombits(math.Float32bits(float32(float64(x)*sc)) & -uint32(k))
+	}
+	return c
+}

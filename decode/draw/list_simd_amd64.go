@@ -205,3 +205,73 @@ func sampleListVec(rng *rand.Rand, vals []float32) (int, bool) {
 	}
 	return 0, false // unreachable: total > 0
 }
+
+// nucleusWeightsVec is NucleusWeights's two passes on 8 lanes given the
+// cut (keep q > θ, and the first r entries equal to θ; θ = −1 keeps all):
+// blocks holding an entry equal to θ take the scalar rule, in index order
+// in both passes, so both see the same kept set.
+func nucleusWeightsVec(dst, q []float32, theta float32, r int, a float64) float64 {
+	m := len(q) &^ 7
+	th := archsimd.BroadcastFloat32x8(theta)
+	var a0, a1 archsimd.Float64x4
+	var tail float64
+	rr := r
+	for i := 0; i < m; i += 8 {
+		x := archsimd.LoadFloat32x8Slice(q[i : i+8])
+		if x.Equal(th).ToBits() != 0 {
+			for _, y := range q[i : i+8] {
+				eq := b2i(y == theta && rr > 0)
+				rr -= eq
+				if y > theta || eq != 0 {
+					tail += float64(y)
+				}
+			}
+			continue
+		}
+		xk := x.Masked(x.Greater(th))
+		a0 = a0.Add(xk.GetLo().ConvertToFloat64())
+		a1 = a1.Add(xk.GetHi().ConvertToFloat64())
+	}
+	var t [4]float64
+	a0.Add(a1).Store(&t)
+	c := (t[0] + t[1]) + (t[2] + t[3]) + tail
+	for _, y := range q[m:] {
+		eq := b2i(y == theta && rr > 0)
+		rr -= eq
+		if y > theta || eq != 0 {
+			c += float64(y)
+		}
+	}
+	sc := a / c
+	vs := archsimd.BroadcastFloat64x4(sc)
+	for i := 0; i < m; i += 8 {
+		x := archsimd.LoadFloat32x8Slice(q[i : i+8])
+		if x.Equal(th).ToBits() != 0 {
+			for v := i; v < i+8; v++ {
+				y := q[v]
+				eq := b2i(y == theta && r > 0)
+				r -= eq
+				dst[v] = 0
+				if y > theta || eq != 0 {
+					dst[v] = float32(float64(y) * sc)
+				}
+			}
+			continue
+		}
+		lo := x.GetLo().ConvertToFloat64().Mul(vs).ConvertToFloat32()
+		hi := x.GetHi().ConvertToFloat64().Mul(vs).ConvertToFloat32()
+		var w archsimd.Float32x8
+		w.SetLo(lo).SetHi(hi).Masked(x.Greater(th)).StoreSlice(dst[i : i+8])
+	}
+	archsimd.ClearAVXUpperBits()
+	for v := m; v < len(q); v++ {
+		y := q[v]
+		eq := b2i(y == theta && r > 0)
+		r -= eq
+		dst[v] = 0
+		if y > theta || eq != 0 {
+			dst[v] = float32(float64(y) * sc)
+		}
+	}
+	return c
+}

@@ -33,3 +33,7 @@ func nucleusListVec(q []float32, theta float32, r int, ids []int32, vals []float
 func sumVec(p []float32) float64 { panic("draw: no vector kernel") }
 
 func sampleListVec(rng *rand.Rand, vals []float32) (int, bool) { panic("draw: no vector kernel") }
+
+func nucleusWeightsVec(dst, q []float32, theta float32, r int, a float64) float64 {
+	panic("draw: no vector kernel")
+}
