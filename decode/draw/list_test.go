@@ -237,8 +237,9 @@ func TestSharpenIntegerPowers(t *testing.T) {
 
 // BenchmarkNucleusList compares LRD's old soft-input nucleus (copy the
 // row, Nucleus, sum the cut row) with NucleusList (the kept list and its
-// sum, q left as it is) on near-uniform rows of K = 1000 at top-p 0.9
-// (LRD's default; most tokens kept).
+// sum, q left as it is: Dream's path), and the old soft-input row with
+// NucleusWeights (LRD's path), on a near-uniform row of K = 1000 at top-p
+// 0.9 (LRD's default; most tokens kept).
 //
 //	GOEXPERIMENT=simd go test ./decode/draw -run '^$' -bench '^BenchmarkNucleusList$'
 func BenchmarkNucleusList(b *testing.B) {
@@ -271,6 +272,28 @@ func BenchmarkNucleusList(b *testing.B) {
 		for b.Loop() {
 			_, c, _ := NucleusList(p, slices.Max(p), 0.9, scratch, ids, vals)
 			sink += c
+		}
+	})
+	// LRD's whole soft-input row: old (copy, Nucleus, sum, scale) and new
+	// (NucleusWeights)
+	b.Run("row-old", func(b *testing.B) {
+		for b.Loop() {
+			copy(row, p)
+			Nucleus(row, 0.9, scratch)
+			var c float64
+			for _, x := range row {
+				c += float64(x)
+			}
+			sc := 0.4 / c
+			for v, x := range row {
+				row[v] = float32(float64(x) * sc)
+			}
+			sink += c
+		}
+	})
+	b.Run("row-new", func(b *testing.B) {
+		for b.Loop() {
+			sink += NucleusWeights(row, p, slices.Max(p), 0.9, 0.4, scratch)
 		}
 	})
 	_ = sink
