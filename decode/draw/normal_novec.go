@@ -21,7 +21,6 @@ func sharpenVec(dst, p []float32, T float64, mx float32) float32 { panic("draw: 
 func nucleusVec(q []float32, mx float32, topP float64, scratch []float32) (float32, float64, bool) {
 	panic("draw: no vector kernel")
 }
-func maxVec(p []float32) float32 { panic("draw: no vector kernel") }
 
 // haveCompress is false: no AVX-512 compaction kernels.
 const haveCompress = false
@@ -37,3 +36,4 @@ func sampleListVec(rng *rand.Rand, vals []float32) (int, bool) { panic("draw: no
 func nucleusWeightsVec(dst, q []float32, theta float32, r int, a float64) float64 {
 	panic("draw: no vector kernel")
 }
+func maxVec(p []float32) float32 { panic("draw: no vector kernel") }

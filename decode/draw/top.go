@@ -54,20 +54,6 @@ func EntropyList(ids []int32, vals []float32, K int) float64 {
 	return -((h[0] + h[1]) + (h[2] + h[3]))
 }
 
-// Max returns the largest entry of p (non-negative, finite entries), or 0
-// for an empty p; in the GOEXPERIMENT=simd build on an AVX2+FMA CPU by a
-// vector pass.
-func Max(p []float32) float32 {
-	if haveFMA {
-		return maxVec(p)
-	}
-	var mx float32
-	for _, x := range p {
-		mx = max(mx, x)
-	}
-	return mx
-}
-
 // SampleList draws an index into vals (non-negative, with a positive
 // entry) with probability proportional to its entry: soft.Sample(rng,
 // vals), bit for bit — the same variate, the same index — in either
