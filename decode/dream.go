@@ -93,6 +93,8 @@ type dreamRun struct {
 	oval []float32 // top-p scratch: values
 	kids []int32
 	kval []float32
+	lid  []int32   // filteredList: kept tokens, increasing
+	lval []float32 // filteredList: their filtered probabilities
 }
 
 // Start implements Algorithm.
@@ -120,6 +122,8 @@ func (m Dream) Start(r *Run) (Stepper, error) {
 	if m.TopP > 0 && m.TopP < 1 {
 		d.ord = make([]int32, K)
 		d.oval = make([]float32, K)
+		d.lid = make([]int32, K)
+		d.lval = make([]float32, K)
 	}
 	if m.TopK > 0 && m.TopK < K {
 		d.kids = make([]int32, m.TopK)
@@ -134,40 +138,67 @@ func (d *dreamRun) plain() bool {
 	return (d.Temperature == 0 || d.Temperature == 1) && d.ord == nil && d.kids == nil
 }
 
+// temper writes p^(1/T) (draw.Sharpen) into d.q, or p itself for
+// Temperature 0 or 1; pmax is the largest entry of p, and it returns the
+// largest entry of d.q (draw.SharpenMax: the same row as Sharpen).
+func (d *dreamRun) temper(p []float32, pmax float32) float32 {
+	if d.Temperature > 0 && d.Temperature != 1 {
+		return draw.SharpenMax(d.q, p, d.Temperature, pmax)
+	}
+	copy(d.q, p)
+	return pmax
+}
+
+// top16 is the first step of top-p on d.q, whose largest entry is qmax: the
+// 16 largest entries (ties to
+// the smaller index, soft.TopK) into d.ord/d.oval, and keep, the number of
+// them that the rule keeps (a token is kept while the mass before it is
+// ≤ TopP), or −1 when the mass of all of them before the last is ≤ TopP
+// (the nucleus may extend past them). It returns the selection's length
+// min(16, K).
+func (d *dreamRun) top16(qmax float32) (keep, k int) {
+	q := d.q
+	k = min(16, len(q))
+	// The walk below keeps fewer than k tokens only if the mass of the
+	// first k − 1 ≤ 15 of them exceeds TopP; that mass is at most 15·max q
+	// (times 1 + 15·2⁻⁵³ for the float64 rounding of 15 additions), so when
+	// 15·max q·(1 + 1e-13) ≤ TopP the walk would return −1 and the
+	// selection can be skipped.
+	if k == 16 && 15*float64(qmax)*(1+1e-13) <= d.TopP {
+		return -1, k
+	}
+	ids, vals := d.ord[:k], d.oval[:k]
+	soft.TopK(ids, vals, q)
+	var c float64
+	keep = -1
+	for j, x := range vals {
+		if c > d.TopP {
+			keep = j
+			break
+		}
+		c += float64(x)
+	}
+	return keep, k
+}
+
 // filtered writes Dream's filtered distribution of p into d.q.
 func (d *dreamRun) filtered(p []float32) {
 	q := d.q
-	if d.Temperature > 0 && d.Temperature != 1 {
-		draw.Sharpen(q, p, d.Temperature)
-	} else {
-		copy(q, p)
-	}
+	qmax := d.temper(p, p[soft.Argmax(p)])
 	changed := false
 	if d.ord != nil {
 		// Top-p: keep tokens in decreasing order while the mass before them
 		// is ≤ TopP. The kept set is found by a top-16 selection when the
 		// nucleus is small, else by a weighted selection in O(K).
-		K := len(q)
-		k := min(16, K)
-		ids, vals := d.ord[:k], d.oval[:k]
-		soft.TopK(ids, vals, q)
-		var c float64
-		keep := -1
-		for j, x := range vals {
-			if c > d.TopP {
-				keep = j
-				break
-			}
-			c += float64(x)
-		}
+		keep, k := d.top16(qmax)
 		switch {
 		case keep >= 0: // the nucleus lies within the top 16
 			clear(q)
-			for j, v := range ids[:keep] {
-				q[v] = vals[j]
+			for j, v := range d.ord[:keep] {
+				q[v] = d.oval[j]
 			}
 			changed = true
-		case k < K: // a larger nucleus: weighted selection, O(K)
+		case k < len(q): // a larger nucleus: weighted selection, O(K)
 			changed = draw.Nucleus(q, d.TopP, d.oval)
 		}
 	}
@@ -191,6 +222,75 @@ func (d *dreamRun) filtered(p []float32) {
 	}
 }
 
+// filteredList is filtered for top-p without top-k (pmax the largest entry
+// of p), returning the filtered
+// distribution as a list: it writes the kept tokens in increasing order to
+// d.lid[:n] and their filtered probabilities to d.lval[:n] and returns n;
+// or, when top-p zeroes nothing (so filtered would not renormalise either),
+// it returns −1 and leaves the row in d.q, as filtered does.
+//
+// The list holds exactly the nonzero entries of filtered's row (and, in
+// the top-16 case, possibly kept zeros), with the same float32 values:
+//
+//   - the kept set is filtered's: the same tempered row d.q, the same
+//     top-16 selection and walk (top16), or draw.NucleusList, which keeps
+//     draw.Nucleus's set (the same threshold and cut rule);
+//   - the normaliser is the float64 sum of the kept values in increasing
+//     index order, which is filtered's sum over the whole row in index
+//     order, since filtered's other entries are +0 and adding +0 leaves a
+//     float64 sum unchanged; so inv, and each value·inv, are the same bits.
+//
+// Hence soft.Sample on the list draws the same token from the same variate
+// (its total and running sums add the same positive values in the same
+// order; zeros are skipped by both), and so does draw.SampleList, and draw.EntropyList gives the same
+// bits as draw.Entropy on the whole row in the default build, and the
+// same value within entropyVec's tolerance in the simd build
+// (TestDreamListMatches).
+// It saves the passes over the K − n zeros: the clear, the normaliser and
+// scaling passes, Sample's two passes and the entropy pass.
+func (d *dreamRun) filteredList(p []float32, pmax float32) int {
+	q := d.q
+	qmax := d.temper(p, pmax)
+	ids, vals := d.lid, d.lval
+	var n int
+	var sum float64
+	switch keep, k := d.top16(qmax); {
+	case keep >= 0:
+		n = keep
+		copy(ids, d.ord[:n])
+		copy(vals, d.oval[:n])
+		// insertion sort by token (n ≤ 16)
+		for a := 1; a < n; a++ {
+			for b := a; b > 0 && ids[b] < ids[b-1]; b-- {
+				ids[b], ids[b-1] = ids[b-1], ids[b]
+				vals[b], vals[b-1] = vals[b-1], vals[b]
+			}
+		}
+		for _, x := range vals[:n] {
+			sum += float64(x)
+		}
+	case k < len(q):
+		var changed bool
+		if n, sum, changed = draw.NucleusList(q, qmax, d.TopP, d.oval, ids, vals); !changed {
+			return -1
+		}
+	default:
+		return -1
+	}
+	inv := float32(1 / sum)
+	for j := range vals[:n] {
+		vals[j] *= inv
+	}
+	return n
+}
+
+// listable reports whether Step may use filteredList: top-p filtering, no
+// top-k, a positive temperature, and a rule that needs no more of the row
+// than the drawn token's probability (not DreamTopKMargin).
+func (d *dreamRun) listable() bool {
+	return d.ord != nil && d.kids == nil && d.Temperature > 0 && d.Alg != DreamTopKMargin
+}
+
 func (s *dreamRun) Step(k int) (bool, error) {
 	r := s.r
 	N := r.Steps()
@@ -208,9 +308,28 @@ func (s *dreamRun) Step(k int) (bool, error) {
 	}
 	rng := r.Rand()
 	plain := s.plain()
+	list := s.listable()
 	for _, i := range idx {
+		if list {
+			p := r.BeliefRow(i)
+			if n := s.filteredList(p, p[r.Argmax(i)]); n >= 0 {
+				// the same token, probability and entropy as the row path
+				// below (see filteredList)
+				j := draw.SampleList(rng, s.lval[:n])
+				s.cand[i] = s.lid[j]
+				switch s.Alg {
+				case DreamMaskGitPlus:
+					s.key[i] = float64(s.lval[j])
+				case DreamEntropy:
+					s.key[i] = -draw.EntropyList(s.lid[:n], s.lval[:n], len(s.q))
+				}
+				continue
+			}
+		}
 		var q []float32 // the whole row, when the rule needs it (nil: read through r)
 		switch {
+		case list: // filteredList left the tempered row in s.q
+			q = s.q
 		case !plain:
 			s.filtered(r.BeliefRow(i))
 			q = s.q

@@ -123,14 +123,33 @@ func Sort(idx []int, key []float64) {
 // length (it may be p itself).
 //
 // In the GOEXPERIMENT=simd build on an AVX2+FMA CPU a vector kernel
-// (sharpenVec: polynomial logarithm, float32 exponential) serves it, within
-// 1e-5 relative of this path for entries above 1e-30.
+// (sharpenVec: polynomial logarithm, float32 exponential; when 1/T is an
+// integer in [2, 16], as for T = 0.5, 0.25, 0.2, 0.1, repeated squaring of
+// x/max p instead, sharpenPow) serves it, within 1e-5 relative of this
+// path for entries above 1e-30.
 func Sharpen(dst, p []float32, T float64) {
 	if haveFMA && len(p) >= 8 {
-		sharpenVec(dst, p, T)
+		sharpenVec(dst, p, T, maxVec(p))
 		return
 	}
-	lmax := log32(p[soft.Argmax(p)])
+	sharpenScalar(dst, p, T, p[soft.Argmax(p)])
+}
+
+// SharpenMax is Sharpen for a caller that knows the largest entry of p
+// (pmax, e.g. at the argmax of a belief check): it writes the same dst,
+// bit for bit, without the pass that finds it, and returns the largest
+// entry of dst, found in the scaling pass.
+func SharpenMax(dst, p []float32, T float64, pmax float32) float32 {
+	if haveFMA && len(p) >= 8 {
+		return sharpenVec(dst, p, T, pmax)
+	}
+	return sharpenScalar(dst, p, T, pmax)
+}
+
+// sharpenScalar is Sharpen's pure-Go path given the largest entry of p; it
+// returns the largest entry of dst.
+func sharpenScalar(dst, p []float32, T float64, pmax float32) float32 {
+	lmax := log32(pmax)
 	inv := 1 / T
 	var z float64
 	for v, x := range p {
@@ -143,9 +162,12 @@ func Sharpen(dst, p []float32, T float64) {
 		z += e
 	}
 	s := float32(1 / z)
+	var mx float32
 	for v := range dst {
 		dst[v] *= s
+		mx = max(mx, dst[v])
 	}
+	return mx
 }
 
 // Nucleus zeroes the entries of q outside its top-p nucleus: in the order
@@ -162,9 +184,24 @@ func Sharpen(dst, p []float32, T float64) {
 // an AVX2+FMA CPU a vector pre-pass (nucleusVec) first drops the entries
 // certainly below θ.
 func Nucleus(q []float32, topP float64, scratch []float32) bool {
+	theta, budget, ok := nucleusTheta(q, -1, topP, scratch)
+	if !ok {
+		return false
+	}
+	return nucleusCut(q, theta, budget)
+}
+
+// nucleusTheta returns Nucleus's threshold θ and the budget left after the
+// mass above it, or ok false when the total is ≤ topP (everything is
+// kept). qmax is q's largest entry, or negative if unknown. It reads q and
+// writes scratch.
+func nucleusTheta(q []float32, qmax float32, topP float64, scratch []float32) (theta float32, budget float64, ok bool) {
 	if haveFMA && len(q) >= 64 {
-		if theta, budget, ok := nucleusVec(q, topP, scratch); ok {
-			return nucleusCut(q, theta, budget)
+		if qmax < 0 {
+			qmax = maxVec(q)
+		}
+		if theta, budget, ok := nucleusVec(q, qmax, topP, scratch); ok {
+			return theta, budget, true
 		}
 	}
 	var total float64
@@ -172,12 +209,63 @@ func Nucleus(q []float32, topP float64, scratch []float32) bool {
 		total += float64(x)
 	}
 	if total <= topP {
-		return false
+		return 0, 0, false
 	}
 	w := scratch[:len(q)]
 	copy(w, q)
-	theta, budget := nucleusSelect(w, topP)
-	return nucleusCut(q, theta, budget)
+	theta, budget = nucleusSelect(w, topP)
+	return theta, budget, true
+}
+
+// NucleusList is Nucleus without the cut: qmax is the largest entry of q
+// (as SharpenMax returns it), or negative if the caller does not know it
+// (the vector pre-pass then finds it). It leaves q as it is and writes
+// the tokens Nucleus keeps whose value is nonzero, in increasing order, to
+// ids and their values to vals (both need len(q) entries), and returns
+// their number n, sum, the float64 sum of those values in increasing
+// order, and whether a nonzero entry was dropped (Nucleus's result).
+//
+// sum is bit for bit the float64 sum, in index order, of the row Nucleus
+// leaves (its zeros add +0, which leaves a float64 sum unchanged), so a
+// caller that renormalises by it gets Nucleus's values; and the list is
+// that row's nonzero entries, in order. One branch-free pass over q
+// replaces Nucleus's cut and the caller's passes over the K − n zeros.
+func NucleusList(q []float32, qmax float32, topP float64, scratch []float32, ids []int32, vals []float32) (n int, sum float64, changed bool) {
+	ids, vals = ids[:len(q)], vals[:len(q)]
+	theta, budget, ok := nucleusTheta(q, qmax, topP, scratch)
+	if !ok {
+		// everything is kept: the nonzero entries
+		for v, x := range q {
+			ids[n], vals[n] = int32(v), x
+			n += b2i(x != 0)
+		}
+		return n, listSum(q, vals[:n]), false
+	}
+	// Nucleus's cut (nucleusCut): q > θ, and the first r entries equal to θ
+	// with r·θ > budget minimal; θ > 0, so every kept entry is nonzero.
+	r := int(budget/float64(theta)) + 1
+	if haveCompress {
+		return nucleusListVec(q, theta, r, ids, vals)
+	}
+	drop := 0
+	for v, x := range q {
+		eq := b2i(x == theta && r > 0)
+		r -= eq
+		k := b2i(x > theta) | eq
+		ids[n], vals[n] = int32(v), x
+		sum += float64(math.Float32frombits(math.Float32bits(x) & -uint32(k)))
+		n += k
+		drop |= b2i(x != 0) &^ k
+	}
+	return n, sum, drop != 0
+}
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // nucleusSelect finds, by a weighted quickselect that reorders w, the value
@@ -245,4 +333,62 @@ func nucleusCut(q []float32, theta float32, budget float64) bool {
 		}
 	}
 	return changed
+}
+
+// listSum is the sum NucleusList reports when everything is kept: the
+// float64 sum of q in index order (its zeros add +0), or, where the
+// compaction kernels run, the vector sum of the list (relative 1e-15).
+func listSum(q, list []float32) float64 {
+	if haveCompress {
+		return sumVec(list)
+	}
+	var s float64
+	for _, x := range q {
+		s += float64(x)
+	}
+	return s
+}
+
+// NucleusWeights writes dst_v = float32(float64(q_v)·(a/c)) for the tokens
+// that Nucleus keeps and 0 for the others, c the float64 sum of the kept
+// values, and returns c; qmax is q's largest entry, or negative if the
+// caller does not know it. q is not modified; dst needs len(q) entries and
+// may not alias q.
+//
+// In the default build c is the sum in index order, so dst is bit for bit
+// what copying q, cutting it with Nucleus, summing the cut row in index
+// order and scaling every entry by a/c gives (the cut entries scale to
+// +0). In the GOEXPERIMENT=simd build on an AVX2+FMA CPU two vector passes
+// (sum, then scale) serve it; c is summed in float64 lanes, exact and so
+// the same bits whenever the kept entries are all ≥ 2⁻²⁹ with a total
+// below 2 (then every float64 partial sum is exact), else within 1e-15
+// relative; the products and their float32 rounding are the same.
+func NucleusWeights(dst, q []float32, qmax float32, topP, a float64, scratch []float32) float64 {
+	dst = dst[:len(q)]
+	theta, budget, ok := nucleusTheta(q, qmax, topP, scratch)
+	r := len(q) // everything kept: θ = 0 < every positive entry, ties unlimited
+	if ok {
+		r = int(budget/float64(theta)) + 1
+	} else {
+		theta = -1
+	}
+	if haveFMA {
+		return nucleusWeightsVec(dst, q, theta, r, a)
+	}
+	var c float64
+	rr := r
+	for _, x := range q {
+		eq := b2i(x == theta && rr > 0)
+		rr -= eq
+		k := b2i(x > theta) | eq
+		c += float64(math.Float32frombits(math.Float32bits(x) & -uint32(k)))
+	}
+	sc := a / c
+	for v, x := range q {
+		eq := b2i(x == theta && r > 0)
+		r -= eq
+		k := b2i(x > theta) | eq
+		dst[v] = math.Float32frombits(math.Float32bits(float32(float64(x)*sc)) & -uint32(k))
+	}
+	return c
 }

@@ -115,7 +115,8 @@ func (c *vlog) log(x archsimd.Float32x8) archsimd.Float32x8 {
 	return ef.MulAdd(c.q2, f.Add(y))
 }
 
-// sharpenVec is Sharpen on 8 lanes: log x by the polynomial (vlog), z =
+// sharpenVec is Sharpen on 8 lanes, given mx, the largest entry of p; it
+// returns the largest entry of dst. log x by the polynomial (vlog), z =
 // (log x − log max)/T in float32, e^z by soft's float32 exponential, the
 // normaliser in float32 partial sums over 16 terms per lane folded into
 // float64, then dst scaled by float32(1/Σ). Entries below the smallest
@@ -123,10 +124,9 @@ func (c *vlog) log(x archsimd.Float32x8) archsimd.Float32x8 {
 // Sharpen's by the float32 rounding of z (relative error about
 // |z|·1.2e-7 in e^z) and the two logarithms' errors: within 1e-5 relative
 // for entries above 1e-30 (TestSharpenVectorMatches).
-func sharpenVec(dst, p []float32, T float64) {
+func sharpenVec(dst, p []float32, T float64, mx float32) float32 {
 	n := len(p) &^ 7
 	dst = dst[:len(p)]
-	mx := maxVec(p)
 	c := newVlog()
 	bc := archsimd.BroadcastFloat32x8
 	lo, magic, log2e, nLn2 := bc(expCutoff), bc(expMagic), bc(expLog2e), bc(-math.Ln2)
@@ -137,6 +137,11 @@ func sharpenVec(dst, p []float32, T float64) {
 	var zero archsimd.Float32x8
 	var tot archsimd.Float64x4
 	i := 0
+	var ztail float64
+	if k := 1 / T; k == math.Trunc(k) && k >= 2 && k <= 16 && mx >= 0x1p-126 {
+		// 1/T an integer k: e = (x·(1/mx))^k by repeated squaring
+		i, ztail = sharpenPow(dst, p, int(k), mx, &tot)
+	}
 	for i < n {
 		acc := zero
 		end := min(n, i+8*entropyChunk)
@@ -157,7 +162,7 @@ func sharpenVec(dst, p []float32, T float64) {
 	}
 	var t [4]float64
 	tot.Store(&t)
-	z := (t[0] + t[1]) + (t[2] + t[3])
+	z := (t[0] + t[1]) + (t[2] + t[3]) + ztail
 	lm := log32(mx)
 	for ; i < len(p); i++ {
 		x := p[i]
@@ -170,17 +175,87 @@ func sharpenVec(dst, p []float32, T float64) {
 		z += e
 	}
 	s := bc(float32(1 / z))
+	var vmx archsimd.Float32x8
 	for j := 0; j < n; j += 8 {
-		archsimd.LoadFloat32x8Slice(dst[j : j+8]).Mul(s).StoreSlice(dst[j : j+8])
+		y := archsimd.LoadFloat32x8Slice(dst[j : j+8]).Mul(s)
+		y.StoreSlice(dst[j : j+8])
+		vmx = vmx.Max(y)
 	}
+	var a [8]float32
+	vmx.Store(&a)
 	archsimd.ClearAVXUpperBits()
+	qmax := max(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7])
 	for j := n; j < len(p); j++ {
 		dst[j] *= float32(1 / z)
+		qmax = max(qmax, dst[j])
 	}
+	return qmax
 }
 
-// nucleusVec narrows Nucleus's selection: one vector pass finds the maximum
-// M, a second the total mass and the masses of the entries ≥ M·2^−6k,
+// sharpenPow is sharpenVec's first pass when 1/T is an integer k in
+// [2, 16] (T = 0.5, 0.25, 0.2, 0.1, …): e = r^k with r = x·float32(1/mx),
+// by repeated squaring in float32, in place of exp((log x − log mx)/T).
+// r carries 2 float32 roundings and each of the at most 7 products one,
+// so e is within (k + 8)·2⁻²⁴ ≤ 1.5e-6 relative of (x/mx)^k wherever
+// the products stay normal; e below the smallest normal float32 (and x
+// below it) gives 0, as sharpenVec's cutoff does for e < e⁻⁸⁷. The tail
+// (len(p) mod 8 entries) takes the same float32 products one entry at a
+// time (no fused operations: only products), so equal entries give equal
+// results wherever they lie. It writes dst, adds the vector part's sum
+// (float32 partial sums over 16 terms per lane) to tot and returns
+// len(p) and the tail's float64 sum.
+func sharpenPow(dst, p []float32, k int, mx float32, tot *archsimd.Float64x4) (int, float64) {
+	n := len(p) &^ 7
+	bc := archsimd.BroadcastFloat32x8
+	ri := 1 / mx
+	rinv, tiny, one := bc(ri), bc(0x1p-126), bc(1)
+	var zero archsimd.Float32x8
+	i := 0
+	for i < n {
+		acc := zero
+		end := min(n, i+8*entropyChunk)
+		for ; i < end; i += 8 {
+			x := archsimd.LoadFloat32x8Slice(p[i : i+8])
+			b, e := x.Mul(rinv), one
+			for j := k; ; {
+				if j&1 != 0 {
+					e = e.Mul(b)
+				}
+				if j >>= 1; j == 0 {
+					break
+				}
+				b = b.Mul(b)
+			}
+			e = e.Masked(e.GreaterEqual(tiny).And(x.GreaterEqual(tiny)))
+			e.StoreSlice(dst[i : i+8])
+			acc = acc.Add(e)
+		}
+		*tot = tot.Add(acc.GetLo().ConvertToFloat64()).Add(acc.GetHi().ConvertToFloat64())
+	}
+	var z float64
+	for ; i < len(p); i++ {
+		x := p[i]
+		b, e := x*ri, float32(1)
+		for j := k; ; {
+			if j&1 != 0 {
+				e *= b
+			}
+			if j >>= 1; j == 0 {
+				break
+			}
+			b *= b
+		}
+		if !(e >= 0x1p-126 && x >= 0x1p-126) {
+			e = 0
+		}
+		dst[i] = e
+		z += float64(e)
+	}
+	return i, z
+}
+
+// nucleusVec narrows Nucleus's selection: given the maximum M (one vector
+// pass, maxVec, when the caller does not know it), a pass finds the total mass and the masses of the entries ≥ M·2^−6k,
 // k = 1..4 (float32 partial sums over 16 terms per lane folded into
 // float64, relative error below 1e-6). The largest such threshold t whose
 // mass certainly exceeds topP bounds θ from below (θ < t would give
@@ -190,9 +265,8 @@ func sharpenVec(dst, p []float32, T float64) {
 // caller then runs the full selection. The partition sums run over fewer
 // entries than the full selection's, so θ can differ from it only where a
 // mass comparison is within float64 rounding.
-func nucleusVec(q []float32, topP float64, scratch []float32) (theta float32, budget float64, ok bool) {
+func nucleusVec(q []float32, mx float32, topP float64, scratch []float32) (theta float32, budget float64, ok bool) {
 	n := len(q) &^ 7
-	mx := maxVec(q)
 	if !(mx > 0) {
 		return 0, 0, false
 	}
@@ -334,6 +408,9 @@ func subBand(q []float32, t float32, topP float64) float32 {
 // is false unless that mass is ≤ topP (so θ < up) and the mass ≥ lo exceeds
 // topP (so θ ≥ lo).
 func nucleusBand(q []float32, lo, up float32, topP float64, scratch []float32) (float32, float64, bool) {
+	if haveCompress {
+		return nucleusBandVec(q, lo, up, topP, scratch)
+	}
 	w := scratch[:len(q)]
 	c := 0
 	var above, band float64
