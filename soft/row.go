@@ -308,7 +308,17 @@ func Margin(p []float32) (int32, float32) {
 // Sample draws one index from the distribution p by inverting its float64
 // cumulative sum against one uniform variate of rng. It never returns an
 // index of zero probability. It panics if p has no positive entry.
+//
+// In a GOEXPERIMENT=simd build on an AVX2 CPU rows of 64 entries or more go
+// to a vector walk (sampleVec) that adds the cumulative sum 32 entries at
+// a time and walks only the block holding the variate one entry at a time:
+// the same index except where the variate lies within float64 rounding of
+// a cumulative boundary (the sums differ only in the order of additions).
+// The default build runs the scalar rule below.
 func Sample(rng *rand.Rand, p []float32) int32 {
+	if haveSampleVec && len(p) >= 64 {
+		return sampleVec(rng, p)
+	}
 	var total float64
 	for _, x := range p {
 		if x > 0 {
