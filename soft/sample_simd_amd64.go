@@ -16,7 +16,8 @@ const sampleBlock = 32
 
 // sampleVec is Sample's rule with the cumulative sum taken a block of 32
 // entries at a time. The total of the positive entries comes from one
-// vector pass (sumPositive, float64 lanes); u = Float64()·total; then the
+// vector pass (sumPositive, or sumPositive512 where the CPU has AVX-512;
+// float64 lanes); u = Float64()·total; then the
 // walk adds block sums (the block's positive entries, non-positive and NaN
 // ones masked to 0, converted to float64 and added as a fixed tree) to a
 // running total, stops at the first block where it exceeds u, and walks
@@ -33,7 +34,12 @@ const sampleBlock = 32
 // zero probability is never returned, and u ≥ every running total
 // (rounding) gives the last positive entry.
 func sampleVec(rng *rand.Rand, p []float32) int32 {
-	total := sumPositive(p)
+	var total float64
+	if haveSample512 {
+		total = sumPositive512(p)
+	} else {
+		total = sumPositive(p)
+	}
 	if !(total > 0) {
 		panic("soft: Sample from a row with no positive entry")
 	}
@@ -113,6 +119,39 @@ func sumPositive(p []float32) float64 {
 	a0.Add(a1).Add(a2.Add(a3)).Store(&s)
 	archsimd.ClearAVXUpperBits()
 	total := (s[0] + s[1]) + (s[2] + s[3])
+	for _, x := range p[n:] {
+		if x > 0 {
+			total += float64(x)
+		}
+	}
+	return total
+}
+
+// haveSample512: sumPositive512 runs on this CPU.
+var haveSample512 = archsimd.X86.AVX512()
+
+// sumPositive512 is sumPositive on 16 lanes (AVX-512F): each 16 entries,
+// non-positive and NaN ones masked to 0, are converted to two 8-lane
+// float64 vectors added into two accumulators; the rest one by one.
+func sumPositive512(p []float32) float64 {
+	n := len(p) &^ 31
+	var zero archsimd.Float32x16
+	var a0, a1, a2, a3 archsimd.Float64x8
+	for i := 0; i < n; i += 32 {
+		q := p[i : i+32 : i+32]
+		x0 := archsimd.LoadFloat32x16Slice(q[0:16])
+		x1 := archsimd.LoadFloat32x16Slice(q[16:32])
+		x0 = x0.Masked(x0.Greater(zero))
+		x1 = x1.Masked(x1.Greater(zero))
+		a0 = a0.Add(x0.GetLo().ConvertToFloat64())
+		a1 = a1.Add(x0.GetHi().ConvertToFloat64())
+		a2 = a2.Add(x1.GetLo().ConvertToFloat64())
+		a3 = a3.Add(x1.GetHi().ConvertToFloat64())
+	}
+	var s [8]float64
+	a0.Add(a1).Add(a2.Add(a3)).Store(&s)
+	archsimd.ClearAVXUpperBits()
+	total := ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
 	for _, x := range p[n:] {
 		if x > 0 {
 			total += float64(x)

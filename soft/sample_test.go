@@ -172,22 +172,66 @@ func TestSampleVecMatchesScalar(t *testing.T) {
 	}
 }
 
-// TestSampleDefaultUnchanged: in the default build Sample is the scalar
-// rule bit for bit (same index, same variates consumed).
-func TestSampleDefaultUnchanged(t *testing.T) {
-	if haveSampleVec {
-		t.Skip("vector build")
+// TestSumPositiveKernels: the vector totals of sampleVec (sumPositive and,
+// on an AVX-512 CPU, sumPositive512) against the one-by-one float64 sum of
+// the positive entries, within 1e-13 relative (float64 sums of the same
+// values in different orders, K ≤ 2051: each within K·2^−53 of the exact
+// sum).
+func TestSumPositiveKernels(t *testing.T) {
+	if !haveSampleVec {
+		t.Skip("no vector Sample in this build or on this CPU")
 	}
+	rng := rand.New(rand.NewPCG(24, 24))
+	for _, n := range []int{1, 15, 16, 31, 32, 33, 64, 1000, 2051} {
+		p := make([]float32, n)
+		for trial := range 50 {
+			sampleRow(rng, p, trial)
+			var want float64
+			for _, x := range p {
+				if x > 0 {
+					want += float64(x)
+				}
+			}
+			got := sumPositive(p)
+			if !(math.Abs(got-want) <= 1e-13*want) {
+				t.Fatalf("n=%d trial %d: sumPositive %v, want %v", n, trial, got, want)
+			}
+			if haveSample512 {
+				if got := sumPositive512(p); !(math.Abs(got-want) <= 1e-13*want) {
+					t.Fatalf("n=%d trial %d: sumPositive512 %v, want %v", n, trial, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestSampleDefaultUnchanged: the scalar rule (all of Sample in the
+// default build) is the code of before (sampleOld, verbatim) bit for bit:
+// the same index and the same variates consumed, on rows of several
+// shapes, lengths from 1 to 10000 (stretches of 64 entries and, above 4096
+// entries, longer ones), and rows with an infinite entry.
+func TestSampleDefaultUnchanged(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 23))
-	for _, n := range []int{5, 64, 1000} {
+	for _, n := range []int{1, 5, 63, 64, 65, 127, 1000, 4095, 4097, 10000} {
 		p := make([]float32, n)
 		for trial := range 100 {
 			sampleRow(rng, p, trial)
+			if trial%17 == 3 {
+				p[rng.IntN(n)] = float32(math.Inf(1))
+			}
 			seed := rng.Uint64()
 			ra, rb := rand.New(rand.NewPCG(seed, 3)), rand.New(rand.NewPCG(seed, 3))
-			for range 50 {
-				if got, want := Sample(ra, p), sampleOld(rb, p); got != want {
+			for range 30 {
+				if got, want := sampleScalar(ra, p), sampleOld(rb, p); got != want {
 					t.Fatalf("n=%d trial %d: %d, before %d", n, trial, got, want)
+				}
+			}
+			if ra.Uint64() != rb.Uint64() {
+				t.Fatalf("n=%d trial %d: different variates consumed", n, trial)
+			}
+			if !haveSampleVec {
+				if got, want := Sample(ra, p), sampleOld(rb, p); got != want {
+					t.Fatalf("n=%d trial %d: Sample %d, before %d", n, trial, got, want)
 				}
 			}
 		}
@@ -211,8 +255,9 @@ func TestSampleNoPositivePanics(t *testing.T) {
 	}
 }
 
-// BenchmarkSampleKernels: Sample (the vector walk in the simd build) and
-// the scalar rule on a 1000-entry row.
+// BenchmarkSampleKernels: Sample (the vector walk in the simd build, the
+// scalar rule with stretch starts in the default build), sampleScalar and
+// the rule of before (sampleOld) on a 1000-entry row.
 func BenchmarkSampleKernels(b *testing.B) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	p := make([]float32, 1000)
@@ -223,6 +268,11 @@ func BenchmarkSampleKernels(b *testing.B) {
 		}
 	})
 	b.Run("scalar", func(b *testing.B) {
+		for b.Loop() {
+			sampleScalar(rng, p)
+		}
+	})
+	b.Run("old", func(b *testing.B) {
 		for b.Loop() {
 			sampleOld(rng, p)
 		}
