@@ -80,6 +80,12 @@ func Entropy(p []float32) float64 {
 	if haveFMA && len(p) >= 8 {
 		return entropyTab(p)
 	}
+	return entropyTable(p)
+}
+
+// entropyTable is Entropy's table path (the default build's): plogpTab in
+// four accumulators, entries j ≡ 0, 1, 2, 3 mod 4, the tail into the first.
+func entropyTable(p []float32) float64 {
 	var h0, h1, h2, h3 float64
 	n := len(p) &^ 3
 	for j := 0; j < n; j += 4 {
