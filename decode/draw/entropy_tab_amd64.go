@@ -105,8 +105,8 @@ func init() {
 	}
 }
 
-// haveAVX512: entropyTab512 runs on this CPU.
-var haveAVX512 = haveFMA && archsimd.X86.AVX512()
+// haveEntropy512: entropyTab512 runs on this CPU (AVX-512F).
+var haveEntropy512 = haveFMA && archsimd.X86.AVX512()
 
 // entropyTab512 is entropyTab on 16 lanes (AVX-512F): one 16-lane vector
 // per iteration, 8 terms per lane in the float32 accumulator before each

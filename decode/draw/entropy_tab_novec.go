@@ -4,7 +4,7 @@ package draw
 
 func entropyTab(p []float32) float64 { panic("draw: no vector kernel") }
 
-// haveAVX512 is false: no 16-lane kernel either.
-const haveAVX512 = false
+// haveEntropy512 is false: no 16-lane kernel either.
+const haveEntropy512 = false
 
 func entropyTab512(p []float32) float64 { panic("draw: no vector kernel") }

@@ -48,7 +48,7 @@ func entropyKernels() map[string]func([]float32) float64 {
 	if haveFMA {
 		k["tab"] = entropyTab
 	}
-	if haveAVX512 {
+	if haveEntropy512 {
 		k["tab512"] = entropyTab512
 	}
 	return k
@@ -130,7 +130,7 @@ func BenchmarkEntropyKernels(b *testing.B) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	p := make([]float32, 1000)
 	entropyRow(rng, p, 1)
-	if haveAVX512 {
+	if haveEntropy512 {
 		b.Run("tab512", func(b *testing.B) {
 			for b.Loop() {
 				entropyTab512(p)

@@ -42,16 +42,17 @@ func log32(x float32) float64 {
 // 1e-36), so no branch is needed.
 func plogp(x float32) float64 { return float64(x) * log32(x) }
 
-// plogpTab is plogp bit for bit, with three conversions replaced by exact
-// equivalents that the CPU runs without waiting: float64(x) for a positive
-// normal x by moving the float32 fields into float64 position (exponent
-// rebiased by 1023 − 127 = 896; other x convert as before), the exponent
-// term float64(e)·ln 2 read from expLn2, and log32's fraction f = k/8192
-// (k the low 13 bits) as the float32 1 + k/8192, built in the bits, minus
-// 1 (both exact). The default build's SSE conversions cvtss2sd and
-// cvtsi2sd write only the low half of their register and so depend on its
-// previous value: in the unrolled loop that chained each entry's product to
-// the previous one's whole logarithm.
+// plogpTab is plogp bit for bit, with two conversions replaced by exact
+// equivalents: the exponent term float64(e)·ln 2 is read from expLn2 (the
+// same product), and log32's fraction f = k/8192 (k the low 13 bits of the
+// mantissa) is built as the float32 1 + k/8192 in the bits, minus 1 (exact,
+// as float32(k)·(1/8192) is). That drops per entry an int-to-float32 and
+// an int-to-float64 conversion and a float64 multiply; in the default
+// build's loop (entropyTable) the compiler also no longer writes one
+// entry's product into the register the next entry's SSE conversion
+// (cvtss2sd, which keeps the register's upper half and so waits on it)
+// targets. About 1.7x faster (BenchmarkEntropyKernels, go against go-old);
+// TestPlogpTabUnchanged and TestEntropyDefaultUnchanged check the bits.
 func plogpTab(x float32) float64 {
 	b := math.Float32bits(x)
 	xd := float64(x)
@@ -74,7 +75,7 @@ func plogpTab(x float32) float64 {
 // entropy (Dream, EB, LRD) may differ from the default build's only
 // between positions whose entropies agree to that tolerance.
 func Entropy(p []float32) float64 {
-	if haveAVX512 && len(p) >= 16 {
+	if haveEntropy512 && len(p) >= 16 {
 		return entropyTab512(p)
 	}
 	if haveFMA && len(p) >= 8 {
