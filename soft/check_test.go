@@ -26,7 +26,7 @@ func sumMinArgmaxOld(p []float32) (float64, float32, int) {
 // TestSumMinArgmaxGoMatchesOld: the Go kernel gives the old kernel's
 // argmax (first index of the maximum, with ties planted), a NaN sum
 // exactly when the old one does (a NaN, infinite or negative entry at a
-// random place), and otherwise a sum within 1e-13 relative of it (both are
+// random place; MaxFloat32 entries are valid), and otherwise a sum within 1e-13 relative of it (both are
 // float64 sums of the same float32 values in different orders: each is
 // within K·2^−53 ≈ 1e-13 of the exact sum for K ≤ 1000), so CheckArgmax
 // accepts and rejects the same rows except within 1e-13 of the tolerance's
@@ -45,6 +45,9 @@ func TestSumMinArgmaxGoMatchesOld(t *testing.T) {
 			}
 			if trial%5 == 1 {
 				p[rng.IntN(n)] = bad[trial%len(bad)]
+			}
+			if trial%5 == 2 { // the largest finite value is valid
+				p[rng.IntN(n)] = math.MaxFloat32
 			}
 			s, _, am := sumMinArgmaxGo(p)
 			so, _, amo := sumMinArgmaxOld(p)

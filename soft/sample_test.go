@@ -212,7 +212,7 @@ func TestSumPositiveKernels(t *testing.T) {
 // entries, longer ones), and rows with an infinite entry.
 func TestSampleDefaultUnchanged(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 23))
-	for _, n := range []int{1, 5, 63, 64, 65, 127, 1000, 4095, 4097, 10000} {
+	for _, n := range []int{1, 5, 63, 64, 65, 127, 1000, 4095, 4096, 4097, 10000} {
 		p := make([]float32, n)
 		for trial := range 100 {
 			sampleRow(rng, p, trial)
@@ -239,15 +239,15 @@ func TestSampleDefaultUnchanged(t *testing.T) {
 }
 
 // TestSampleNoPositivePanics: a row without a positive entry panics in
-// both paths.
+// both paths, with Sample's message.
 func TestSampleNoPositivePanics(t *testing.T) {
 	for _, n := range []int{5, 64, 100} {
 		p := make([]float32, n)
 		p[1] = -1
 		func() {
 			defer func() {
-				if recover() == nil {
-					t.Fatalf("n=%d: no panic", n)
+				if r := recover(); r != "soft: Sample from a row with no positive entry" {
+					t.Fatalf("n=%d: recovered %v", n, r)
 				}
 			}()
 			Sample(rand.New(rand.NewPCG(1, 1)), p)
@@ -277,4 +277,27 @@ func BenchmarkSampleKernels(b *testing.B) {
 			sampleOld(rng, p)
 		}
 	})
+}
+
+// halfSource is a rand.Source whose every value makes Float64 return
+// exactly ½ (low 53 bits 2^52).
+type halfSource struct{}
+
+func (halfSource) Uint64() uint64 { return 1 << 52 }
+
+// TestSampleBoundaryTie: a variate exactly on a cumulative boundary goes
+// to the next positive entry (the rule is u < C_j, strict): with entries
+// ¼ at 0, 1, 2, 3 (the rest 0, total 1, u = ½ = C_1 exactly) the index is
+// 2, on the scalar path (8 entries) and the vector one (64 and 100).
+func TestSampleBoundaryTie(t *testing.T) {
+	for _, n := range []int{8, 64, 100} {
+		p := make([]float32, n)
+		p[0], p[1], p[2], p[3] = 0.25, 0.25, 0.25, 0.25
+		if got := Sample(rand.New(halfSource{}), p); got != 2 {
+			t.Fatalf("n=%d: %d, want 2", n, got)
+		}
+		if got := sampleScalar(rand.New(halfSource{}), p); got != 2 {
+			t.Fatalf("n=%d: scalar %d, want 2", n, got)
+		}
+	}
 }
