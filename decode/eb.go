@@ -13,7 +13,9 @@ import (
 // ascending (ties to the smaller position), and commits the largest prefix
 // whose entropies satisfy ΣH − max H ≤ Gamma (at least one position), each
 // with its argmax token, or a sample at Temperature > 0 (in the sorted
-// order).
+// order). The entropies are Run.Entropy's: a GOEXPERIMENT=simd build's
+// order can differ from the default build's only between positions whose
+// entropies agree to within about 2e-6·max(1, H) nats.
 //
 // Options: Steps is not used (each step commits at least one token);
 // BlockLen is not used; NoEntropy has no effect (the rule reads entropies,
