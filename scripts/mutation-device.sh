@@ -33,8 +33,8 @@ run() { # pkg workers [FILES (comma-separated)] [RUN]
 IFS=';' read -ra specs <<< "${PKGS:-kernels 6;soft 5;oracle 5}"
 for spec in "${specs[@]}"; do read -ra a <<< "$spec"; run "${a[@]}"; sleep 25; done
 wait
-for p in $(ls /tmp/mut); do
-	f=/tmp/mut/$p/$p.log; k=$(grep -c 'KILLED' $f); l=$(grep -c 'LIVED' $f); t=$(grep -c 'TIMED OUT' $f); n=$(grep -c 'NOT COVERED' $f)
+for f in $(find /tmp/mut -name '*.log' | sort); do
+	p=$(basename "$f" .log) k=$(grep -c 'KILLED' $f); l=$(grep -c 'LIVED' $f); t=$(grep -c 'TIMED OUT' $f); n=$(grep -c 'NOT COVERED' $f)
 	echo "$p killed $k lived $l timedout $t notcovered $n"; tail -3 $f
 done
 tar -czf $OUT/logs.tgz -C /tmp/mut .

@@ -39,6 +39,7 @@ for p in "${pkgs[@]}"; do
 		done
 	fi
 	echo "== $p ${FILES:+(files: $FILES)} ${RUN:+(tests: $RUN)} $(date -u +%FT%TZ)"
+	name=${p//\//_} # decode/draw: decode_draw.log
 	nice -n 19 "$GREMLINS" unleash --workers "${WORKERS:-1}" --timeout-coefficient "${TIMEOUT:-3}" "${ex[@]}" \
-		-o "$OUT/$p.json" "./$p" 2>&1 | tee "$OUT/$p.log" | tail -6
+		-o "$OUT/$name.json" "./$p" 2>&1 | tee "$OUT/$name.log" | tail -6
 done
