@@ -208,3 +208,102 @@ func TestDreamNoFilterAtBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestDreamTopKWithTopP: with TopK 1 and a top-p filter at a positive
+// temperature, Dream keeps only each row's most probable token, so every
+// position gets it, whatever the draw: rows whose top-p nucleus holds
+// several tokens (0.3, 0.25, 0.2, 0.15, 0.1 on tokens 0..4) must all
+// become token 0 (token 2 for the last row, whose order differs). A list
+// path that forgot the top-k filter (the nucleus alone) would draw other
+// tokens at most positions of the 8 seeds.
+func TestDreamTopKWithTopP(t *testing.T) {
+	v := tokVocab(t, 5)
+	const L = 6
+	rows := make(rawRows, L)
+	for i := range rows {
+		rows[i] = []float32{0.3, 0.25, 0.2, 0.15, 0.1, 0}
+	}
+	rows[L-1] = []float32{0.25, 0.1, 0.3, 0.2, 0.15, 0}
+	for _, alg := range []decode.DreamAlg{decode.DreamEntropy, decode.DreamMaskGitPlus, decode.DreamOrigin} {
+		for seed := uint64(0); seed < 8; seed++ {
+			res, err := decode.Generate(context.Background(), rows, v, L,
+				decode.Dream{Alg: alg, Temperature: 1, TopP: 0.95, TopK: 1}, decode.Options{Steps: 3, Seed: seed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, tok := range res.Tokens {
+				want := int32(0)
+				if i == L-1 {
+					want = 2
+				}
+				if tok != want {
+					t.Fatalf("%v seed %d: position %d got %d, want the argmax %d (tokens %v)", alg, seed, i, tok, want, res.Tokens)
+				}
+			}
+		}
+	}
+}
+
+// TestDreamEntropyOrderTopP: Dream's entropy order under top-p commits the
+// position whose filtered row has the lowest entropy first. Position 1's
+// row is peaked (its nucleus at top-p 0.5 is one token), the others flat
+// (nuclei of several tokens), so with L steps (at most one commit per
+// step here) the first commit must be position 1; with the key's sign
+// flipped (highest entropy first) it would be committed last.
+func TestDreamEntropyOrderTopP(t *testing.T) {
+	v := tokVocab(t, 4)
+	const L = 3
+	rows := rawRows{
+		{0.26, 0.25, 0.25, 0.24, 0},
+		{0.7, 0.1, 0.1, 0.1, 0},
+		{0.25, 0.26, 0.24, 0.25, 0},
+	}
+	for seed := uint64(0); seed < 6; seed++ {
+		first := -1
+		opts := decode.Options{Steps: L, Seed: seed, Record: true,
+			Progress: func(si decode.StepInfo) {
+				if first < 0 && len(si.Changes) > 0 {
+					first = si.Changes[0].Pos
+				}
+			}}
+		if _, err := decode.Generate(context.Background(), rows, v, L,
+			decode.Dream{Alg: decode.DreamEntropy, Temperature: 1, TopP: 0.5}, opts); err != nil {
+			t.Fatal(err)
+		}
+		if first != 1 {
+			t.Fatalf("seed %d: first commit at position %d, want 1 (the lowest filtered entropy)", seed, first)
+		}
+	}
+}
+
+// TestDreamMarginOrderTopP: under top-p at a positive temperature, Dream's
+// top-k-margin order still commits the position with the largest margin
+// between its two most probable tokens first (here position 2, margin
+// 0.6, against 0.01 elsewhere), which needs the row, not only the kept
+// list: a run that took the list path for this rule would leave its key
+// unset and commit in index order.
+func TestDreamMarginOrderTopP(t *testing.T) {
+	v := tokVocab(t, 4)
+	const L = 3
+	rows := rawRows{
+		{0.26, 0.25, 0.25, 0.24, 0},
+		{0.25, 0.26, 0.24, 0.25, 0},
+		{0.7, 0.1, 0.1, 0.1, 0},
+	}
+	for seed := uint64(0); seed < 6; seed++ {
+		first := -1
+		opts := decode.Options{Steps: L, Seed: seed, Record: true,
+			Progress: func(si decode.StepInfo) {
+				if first < 0 && len(si.Changes) > 0 {
+					first = si.Changes[0].Pos
+				}
+			}}
+		if _, err := decode.Generate(context.Background(), rows, v, L,
+			decode.Dream{Alg: decode.DreamTopKMargin, Temperature: 1, TopP: 0.9}, opts); err != nil {
+			t.Fatal(err)
+		}
+		if first != 2 {
+			t.Fatalf("seed %d: first commit at position %d, want 2 (the largest margin)", seed, first)
+		}
+	}
+}

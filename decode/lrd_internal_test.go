@@ -68,3 +68,38 @@ func TestMeanKLBelow(t *testing.T) {
 		t.Fatalf("no rows: %g", got)
 	}
 }
+
+// TestMeanKLBelowAtTheBound: with tol set to the rows' mean bound itself
+// (tol·n = Σ KLBound, so the bound is not certainly below tol: the margin
+// 1 + 1e-9 must make it fall back to the KLs), the answer is the plain
+// mean of the KLs, which lies below tol (each KL is at most its bound, and
+// here well below it: q is p perturbed by 1%, where KL ≈ half the
+// χ² bound). A margin divided instead of multiplied, or subtracted, would
+// return the bound, equal to tol, and LRD would not stop.
+func TestMeanKLBelowAtTheBound(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 30))
+	const L, K = 6, 200
+	p, q := soft.NewDense(L, K), soft.NewDense(L, K)
+	for i := 0; i < L; i++ {
+		pr, qr := p.Row(i), q.Row(i)
+		for v := range pr {
+			pr[v] = float32(1 + rng.Float64())
+			qr[v] = pr[v] * float32(1+0.01*rng.NormFloat64())
+		}
+	}
+	rows := []int{0, 1, 3, 4}
+	var ub, sum float64
+	for _, i := range rows {
+		ub += soft.KLBound(p.Row(i), q.Row(i))
+		sum += soft.KL(p.Row(i), q.Row(i))
+	}
+	n := float64(len(rows))
+	tol := ub / n
+	mean := sum / n
+	if !(mean < tol) {
+		t.Fatalf("set-up: mean KL %g not below the mean bound %g", mean, tol)
+	}
+	if got := meanKLBelow(p, q, rows, tol); got != mean {
+		t.Fatalf("meanKLBelow at tol = mean bound %.17g: got %.17g, want the KLs' mean %.17g", tol, got, mean)
+	}
+}
