@@ -272,3 +272,24 @@ func BenchmarkKLBound(b *testing.B) {
 	})
 	_ = sink
 }
+
+// TestKLBoundNegativeZero: a q entry of −0 (a belief the check accepts:
+// −0 ≥ 0) where p > 0 makes KL +Inf, so its bound is +Inf too, on the
+// scalar path and on the vector one (rows of 3 and of 40 entries): −0 must
+// be read as "q ≤ 0", not divided by (e²/−0 = −Inf would make the bound
+// −Inf).
+func TestKLBoundNegativeZero(t *testing.T) {
+	for _, n := range []int{3, 40} {
+		p, q := make([]float32, n), make([]float32, n)
+		for i := range p {
+			p[i], q[i] = 1/float32(n), 1/float32(n)
+		}
+		q[1] = float32(math.Copysign(0, -1))
+		if got := KLBound(p, q); !math.IsInf(got, 1) {
+			t.Fatalf("n=%d: KLBound with q = -0 where p > 0: %v, want +Inf", n, got)
+		}
+		if got := KL(p, q); !math.IsInf(got, 1) {
+			t.Fatalf("n=%d: KL with q = -0 where p > 0: %v, want +Inf", n, got)
+		}
+	}
+}
