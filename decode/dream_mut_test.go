@@ -244,66 +244,50 @@ func TestDreamTopKWithTopP(t *testing.T) {
 	}
 }
 
-// TestDreamEntropyOrderTopP: Dream's entropy order under top-p commits the
-// position whose filtered row has the lowest entropy first. Position 1's
-// row is peaked (its nucleus at top-p 0.5 is one token), the others flat
-// (nuclei of several tokens), so with L steps (at most one commit per
-// step here) the first commit must be position 1; with the key's sign
-// flipped (highest entropy first) it would be committed last.
-func TestDreamEntropyOrderTopP(t *testing.T) {
-	v := tokVocab(t, 4)
-	const L = 3
-	rows := rawRows{
-		{0.26, 0.25, 0.25, 0.24, 0},
-		{0.7, 0.1, 0.1, 0.1, 0},
-		{0.25, 0.26, 0.24, 0.25, 0},
+// firstCommit returns the position of the first commit of a run of alg
+// on rows (one commit at most per step: Steps = len(rows)), or −1.
+func firstCommit(t *testing.T, rows rawRows, K int, alg decode.Dream, seed uint64) int {
+	t.Helper()
+	first := -1
+	opts := decode.Options{Steps: len(rows), Seed: seed, Record: true,
+		Progress: func(si decode.StepInfo) {
+			if first < 0 && len(si.Changes) > 0 {
+				first = si.Changes[0].Pos
+			}
+		}}
+	if _, err := decode.Generate(context.Background(), rows, tokVocab(t, K), len(rows), alg, opts); err != nil {
+		t.Fatal(err)
 	}
-	for seed := uint64(0); seed < 6; seed++ {
-		first := -1
-		opts := decode.Options{Steps: L, Seed: seed, Record: true,
-			Progress: func(si decode.StepInfo) {
-				if first < 0 && len(si.Changes) > 0 {
-					first = si.Changes[0].Pos
-				}
-			}}
-		if _, err := decode.Generate(context.Background(), rows, v, L,
-			decode.Dream{Alg: decode.DreamEntropy, Temperature: 1, TopP: 0.5}, opts); err != nil {
-			t.Fatal(err)
-		}
-		if first != 1 {
-			t.Fatalf("seed %d: first commit at position %d, want 1 (the lowest filtered entropy)", seed, first)
-		}
-	}
+	return first
 }
 
-// TestDreamMarginOrderTopP: under top-p at a positive temperature, Dream's
-// top-k-margin order still commits the position with the largest margin
-// between its two most probable tokens first (here position 2, margin
-// 0.6, against 0.01 elsewhere), which needs the row, not only the kept
-// list: a run that took the list path for this rule would leave its key
-// unset and commit in index order.
-func TestDreamMarginOrderTopP(t *testing.T) {
-	v := tokVocab(t, 4)
-	const L = 3
-	rows := rawRows{
-		{0.26, 0.25, 0.25, 0.24, 0},
-		{0.25, 0.26, 0.24, 0.25, 0},
-		{0.7, 0.1, 0.1, 0.1, 0},
-	}
-	for seed := uint64(0); seed < 6; seed++ {
-		first := -1
-		opts := decode.Options{Steps: L, Seed: seed, Record: true,
-			Progress: func(si decode.StepInfo) {
-				if first < 0 && len(si.Changes) > 0 {
-					first = si.Changes[0].Pos
-				}
-			}}
-		if _, err := decode.Generate(context.Background(), rows, v, L,
-			decode.Dream{Alg: decode.DreamTopKMargin, Temperature: 1, TopP: 0.9}, opts); err != nil {
-			t.Fatal(err)
-		}
-		if first != 2 {
-			t.Fatalf("seed %d: first commit at position %d, want 2 (the largest margin)", seed, first)
+// TestDreamOrderTopP: under top-p at a positive temperature Dream's orders
+// still commit first the position their key ranks first. The peaked row
+// (0.7, 0.1, 0.1, 0.1) has the lowest entropy of its filtered row (its
+// nucleus at top-p 0.5 is one token, against several for the flat rows)
+// and the largest margin between its two most probable tokens (0.6
+// against 0.01). So the entropy order commits it first (with the key's
+// sign flipped it would come last), and so does the top-k-margin order,
+// which needs the whole row: a run that took the kept-list path for it
+// would leave its key unset and commit in index order. The peaked row is
+// placed at position 1 and at the last position, so that neither index
+// order nor its reverse passes by chance.
+func TestDreamOrderTopP(t *testing.T) {
+	flat1, flat2, peak := []float32{0.26, 0.25, 0.25, 0.24, 0}, []float32{0.25, 0.26, 0.24, 0.25, 0}, []float32{0.7, 0.1, 0.1, 0.1, 0}
+	for _, c := range []struct {
+		alg  decode.Dream
+		rows rawRows
+		want int
+	}{
+		{decode.Dream{Alg: decode.DreamEntropy, Temperature: 1, TopP: 0.5}, rawRows{flat1, peak, flat2}, 1},
+		{decode.Dream{Alg: decode.DreamEntropy, Temperature: 1, TopP: 0.5}, rawRows{flat1, flat2, peak}, 2},
+		{decode.Dream{Alg: decode.DreamTopKMargin, Temperature: 1, TopP: 0.9}, rawRows{flat1, flat2, peak}, 2},
+		{decode.Dream{Alg: decode.DreamTopKMargin, Temperature: 1, TopP: 0.9}, rawRows{flat1, peak, flat2}, 1},
+	} {
+		for seed := uint64(0); seed < 6; seed++ {
+			if got := firstCommit(t, c.rows, 4, c.alg, seed); got != c.want {
+				t.Fatalf("%v seed %d: first commit at position %d, want %d", c.alg.Alg, seed, got, c.want)
+			}
 		}
 	}
 }
