@@ -184,20 +184,9 @@ func klBoundVec(p, q []float32) float64 {
 	chi := (tc[0] + tc[1]) + (tc[2] + tc[3]) + chiS
 	d := (td[0] + td[1]) + (td[2] + td[3]) + dS
 	m := ((tm[0]+tm[1])+(tm[2]+tm[3]))*(1+1e-5) + mS
-	for j := n; j < len(p); j++ {
-		if a := p[j]; a > 0 {
-			a, b := float64(a), float64(q[j])
-			if !(b > 0) {
-				if b <= 0 {
-					return math.Inf(1)
-				}
-				return math.NaN()
-			}
-			e := a - b
-			chi += e * e / b
-			d += e
-			m += a + b
-		}
+	chi, d, m, bad := klBoundSums(p[n:], q[n:len(p)], chi, d, m)
+	if bad != 0 {
+		return bad
 	}
 	eps := float64(len(p)+4) * 0x1p-50
 	return klBoundFinish(chi, d, m, 1e-5, eps)

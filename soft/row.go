@@ -158,15 +158,27 @@ func KLBound(p, q []float32) float64 {
 	if haveKLVec && len(p) >= 8 {
 		return klBoundVec(p, q)
 	}
-	var chi, d, m float64
+	chi, d, m, bad := klBoundSums(p, q, 0, 0, 0)
+	if bad != 0 {
+		return bad
+	}
+	eps := float64(len(p)+4) * 0x1p-50
+	return klBoundFinish(chi, d, m, eps, eps)
+}
+
+// klBoundSums adds to chi, d and m KLBound's terms (p − q)²/q, p − q and
+// p + q of the entries with p > 0, in index order. bad is the bound's value
+// at the first such entry whose q is not positive (+Inf for q ≤ 0, −0
+// included; NaN for a NaN q), else 0.
+func klBoundSums(p, q []float32, chi, d, m float64) (float64, float64, float64, float64) {
 	for i, x := range p {
 		if x > 0 {
 			a, b := float64(x), float64(q[i])
 			if !(b > 0) {
 				if b <= 0 {
-					return math.Inf(1)
+					return 0, 0, 0, math.Inf(1)
 				}
-				return math.NaN()
+				return 0, 0, 0, math.NaN()
 			}
 			e := a - b
 			chi += e * e / b
@@ -174,8 +186,7 @@ func KLBound(p, q []float32) float64 {
 			m += a + b
 		}
 	}
-	eps := float64(len(p)+4) * 0x1p-50
-	return klBoundFinish(chi, d, m, eps, eps)
+	return chi, d, m, 0
 }
 
 // klBoundFinish is KLBound's bound from χ, D and M (see there), ρ the
